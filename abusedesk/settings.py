@@ -1,0 +1,200 @@
+"""Settings for the abuse desk, read from the environment (12-factor).
+
+With an empty environment the desk runs on embedded defaults: SQLite and an
+embedded Redis, both under var/. Production sets DATABASE_URL, REDIS_URL and
+DJANGO_SECRET_KEY. The abuse policy numbers are the ABUSE_* settings at the end;
+the rules that use them live in complaints/strikes.py.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("ABUSE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+environ.Env.read_env(str(BASE_DIR / ".env"))
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. Set it, or set DJANGO_DEBUG=1 for local use."
+    )
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_filters",
+    "django_htmx",
+    "django_rq",
+    "accounts",
+    "complaints",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "abusedesk.urls"
+WSGI_APPLICATION = "abusedesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "abusedesk.roles.roles_context",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite is the single-machine embedded default: WAL lets the worker write
+    # while the web process reads, and the timeout rides out short write locks.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: REDIS_URL, else the embedded redis-server that `make run` starts on a
+# unix socket under var/ (see abusedesk/embedded.py).
+EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
+REDIS_URL = env.str("REDIS_URL", default=f"unix://{EMBEDDED_REDIS_SOCKET}?db=0")
+RQ_QUEUES = {
+    "ingest": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
+}
+RQ_SHOW_ADMIN_LINK = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Mail out: EMAIL_URL (smtp://user:pass@host:587/?tls=True), console by default.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="abuse@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# HTTPS hardening; on unless DEBUG. Behind a TLS-terminating proxy set
+# DJANGO_SECURE_PROXY_SSL_HEADER=1 so Django trusts X-Forwarded-Proto.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int(
+    "DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {
+        "handlers": ["console"],
+        "level": env.str("DJANGO_LOG_LEVEL", default="INFO"),
+    },
+}
+
+# --- Abuse policy (the rules that use these live in complaints/strikes.py) ---
+# Complaints on one mailing that make it eligible for a strike.
+ABUSE_COMPLAINTS_PER_STRIKE = env.int("ABUSE_COMPLAINTS_PER_STRIKE", default=1)
+# A mailing is a bogus-address mailing when its hard bounces reach BOTH this count
+# and this share of its recipients (the count alone when recipients are unknown).
+ABUSE_BOGUS_MIN = env.int("ABUSE_BOGUS_MIN", default=25)
+ABUSE_BOGUS_RATE = env.float("ABUSE_BOGUS_RATE", default=0.10)
+# Live strikes that suspend the account.
+ABUSE_STRIKE_LIMIT = env.int("ABUSE_STRIKE_LIMIT", default=3)
+# Days a strike stays live; unset means strikes never expire.
+ABUSE_STRIKE_WINDOW_DAYS = env.int("ABUSE_STRIKE_WINDOW_DAYS", default=None)
+# Issue strikes on complaint mailings without a staff click.
+ABUSE_AUTO_STRIKE = env.bool("ABUSE_AUTO_STRIKE", default=False)
+# Most recipients one webmail message may have.
+ABUSE_WEBMAIL_RECIPIENT_CAP = env.int("ABUSE_WEBMAIL_RECIPIENT_CAP", default=30)
+# A burst: more than this many messages from one account within the window is held.
+ABUSE_BURST_MESSAGES = env.int("ABUSE_BURST_MESSAGES", default=200)
+ABUSE_BURST_WINDOW_MINUTES = env.int("ABUSE_BURST_WINDOW_MINUTES", default=10)
+# Reports about one subscriber with the same normalised subject within this many
+# hours belong to the same mailing.
+ABUSE_MAILING_WINDOW_HOURS = env.int("ABUSE_MAILING_WINDOW_HOURS", default=48)
+# Header the ISP's outbound servers stamp on every message (carries the login).
+ABUSE_TRACE_HEADER = env.str("ABUSE_TRACE_HEADER", default="X-Abuse-Trace")
+# Messages left pending longer than this are re-enqueued by the sweep.
+ABUSE_PENDING_SWEEP_MINUTES = env.int("ABUSE_PENDING_SWEEP_MINUTES", default=10)
+# Largest message accepted by the HTTP ingest endpoint and the public form.
+ABUSE_INGEST_MAX_BYTES = env.int("ABUSE_INGEST_MAX_BYTES", default=25 * 1024 * 1024)
+ABUSE_REPORT_MAX_BYTES = env.int("ABUSE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)
+# Where notices to subscribers and complainants come from.
+ABUSE_FROM_EMAIL = env.str("ABUSE_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
+ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
+ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)
+ABUSE_IMAP_SSL = env.bool("ABUSE_IMAP_SSL", default=True)
+ABUSE_IMAP_USER = env.str("ABUSE_IMAP_USER", default="")
+ABUSE_IMAP_PASSWORD = env.str("ABUSE_IMAP_PASSWORD", default="")
+ABUSE_IMAP_FOLDER = env.str("ABUSE_IMAP_FOLDER", default="INBOX")
+ABUSE_IMAP_DONE_FOLDER = env.str("ABUSE_IMAP_DONE_FOLDER", default="")

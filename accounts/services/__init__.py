@@ -1,0 +1,10 @@
+"""Writes to subscribers and their timeline, split by sub-domain:
+
+- ``timeline``: recording Actions and staff notes;
+- ``status``: suspend, reinstate, terminate, restrict, password resets, notices;
+- ``imports``: keeping subscribers in step with the billing system's CSV.
+"""
+
+from accounts.services.timeline import action_record, subscriber_note_add
+
+__all__ = ["action_record", "subscriber_note_add"]

@@ -1,0 +1,335 @@
+"""What happens to complaints: inbound mail, mailings, complaints, bounces, strikes."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from accounts.models import Subscriber
+
+
+class InboundMessage(models.Model):
+    """The raw bytes of every message received on any channel.
+
+    Stored before anything else happens and never deleted by processing; the
+    unique SHA-256 makes a redelivery find the row it already has.
+    """
+
+    class Channel(models.TextChoices):
+        PIPE = "pipe", "MTA pipe"
+        FILE = "file", "File import"
+        IMAP = "imap", "IMAP"
+        HTTP = "http", "HTTP"
+        WEB_FORM = "web_form", "Web form"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    raw = models.BinaryField()
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.PositiveIntegerField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    message_id = models.CharField(max_length=998, blank=True)
+    received_at = models.DateTimeField(db_index=True)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.PENDING
+    )
+    kind = models.CharField(
+        max_length=16, blank=True, help_text="What the parser made of it."
+    )
+    error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "received_at"], name="inbound_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.channel} {self.state} {self.sha256[:12]}"
+
+
+class Mailing(models.Model):
+    """One bulk-mailing incident of one subscriber: the unit strikes are counted in."""
+
+    class Source(models.TextChoices):
+        HOLD = "hold", "Outbound hold"
+        COMPLAINTS = "complaints", "Complaints"
+        BOUNCES = "bounces", "Bounces"
+        MANUAL = "manual", "Manual"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        HELD = "held", "Held for review"
+        RELEASED = "released", "Released"
+        REJECTED = "rejected", "Rejected"
+        STRUCK = "struck", "Struck"
+        COMPROMISED = "compromised", "Compromised account"
+        DISMISSED = "dismissed", "Dismissed"
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.PROTECT, related_name="mailings"
+    )
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    normalized_subject = models.CharField(max_length=255, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    recipient_count = models.PositiveIntegerField(null=True, blank=True)
+    held_recipients = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    complaint_count = models.PositiveIntegerField(default=0)
+    hard_bounce_count = models.PositiveIntegerField(default=0)
+    soft_bounce_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_seen", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["subscriber", "state"], name="mailing_subscriber_state_idx"
+            ),
+            models.Index(
+                fields=["subscriber", "normalized_subject", "last_seen"],
+                name="mailing_subject_window_idx",
+            ),
+            models.Index(fields=["state", "-last_seen"], name="mailing_state_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_seen__gte=models.F("first_seen")),
+                name="mailing_seen_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Mailing #{self.pk} of {self.subscriber_id}: {self.subject[:60]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("complaints:mailing_detail", args=[self.pk])
+
+
+class MailingKey(models.Model):
+    """A Message-ID or queue id seen for a mailing: how later reports find it."""
+
+    class Kind(models.TextChoices):
+        MESSAGE_ID = "message_id", "Message-ID"
+        QUEUE_ID = "queue_id", "Queue id"
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="keys")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="mailingkey_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
+
+
+class Complaint(models.Model):
+    """One report about one message. The complainant is private to abuse staff."""
+
+    class Channel(models.TextChoices):
+        FEEDBACK_LOOP = "feedback_loop", "Feedback loop"
+        EMAIL = "email", "Email"
+        WEB_FORM = "web_form", "Web form"
+        MANUAL = "manual", "Manual entry"
+
+    class State(models.TextChoices):
+        NEW = "new", "New"
+        LINKED = "linked", "Linked"
+        DISMISSED = "dismissed", "Dismissed"
+        DUPLICATE = "duplicate", "Duplicate"
+
+    reference = models.CharField(max_length=16, unique=True)
+    inbound = models.ForeignKey(
+        InboundMessage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    received_at = models.DateTimeField()
+    complainant_email = models.EmailField(max_length=254, blank=True)
+    complainant_name = models.CharField(max_length=200, blank=True)
+    complainant_text = models.TextField(blank=True)
+    feedback_type = models.CharField(max_length=32, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    mail_from = models.CharField(max_length=998, blank=True)
+    header_from = models.CharField(max_length=998, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    date_header = models.CharField(max_length=255, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    original_recipient = models.CharField(max_length=998, blank=True)
+    arrival_date = models.DateTimeField(null=True, blank=True)
+    login = models.CharField(max_length=254, blank=True)
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+    )
+    mailing = models.ForeignKey(
+        Mailing,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.NEW)
+    link_note = models.CharField(
+        max_length=255, blank=True, help_text="How it was linked, or why not."
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "-received_at"], name="complaint_state_idx"),
+            models.Index(fields=["-received_at"], name="complaint_received_idx"),
+            models.Index(fields=["message_id"], name="complaint_message_id_idx"),
+        ]
+        constraints = [
+            # One complaint per stored report: reprocessing a message cannot add another.
+            models.UniqueConstraint(
+                fields=["inbound"],
+                condition=Q(inbound__isnull=False),
+                name="complaint_one_per_inbound",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="linked") | Q(mailing__isnull=False),
+                name="complaint_linked_has_mailing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Complaint {self.reference}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("complaints:complaint_detail", args=[self.pk])
+
+
+class Bounce(models.Model):
+    """One failed recipient of one message, as a delivery report described it."""
+
+    inbound = models.ForeignKey(
+        InboundMessage, on_delete=models.PROTECT, related_name="bounces"
+    )
+    received_at = models.DateTimeField()
+    address = models.CharField(max_length=254)
+    action = models.CharField(max_length=16, blank=True)
+    status = models.CharField(
+        max_length=16, blank=True, help_text="RFC 3463 status, e.g. 5.1.1"
+    )
+    reply_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    diagnostic = models.TextField(blank=True)
+    reason = models.CharField(max_length=32, blank=True)
+    is_hard = models.BooleanField(default=False)
+    message_id = models.CharField(max_length=998, blank=True)
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bounces",
+    )
+    mailing = models.ForeignKey(
+        Mailing, on_delete=models.PROTECT, null=True, blank=True, related_name="bounces"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["mailing", "is_hard"], name="bounce_mailing_idx"),
+            models.Index(fields=["-received_at"], name="bounce_received_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inbound", "address"], name="bounce_one_per_recipient"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} {self.status or '?'}{' hard' if self.is_hard else ''}"
+
+
+class Strike(models.Model):
+    """A strike against a subscriber for one mailing. At most one per mailing, ever;
+    a revocation keeps the row."""
+
+    class Reason(models.TextChoices):
+        COMPLAINTS = "complaints", "Complaints"
+        BOGUS_ADDRESSES = "bogus_addresses", "Bogus addresses"
+
+    mailing = models.OneToOneField(
+        Mailing, on_delete=models.PROTECT, related_name="strike"
+    )
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.PROTECT, related_name="strikes"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [
+            models.Index(
+                fields=["subscriber", "revoked_at"], name="strike_subscriber_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoke_reason=""),
+                name="strike_revocation_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Strike on mailing #{self.mailing_id}{' (revoked)' if self.revoked_at else ''}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class IngestToken(models.Model):
+    """A bearer token that lets a mail system POST raw messages to /ingest/.
+
+    Only the SHA-256 of the token is stored; the token is shown once on creation.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
