@@ -1,11 +1,22 @@
 from django.urls import path
 
-from complaints import views
+from complaints.views import ingest_http, staff
 
 app_name = "complaints"
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("complaints/", views.complaint_list, name="complaint_list"),
-    path("complaints/<int:pk>/", views.complaint_detail, name="complaint_detail"),
-    path("mailings/<int:pk>/", views.mailing_detail, name="mailing_detail"),
+    path("ingest/", ingest_http.ingest_http, name="ingest_http"),
+    path("dashboard/", staff.dashboard, name="dashboard"),
+    path("complaints/", staff.complaint_list, name="complaint_list"),
+    path("complaints/<int:pk>/", staff.complaint_detail, name="complaint_detail"),
+    path("complaints/bulk/", staff.complaint_bulk, name="complaint_bulk"),
+    path("complaints/<int:pk>/raw/", staff.complaint_raw, name="complaint_raw"),
+    path("complaints/<int:pk>/link/", staff.complaint_link, name="complaint_link"),
+    path(
+        "complaints/<int:pk>/<str:action>/", staff.complaint_triage, name="complaint_triage"
+    ),
+    path("mailings/<int:pk>/", staff.mailing_detail, name="mailing_detail"),
+    path("mailings/<int:pk>/<str:decision>/", staff.mailing_decide, name="mailing_decide"),
+    path("strikes/<int:pk>/revoke/", staff.strike_revoke, name="strike_revoke"),
+    path("inbound/failed/", staff.inbound_failed_list, name="inbound_failed_list"),
+    path("inbound/<int:pk>/reprocess/", staff.inbound_reprocess, name="inbound_reprocess"),
 ]

@@ -5,6 +5,24 @@
 - ``imports``: keeping subscribers in step with the billing system's CSV.
 """
 
+from accounts.services.status import (
+    notice_deliver,
+    notice_send,
+    password_reset_record,
+    subscriber_reinstate,
+    subscriber_restrict,
+    subscriber_suspend,
+    subscriber_terminate,
+)
 from accounts.services.timeline import action_record, subscriber_note_add
 
 __all__ = ["action_record", "subscriber_note_add"]
+__all__ += [
+    "notice_deliver",
+    "notice_send",
+    "password_reset_record",
+    "subscriber_reinstate",
+    "subscriber_restrict",
+    "subscriber_suspend",
+    "subscriber_terminate",
+]

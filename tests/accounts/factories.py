@@ -43,3 +43,13 @@ class ActionFactory(factory.django.DjangoModelFactory):
     kind = Action.Kind.NOTE
     reason = "A note."
     created_at = factory.LazyFunction(timezone.now)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A staff login with no group: enough to be the actor of a service."""
+
+    class Meta:
+        model = "auth.User"
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"staff{n}")

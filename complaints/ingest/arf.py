@@ -1,0 +1,203 @@
+"""Complaints: feedback-loop reports, forwarded spam and human-written text.
+
+Owns three ways a complaint arrives:
+
+* an RFC 5965 Abuse Reporting Format report (``multipart/report;
+  report-type=feedback-report``), tolerating the usual breakage: the
+  machine-readable part sent as ``text/plain``, a missing report-type, the
+  original as ``text/plain`` or ``text/rfc822-headers`` (RFC 6650 section 4
+  allows headers only);
+* a person forwarding the spam as a ``message/rfc822`` attachment or inline
+  ("Forwarded message" block);
+* a person pasting the spam's headers into the body, or only complaining.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from . import parse
+
+FEEDBACK_TYPES = frozenset(
+    {"abuse", "fraud", "virus", "other", "not-spam", "auth-failure", "dmarc"}
+)
+# RFC 5965 section 3.1 field names, lowercased.
+_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,60})[ \t]*:[ \t]*(.*)$")
+_FEEDBACK_TYPE_LINE = re.compile(r"^feedback-type[ \t]*:[ \t]*([\w-]+)", re.I | re.M)
+_HEADER_LINE = re.compile(r"^[ \t]*>?[ \t]*([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?(.*)$")
+_CONTINUATION = re.compile(r"^[ \t>]*[ \t]+\S")
+# Headers a pasted block must contain for it to be the reported message.
+_KEY_HEADERS = frozenset({"received", "message-id", "return-path", "dkim-signature"})
+_IDENTITY_HEADERS = frozenset({"from", "subject", "date", "to", "message-id"})
+_FORWARD_MARK_RE = re.compile(
+    r"^[ \t>]*-{2,}[ \t]*(forwarded message|original message|weitergeleitete"
+    r" nachricht|message transféré|begin forwarded message)"
+    r"|^[ \t>]*begin forwarded message:",
+    re.I | re.M,
+)
+COMPLAINT_WORDS_RE = re.compile(
+    r"\bspam|\bspamm|unsolicited|\babuse|\bjunk ?mail|phishing|\bscam|fraud"
+    r"|unsubscribe|stop (sending|emailing|mailing)|remove me|harass|never"
+    r" (signed|subscribed|opted)|did not (sign|subscribe|opt)|didn'?t (sign|subscribe"
+    r"|opt)|\bUCE\b|\bUBE\b|illegal|report(ing)? (this|a) (message|email)"
+    r"|complain|blacklist|blocklist|opt[- ]?out|consent|gdpr|can-spam",
+    re.I,
+)
+# Feedback loops that send a bare ``message/rfc822`` without ARF fields.
+_FBL_SENDER_RE = re.compile(
+    r"^(scomp|fbl|feedback|feedbackloop|arf|complaints?|staff|abuse-?report|jmrp"
+    r"|junkmail|report)[-_.\w]*@",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class FeedbackReport:
+    """The machine-readable fields of an ARF report, keys lowercased."""
+
+    fields: dict[str, list[str]]
+
+    @property
+    def feedback_type(self) -> str:
+        value = (self.fields.get("feedback-type") or ["abuse"])[0]
+        return value.strip().lower().split()[0] if value.strip() else "abuse"
+
+    @property
+    def user_agent(self) -> str | None:
+        values = self.fields.get("user-agent")
+        return values[0].strip() if values and values[0].strip() else None
+
+
+def _fields_from_text(text: str) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    last: str | None = None
+    for line in text.split("\n"):
+        if line[:1] in (" ", "\t") and last and line.strip():
+            fields[last][-1] += " " + line.strip()
+            continue
+        match = _FIELD_RE.match(line)
+        if match:
+            last = match.group(1).lower()
+            fields.setdefault(last, []).append(match.group(2).strip())
+    return fields
+
+
+def _fields_from_part(part: Message) -> dict[str, list[str]]:
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        fields: dict[str, list[str]] = {}
+        for block in payload:
+            if isinstance(block, Message):
+                for key, value in block.items():
+                    fields.setdefault(key.lower(), []).append(
+                        parse.decode_header_value(value)
+                    )
+                # Fields after a stray blank line land in the block's body.
+                body = block.get_payload()
+                if isinstance(body, str) and body.strip():
+                    for key, values in _fields_from_text(body).items():
+                        fields.setdefault(key, []).extend(values)
+        if fields:
+            return fields
+    return _fields_from_text(parse.part_text(part))
+
+
+def is_feedback_report(msg: Message) -> bool:
+    """True when ``msg`` declares itself an ARF report (RFC 5965 section 2)."""
+    if parse.content_type(msg) != "multipart/report":
+        return False
+    return (msg.get_param("report-type") or "").lower() == "feedback-report"
+
+
+def read_feedback_report(msg: Message) -> FeedbackReport | None:
+    """Return the ARF fields of ``msg``, looking past wrong content types."""
+    candidates = []
+    for part in parse.walk_shallow(msg):
+        ctype = parse.content_type(part)
+        if ctype == "message/feedback-report":
+            return FeedbackReport(_fields_from_part(part))
+        if part.is_multipart():
+            continue
+        if ctype.startswith("text/") or ctype == "application/octet-stream":
+            candidates.append(part)
+    for part in candidates:
+        text = parse.part_text(part, limit=20000)
+        match = _FEEDBACK_TYPE_LINE.search(text)
+        if match:
+            return FeedbackReport(_fields_from_text(text[match.start() :]))
+    return None
+
+
+def reported_message(msg: Message) -> Message | None:
+    """The reported message (or its headers) attached to ``msg``."""
+    for part in parse.attached_messages(msg):
+        inner = parse.attached_message(part)
+        if inner is not None:
+            return inner
+    return None
+
+
+def inline_reported_message(msg: Message) -> Message | None:
+    """A reported message sent as ``text/plain`` (a common ARF breakage)."""
+    parts = [p for p in parse.walk_shallow(msg) if not p.is_multipart()]
+    for part in parts[1:]:
+        if parse.content_type(part) not in ("text/plain", "application/octet-stream"):
+            continue
+        text = parse.part_text(part)
+        if _FEEDBACK_TYPE_LINE.search(text):
+            continue
+        headers = find_pasted_headers(text)
+        if headers is not None:
+            return headers
+    return None
+
+
+def _header_blocks(lines: list[str]) -> list[list[str]]:
+    """Runs of consecutive header-looking lines, continuations attached."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in [*lines, ""]:
+        match = _HEADER_LINE.match(line)
+        if match:
+            current.append(f"{match.group(1)}: {match.group(2)}")
+        elif current and _CONTINUATION.match(line):
+            current.append(" " + line.strip())
+        elif current:
+            blocks.append(current)
+            current = []
+    return blocks
+
+
+def _unquote(line: str) -> str:
+    return re.sub(r"^[ \t]*>[ \t]?", "", line)
+
+
+def find_pasted_headers(text: str) -> Message | None:
+    """Find a pasted header block (the reported message) in free text."""
+    lines = [_unquote(line) for line in text.split("\n")[:3000]]
+    best: Message | None = None
+    best_score = 0
+    for block in _header_blocks(lines):
+        headers = parse.parse_header_block("\n".join(block) + "\n")
+        names = {key.lower() for key in headers.keys()}
+        score = len(names & _KEY_HEADERS) * 2 + len(names & _IDENTITY_HEADERS)
+        if (names & _KEY_HEADERS or len(names & _IDENTITY_HEADERS) >= 3) and (
+            score > best_score
+        ):
+            best, best_score = headers, score
+    return best
+
+
+def is_forwarded_inline(text: str) -> bool:
+    return bool(_FORWARD_MARK_RE.search(text))
+
+
+def looks_like_complaint(text: str) -> bool:
+    """True when free text complains about unwanted mail."""
+    return bool(COMPLAINT_WORDS_RE.search(text[:20000]))
+
+
+def is_feedback_loop_sender(address: str | None) -> bool:
+    return bool(address and _FBL_SENDER_RE.match(address))

@@ -1,0 +1,341 @@
+"""Decide what an inbound email is and build its ``Report``.
+
+Owns the order of the decisions, which matters because the signals overlap:
+
+1. an ARF feedback report (RFC 5965) is a complaint, or ``other`` for a
+   ``not-spam`` report;
+2. a DSN (RFC 3464) is a bounce, or ``delivered`` when every recipient was
+   delivered, relayed or expanded (RFC 3464 section 2.3.3);
+3. a non-DSN delivery failure notice is a bounce; this is decided before the
+   auto-reply test because bounces often carry ``Auto-Submitted``;
+4. an automatic reply (RFC 3834) is ``auto_reply`` and never a complaint;
+5. forwarded spam, pasted headers or complaining prose are a complaint;
+6. everything else is ``other``.
+
+``classify`` never raises: any failure becomes ``Report(kind=other, error=...)``.
+"""
+
+from __future__ import annotations
+
+from email.message import Message
+
+from . import arf, autoreply, dsn, nonstandard, parse, status
+from .original import build_original
+from .report import ComplaintSource, Kind, OriginalMessage, Recipient, Report
+
+try:  # flufl.bounce is only a last resort for addresses (see _flufl_addresses).
+    from flufl.bounce import all_failures
+except ImportError:  # pragma: no cover - it is a pinned dependency
+    all_failures = None
+
+_FLUFL_ERRORS = (
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    LookupError,
+    UnicodeError,
+)
+
+
+def classify(raw: bytes, *, trace_header: str = "X-Abuse-Trace") -> Report:
+    """Classify raw email bytes; never raises."""
+    try:
+        return _classify(raw, trace_header)
+    except Exception as exc:  # noqa: BLE001 - the one boundary that turns breakage into data
+        return Report(kind=Kind.OTHER, error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _outer_fields(msg: Message) -> dict[str, object]:
+    """Report fields describing the outer (notification) message itself."""
+    return {
+        "reporter": parse.clean_address(parse.header(msg, "From")),
+        "subject": parse.header(msg, "Subject"),
+        "message_id": parse.header(msg, "Message-ID"),
+        "is_auto_submitted": autoreply.is_auto_submitted(msg),
+    }
+
+
+def _classify(raw: bytes, trace_header: str) -> Report:
+    msg = _unwrap(parse.parse_bytes(raw))
+    outer = _outer_fields(msg)
+    text = parse.notification_text(msg)
+    report = _as_feedback_report(msg, outer, trace_header)
+    if report is None:
+        report = _as_dsn(msg, text, outer, trace_header)
+    if report is None:
+        report = _as_plain_bounce(msg, text, outer, trace_header)
+    if report is None and autoreply.is_auto_reply(msg, text):
+        report = Report(kind=Kind.AUTO_REPLY, **outer)
+    if report is None:
+        report = _as_human_complaint(msg, text, outer, trace_header)
+    if report is None:
+        report = Report(kind=Kind.OTHER, user_agent=_mailer(msg), **outer)
+    return report
+
+
+def _unwrap(msg: Message) -> Message:
+    """Return the report inside a gateway's wrapper, else ``msg`` itself.
+
+    Some gateways forward a DSN or ARF report as a ``message/rfc822``
+    attachment, adding only a disclaimer; the report inside is the message.
+    """
+    if parse.content_type(msg) == "multipart/report":
+        return msg
+    for part in parse.attached_messages(msg):
+        inner = parse.attached_message(part)
+        if inner is not None and parse.content_type(inner) == "multipart/report":
+            return inner
+        break
+    return msg
+
+
+def _mailer(msg: Message) -> str | None:
+    return parse.header(msg, "User-Agent") or parse.header(msg, "X-Mailer")
+
+
+# -- complaints -----------------------------------------------------------
+
+
+def _as_feedback_report(
+    msg: Message, outer: dict[str, object], trace_header: str
+) -> Report | None:
+    if not arf.is_feedback_report(msg) and parse.content_type(msg) not in (
+        "multipart/report",
+        "multipart/mixed",
+        "text/plain",
+    ):
+        return None
+    feedback = arf.read_feedback_report(msg)
+    if feedback is None:
+        return None
+    headers = arf.reported_message(msg) or arf.inline_reported_message(msg)
+    original = build_original(headers, feedback.fields, trace_header=trace_header)
+    feedback_type = feedback.feedback_type
+    # "not-spam" (RFC 6650 section 3) reports a wrongly filtered message.
+    kind = Kind.OTHER if feedback_type == "not-spam" else Kind.COMPLAINT
+    return Report(
+        kind=kind,
+        feedback_type=feedback_type,
+        complaint_source=ComplaintSource.FEEDBACK_LOOP,
+        original=original,
+        user_agent=feedback.user_agent,
+        **outer,
+    )
+
+
+def _as_human_complaint(
+    msg: Message, text: str, outer: dict[str, object], trace_header: str
+) -> Report | None:
+    if autoreply.auto_submitted(msg) == "auto-replied":
+        return None
+    reporter = outer.get("reporter")
+    attached = arf.reported_message(msg)
+    if attached is not None:
+        source = (
+            ComplaintSource.FEEDBACK_LOOP
+            if arf.is_feedback_loop_sender(reporter if isinstance(reporter, str) else None)
+            else ComplaintSource.FORWARDED
+        )
+        return _complaint(attached, source, outer, trace_header, msg)
+    pasted = arf.find_pasted_headers(text)
+    if pasted is not None:
+        source = (
+            ComplaintSource.FORWARDED
+            if arf.is_forwarded_inline(text)
+            else ComplaintSource.HUMAN
+        )
+        return _complaint(pasted, source, outer, trace_header, msg)
+    subject = str(outer.get("subject") or "")
+    if _is_bulk(msg) or autoreply.is_auto_submitted(msg):
+        return None
+    if arf.looks_like_complaint(
+        f"{subject}\n{text}"
+    ):
+        return Report(
+            kind=Kind.COMPLAINT,
+            feedback_type="abuse",
+            complaint_source=ComplaintSource.HUMAN,
+            user_agent=_mailer(msg),
+            **outer,
+        )
+    return None
+
+
+def _is_bulk(msg: Message) -> bool:
+    """List or bulk mail (RFC 2369, RFC 2919): newsletters talk of unsubscribing."""
+    precedence = (msg.get("Precedence") or "").strip().lower()
+    return (
+        precedence in ("bulk", "list", "junk")
+        or msg.get("List-Id") is not None
+        or msg.get("List-Unsubscribe") is not None
+    )
+
+
+def _complaint(
+    headers: Message,
+    source: ComplaintSource,
+    outer: dict[str, object],
+    trace_header: str,
+    msg: Message,
+) -> Report:
+    return Report(
+        kind=Kind.COMPLAINT,
+        feedback_type="abuse",
+        complaint_source=source,
+        original=build_original(headers, {}, trace_header=trace_header),
+        user_agent=_mailer(msg),
+        **outer,
+    )
+
+
+# -- bounces --------------------------------------------------------------
+
+
+def _bounce_original(
+    msg: Message, text: str, fields: dict[str, str], trace_header: str
+) -> OriginalMessage | None:
+    headers = arf.reported_message(msg)
+    if headers is None:
+        cut = len(nonstandard.cut_original(text))
+        if cut < len(text):
+            headers = arf.find_pasted_headers(text[cut:])
+    report_fields = {k: [v] for k, v in fields.items()}
+    sender = fields.get("x-postfix-sender")
+    if sender:
+        report_fields["original-mail-from"] = [sender.split(";")[-1]]
+    wanted = ("arrival-date", "x-postfix-queue-id", "original-mail-from")
+    report_fields = {k: v for k, v in report_fields.items() if k in wanted}
+    if headers is None and not report_fields:
+        return None
+    return build_original(headers, report_fields, trace_header=trace_header)
+
+
+def _bounce_report(
+    recipients: list[Recipient], original: OriginalMessage | None, outer: dict
+) -> Report:
+    failed = [r for r in recipients if not dsn.is_delivered(r)]
+    if recipients and not failed:
+        return Report(
+            kind=Kind.DELIVERED, recipients=tuple(recipients), original=original, **outer
+        )
+    return Report(kind=Kind.BOUNCE, recipients=tuple(failed), original=original, **outer)
+
+
+def _as_dsn(
+    msg: Message, text: str, outer: dict[str, object], trace_header: str
+) -> Report | None:
+    delivery = dsn.read_delivery_status(msg)
+    if delivery is None and dsn.looks_like_dsn_text(text):
+        delivery = dsn.read_text_delivery_status(text)
+    if delivery is None:
+        delivery = dsn.read_rejecting_mdn(msg)
+    if delivery is None or not delivery.per_recipient:
+        return None
+    recipients: dict[str, Recipient] = {}
+    for fields in delivery.per_recipient:
+        address = dsn.recipient_address(fields)
+        near = nonstandard.diagnostic_near(text, address) if address else None
+        recipient = dsn.build_recipient(fields, near)
+        if recipient is not None and recipient.address not in recipients:
+            recipients[recipient.address] = recipient
+    if not recipients:
+        return None
+    original = _bounce_original(msg, text, delivery.per_message, trace_header)
+    return _bounce_report(list(recipients.values()), original, outer)
+
+
+def _excluded_addresses(msg: Message) -> set[str]:
+    """Addresses that name the notice's parties, never a failed recipient."""
+    names = ("From", "To", "Reply-To", "Return-Path", "Sender", "Errors-To", "Cc")
+    excluded = set()
+    for name in names:
+        excluded.update(parse.addresses_in(" ".join(parse.header_all(msg, name))))
+    attached = arf.reported_message(msg)
+    if attached is not None:
+        for name in ("From", "Return-Path", "Sender"):
+            excluded.update(parse.addresses_in(parse.header(attached, name) or ""))
+    return excluded
+
+
+def _bounce_evidence(msg: Message, text: str, failed_header: list[str]) -> int:
+    """How sure the notice is a bounce: 0 no, 1 maybe, 2 certainly."""
+    if parse.content_type(msg) == "multipart/report":
+        report_type = (msg.get_param("report-type") or "").lower()
+        if "delivery-status" in report_type:
+            return 2
+        if "disposition-notification" in report_type:
+            return 0
+    if failed_header:
+        return 2
+    sender = nonstandard.has_bounce_sender(msg)
+    subject = nonstandard.has_bounce_subject(msg)
+    if (sender and subject) or (
+        (sender or subject) and nonstandard.has_failure_text(text)
+    ):
+        return 2
+    return 1 if sender or subject else 0
+
+
+def _as_plain_bounce(
+    msg: Message, text: str, outer: dict[str, object], trace_header: str
+) -> Report | None:
+    failed_header = parse.addresses_in(
+        " ".join(parse.header_all(msg, "X-Failed-Recipients"))
+    )
+    evidence = _bounce_evidence(msg, text, failed_header)
+    if not evidence:
+        return None
+    failures = nonstandard.find_failures(
+        text, exclude=_excluded_addresses(msg), extra=failed_header
+    )
+    if not failures:
+        failures = _flufl_failures(msg, text)
+    warning = nonstandard.is_warning_notice(text) or _is_delay_subject(msg)
+    recipients = [
+        _recipient(f.address, f.diagnostic, f.is_delayed or warning) for f in failures
+    ]
+    if not recipients and (evidence < 2 or autoreply.has_reply_subject(msg)):
+        return None
+    original = _bounce_original(msg, text, {}, trace_header)
+    return Report(
+        kind=Kind.BOUNCE, recipients=tuple(recipients), original=original, **outer
+    )
+
+
+def _is_delay_subject(msg: Message) -> bool:
+    subject = (parse.header(msg, "Subject") or "").lower()
+    return any(word in subject for word in ("delay", "still being retried"))
+
+
+def _recipient(address: str, diagnostic: str | None, is_delayed: bool) -> Recipient:
+    action = "delayed" if is_delayed else "failed"
+    verdict = status.assess(diagnostic=diagnostic, action=action)
+    return Recipient(
+        address=address,
+        action=action,
+        status=verdict.status,
+        reply_code=verdict.reply_code,
+        diagnostic=parse.squash(diagnostic) if diagnostic else None,
+        reason=verdict.reason,
+        is_hard=verdict.is_hard,
+    )
+
+
+def _flufl_failures(msg: Message, text: str) -> list[nonstandard.Failure]:
+    """Ask flufl.bounce for addresses when the own readers found none."""
+    if all_failures is None:
+        return []
+    try:
+        temporary, permanent = all_failures(msg)
+    except _FLUFL_ERRORS:
+        return []
+    failures = []
+    for addresses, delayed in ((permanent, False), (temporary, True)):
+        for raw in addresses:
+            address = parse.clean_address(raw.decode("ascii", "replace"))
+            if address:
+                diagnostic = nonstandard.diagnostic_near(text, address)
+                failures.append(nonstandard.Failure(address, diagnostic, delayed))
+    return failures

@@ -1,0 +1,231 @@
+"""RFC 3464 delivery status notifications (``message/delivery-status``).
+
+Owns reading the per-message and per-recipient field groups of a DSN
+(RFC 3464 sections 2.2 and 2.3), including the internationalised
+``message/global-delivery-status`` of RFC 6533 and the common breakage of
+DSN fields sent as ``text/plain``. Each recipient is assessed by ``status``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+from . import parse, status
+from .report import Recipient
+
+DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+MDN_TYPES = frozenset(
+    {"message/disposition-notification", "message/global-disposition-notification"}
+)
+# Actions of RFC 3464 section 2.3.3 that mean the message got through.
+DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+
+_FIELD_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,60})[ \t]*:[ \t]*(.*)$")
+_RECIPIENT_FIELD = re.compile(r"^(final|original)-recipient[ \t]*:", re.I | re.M)
+_ACTION_FIELD = re.compile(r"^action[ \t]*:", re.I | re.M)
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """The fields of one delivery-status part."""
+
+    per_message: dict[str, str] = field(default_factory=dict)
+    per_recipient: tuple[dict[str, str], ...] = ()
+
+
+def _blocks_from_text(text: str) -> list[dict[str, str]]:
+    """Split DSN text into field groups separated by blank lines."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last = None
+    for line in text.split("\n"):
+        if not line.strip():
+            if current:
+                blocks.append(current)
+            current, last = {}, None
+            continue
+        if line[0] in " \t" and last:
+            current[last] += " " + line.strip()
+            continue
+        match = _FIELD_LINE.match(line)
+        if match:
+            last = match.group(1).lower()
+            current.setdefault(last, match.group(2).strip())
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _blocks_from_part(part: Message) -> list[dict[str, str]]:
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload:
+        blocks = []
+        for block in payload:
+            if isinstance(block, Message):
+                fields: dict[str, str] = {}
+                for key, value in block.items():
+                    fields.setdefault(key.lower(), parse.decode_header_value(value))
+                if fields:
+                    blocks.append(fields)
+                # message/global-delivery-status is parsed as one message:
+                # the per-recipient groups end up in its body.
+                body = block.get_payload()
+                if isinstance(body, str) and body.strip():
+                    blocks.extend(_blocks_from_text(parse.unsurrogate(body)))
+        return blocks
+    return _blocks_from_text(parse.part_text(part))
+
+
+def looks_like_dsn_text(text: str) -> bool:
+    """True when plain text carries DSN fields (a mislabelled DSN part)."""
+    return bool(_RECIPIENT_FIELD.search(text) and _ACTION_FIELD.search(text))
+
+
+def read_delivery_status(msg: Message) -> DeliveryStatus | None:
+    """Return the DSN fields of ``msg``, or None when it has no DSN part."""
+    blocks: list[dict[str, str]] = []
+    found = False
+    for part in parse.walk_shallow(msg):
+        ctype = parse.content_type(part)
+        if ctype in DSN_TYPES:
+            found = True
+            blocks.extend(_blocks_from_part(part))
+    if not found:
+        return None
+    per_message: dict[str, str] = {}
+    recipients = []
+    for block in blocks:
+        if "final-recipient" in block or "original-recipient" in block:
+            recipients.append(block)
+        else:
+            for key, value in block.items():
+                per_message.setdefault(key, value)
+    return DeliveryStatus(per_message, tuple(recipients))
+
+
+def read_rejecting_mdn(msg: Message) -> DeliveryStatus | None:
+    """Read an MDN that reports an automatic rejection as a DSN.
+
+    Sieve ``reject`` (RFC 5429 section 2.2.2) answers with an MDN (RFC 8098)
+    whose disposition is ``automatic-action/...; deleted``; for the sender it
+    is a bounce. Read receipts (``displayed``) are not.
+    """
+    for part in parse.walk_shallow(msg):
+        if parse.content_type(part) not in MDN_TYPES:
+            continue
+        fields: dict[str, str] = {}
+        for block in _blocks_from_part(part):
+            for key, value in block.items():
+                fields.setdefault(key, value)
+        disposition = fields.get("disposition", "").lower()
+        if "automatic-action" in disposition and (
+            "deleted" in disposition or "failed" in disposition
+        ):
+            fields["action"] = "failed"
+            return DeliveryStatus({}, (fields,))
+    return None
+
+
+def read_text_delivery_status(text: str) -> DeliveryStatus:
+    """Read DSN fields from plain text (for DSNs with a wrong content type)."""
+    per_message: dict[str, str] = {}
+    recipients = []
+    for block in _blocks_from_text(text):
+        if "final-recipient" in block or "original-recipient" in block:
+            recipients.append(block)
+        elif "reporting-mta" in block or "arrival-date" in block:
+            per_message.update(block)
+    return DeliveryStatus(per_message, tuple(recipients))
+
+
+def _typed_address(value: str | None) -> str | None:
+    """Return the address of an ``address-type; address`` field (RFC 3464 2.3.2)."""
+    if not value:
+        return None
+    kind, _, rest = value.partition(";")
+    if not rest:
+        kind, rest = "rfc822", kind
+    kind = kind.strip().lower()
+    rest = rest.strip().strip("<>").strip()
+    if kind not in ("rfc822", "utf-8", "x-unknown", "unknown"):
+        return None
+    # Kept even when malformed ("a..b@example.org"): a bounce for a bad
+    # address is exactly what the desk needs to record.
+    if rest.count("@") == 1 and not any(ch.isspace() for ch in rest):
+        local, domain = rest.rsplit("@", 1)
+        if local and "." in domain:
+            return rest.lower()
+    return parse.clean_address(rest)
+
+
+def recipient_address(fields: dict[str, str]) -> str | None:
+    """Pick the address the sender wrote: Original-Recipient, else Final."""
+    for name in ("original-recipient", "final-recipient", "x-actual-recipient"):
+        address = _typed_address(fields.get(name))
+        if address:
+            return address
+    return None
+
+
+def _diagnostic(fields: dict[str, str]) -> str | None:
+    value = fields.get("diagnostic-code") or fields.get("x-diagnostic-code")
+    if not value:
+        return None
+    kind, sep, rest = value.partition(";")
+    # "smtp; 550 ..." (RFC 3464 section 2.3.6); some MTAs omit the type.
+    text = rest if sep and len(kind) < 20 and " " not in kind.strip() else value
+    return parse.squash(text) or None
+
+
+_ACTION_WORDS = (
+    (("fail", "error", "bounce", "reject", "undeliver"), "failed"),
+    (("delay", "defer", "transient"), "delayed"),
+    (("deliver",), "delivered"),
+    (("relay",), "relayed"),
+    (("expand",), "expanded"),
+)
+
+
+def normalize_action(value: str | None) -> str | None:
+    """Map an Action value to RFC 3464 section 2.3.3's vocabulary.
+
+    Real DSNs say "failure", "error" or "failed (bad destination mailbox
+    address)"; they all mean ``failed``.
+    """
+    if not value or not value.strip():
+        return None
+    word = value.strip().lower()
+    for prefixes, action in _ACTION_WORDS:
+        if word.startswith(prefixes):
+            return action
+    return word.split()[0]
+
+
+def build_recipient(
+    fields: dict[str, str], fallback_diagnostic: str | None = None
+) -> Recipient | None:
+    """Turn one per-recipient field group into a ``Recipient``."""
+    address = recipient_address(fields)
+    if not address:
+        return None
+    action = normalize_action(fields.get("action"))
+    diagnostic = _diagnostic(fields) or fallback_diagnostic
+    verdict = status.assess(
+        diagnostic=diagnostic, status=fields.get("status"), action=action
+    )
+    return Recipient(
+        address=address,
+        action=action,
+        status=verdict.status,
+        reply_code=verdict.reply_code,
+        diagnostic=diagnostic,
+        reason=verdict.reason,
+        is_hard=verdict.is_hard,
+    )
+
+
+def is_delivered(recipient: Recipient) -> bool:
+    """True when the recipient's action says the message got through."""
+    return (recipient.action or "") in DELIVERED_ACTIONS

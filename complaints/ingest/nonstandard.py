@@ -1,0 +1,320 @@
+"""Bounces that are not RFC 3464 DSNs, read from their human-readable text.
+
+Owns recognising a non-DSN bounce (qmail's QSBMF, Exim, Postfix and Sendmail
+plain-text notices, Exchange, Domino, GroupWise, Yahoo, SMTP32 and the many
+home-grown formats) and pulling out the failed addresses with the text that
+explains each failure.
+
+Formats differ in detail but share a shape: a heading ("did not reach the
+following recipients", "could not be delivered to"), then each address alone
+on a line or at the start of one (``<a@b>:``, ``a@b on <date>``), followed
+by the remote server's reply. The reader works on that shape rather than on
+one pattern per vendor, and stops before the quoted original message, whose
+own addresses must never be reported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from . import parse, status
+
+# Display names and local parts that mark an automatic delivery report.
+BOUNCE_SENDER_RE = re.compile(
+    r"mailer[-_ ]?daemon|postmaster|mail ?delivery|delivery ?(sub)?system"
+    r"|mail ?administrator|system ?administrator|post ?office|mail ?system"
+    r"|mailsystem|mail ?router|microsoftexchange|bounce|mdaemon|nobody@",
+    re.I,
+)
+BOUNCE_SUBJECT_RE = re.compile(
+    r"undeliver|undelivered|not (been )?delivered|non[- ]?deliver|delivery"
+    r" (status|failure|failed|report|problem|notification|has failed|error)"
+    r"|returned mail|failure notice|mail delivery|could not (be )?deliver"
+    r"|delivery failed|mail (system )?error|returned to sender|non remis"
+    r"|unzustellbar|nicht zustellbar|non recapitabile|onbestelbaar|no entregado"
+    r"|non distribu|ikke levert|olevererbart|niet afgeleverd|échec de la remise"
+    r"|failed delivery|mail failure|delayed mail|warning: could not|failed mail"
+    r"|mail failed|user unknown|rejected|processing error|\bnon-?remis"
+    r"|message status|delivery notification|permanent error|\bbounce",
+    re.I,
+)
+# Sentences that only a delivery failure notice contains.
+FAILURE_TEXT_RE = re.compile(
+    r"this is the qmail-send program|created automatically by mail delivery"
+    r"|could not be delivered|couldn'?t be delivered|was not delivered"
+    r"|wasn'?t delivered|did not reach|delivery (to the following|has failed"
+    r"|failed|to these)|permanent fatal errors|permanent error|unable to deliver"
+    r"|undeliverable|not be delivered|could not deliver|delivery failure"
+    r"|failed to deliver|following (recipients?|address(es)?|destinations?)"
+    r"|message you sent .{0,40}(rejected|failed|could not)|returned to sender"
+    r"|i'?m afraid i wasn'?t able to deliver|delivery status notification"
+    r"|ne peut pas|konnte nicht|non (è|e') stato|no se pudo|message not delivered"
+    r"|rejected your message|(was|been) (automatically )?rejected|recipient.{0,40}(rejected|failed)|mailbox unavailable"
+    r"|has not (yet )?been delivered|delivery attempts|will keep trying"
+    r"|delivery (is|was) delayed|still trying|delayed|delivery problems",
+    re.I,
+)
+_WARNING_RE = re.compile(
+    r"warning|delayed|delay\b|not yet been delivered|will (keep|continue)"
+    r" (trying|to try)|still trying|will (be )?retr|retrying|this is not a fatal"
+    r"|no action is required|has not yet been delivered|temporary",
+    re.I,
+)
+# Phrases that settle it: the notice is only a warning, delivery goes on.
+_SURE_WARNING_RE = re.compile(
+    r"(attempts|delivery) will continue|will (keep|continue) (trying|to try"
+    r"|to attempt)|this is (just |only )?a warning|not yet been delivered"
+    r"|no action is required|will (be )?retried|still being retried"
+    r"|delivery (is|has been) delayed|will try again",
+    re.I,
+)
+_FATAL_RE = re.compile(
+    r"permanent|fatal|gave up|giving up|failed permanently|could not be delivered"
+    r"|was not delivered|undeliverable|did not reach|delivery has failed"
+    r"|(^|\s)5\d\d[\s-]|#?5\.\d{1,3}\.\d{1,3}",
+    re.I,
+)
+
+# Where the notification ends and the returned message begins.
+_CUT_RE = re.compile(
+    r"^[ \t>]*[-=*_]{2,}[ \t]*(this is a copy|below this line|original message"
+    r"|the original message|returned message|message (text|body|header)s?"
+    r" follows?|unsent message|undelivered message|forwarded message"
+    r"|headers? of (the )?original|original mail)"
+    r"|^[ \t]*(original message follows|the original message (headers?|follows)"
+    r"|original message (headers|details)|returned mail follows|your message (reads|follows)"
+    r"|message headers follow|----- message text -----|--- below this line"
+    r"|\*+ ?message header follows)"
+    r"|^(return-path|received|dkim-signature|arc-seal|x-received|message-id)"
+    r"[ \t]*:[ \t]*\S",
+    re.I | re.M,
+)
+_HEADERISH_RE = re.compile(
+    r"^[\s>*•-]*(from|to|cc|bcc|sender|reply-to|return-path|received|message-id"
+    r"|in-reply-to|references|subject|date|delivered-to|envelope-to|errors-to"
+    r"|x-[\w-]+|list-[\w-]+|reporting-mta|remote-mta|dkim-signature"
+    r"|authentication-results|mail from|>>> mail from|sent by)\s*:",
+    re.I,
+)
+_HEADING_RE = re.compile(
+    r"following (recipients?|address(es)?|destinations?|users?)|recipients?"
+    r" (or groups|failed|:)|could not be delivered to|not delivered to"
+    r"|unable to deliver|delivery to the following|failed (for|to)|was not"
+    r" delivered|permanent fatal errors|did not reach|undeliverable to"
+    r"|delivery has failed|could not deliver|addresses had|\bto:\s*$|because:"
+    r"|failed (addresses|recipients)|was (automatically )?rejected",
+    re.I,
+)
+_ADDRESS_ONLY_RE = re.compile(
+    r"^\s*[\"'(]?(rcpt to|to|smtp|[\w -]{0,30}recipients?|addr(ess)?|user)?\s*[:=]?"
+    r"\s*[<\[(\"']?(?P<addr>[^\s<>()\[\]\"']+@[^\s<>()\[\]\"']+)[>\])\"']?"
+    r"[\s:;,.]*(\(.*\))?\s*(on .*)?$",
+    re.I,
+)
+_ADDRESS_LEAD_RE = re.compile(r"^\s*<(?P<addr>[^\s<>]+@[^\s<>]+)>\s*[:.,]?\s*(?P<rest>.*)$")
+_COLON_LEAD_RE = re.compile(r"^\s*(?P<addr>[^\s<>:]+@[^\s<>:]+):\s+(?P<rest>\S.*)$")
+_IGNORED_LOCAL_RE = re.compile(
+    r"^(postmaster|mailer[-_]?daemon|mail[-_]?daemon|hostmaster|noreply|no-reply"
+    r"|double-bounce|bounces?)$",
+    re.I,
+)
+_MESSAGE_ID_LOCAL_RE = re.compile(r"^[\w.$-]{16,}$")
+_URL_BEFORE_RE = re.compile(r"(https?://|www\.)\S*$", re.I)
+# "... not accepting mail from <sender>": the sender, not a recipient.
+_SENDER_BEFORE_RE = re.compile(r"\b(from|sender|by|envelope)\s*:?\s*<?$", re.I)
+_SMTP_PREFIX_RE = re.compile(r"^(smtp|rfc822|sip|mailto)[=:]", re.I)
+_REPLY_LEAD_RE = re.compile(r"^\s*[<>#(]*\s*[245]\d\d[\s-]")
+_MAX_DIAGNOSTIC_LINES = 6
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed address found in bounce text, with its explanation."""
+
+    address: str
+    diagnostic: str | None
+    is_delayed: bool
+
+
+def has_bounce_sender(msg: Message) -> bool:
+    """True when From/Return-Path/Subject look like an automatic notice."""
+    sender = (parse.header(msg, "From") or "") + " " + (msg.get("Return-Path") or "")
+    return bool(BOUNCE_SENDER_RE.search(sender)) or msg.get("Return-Path", "").strip() in (
+        "<>",
+        "<MAILER-DAEMON>",
+    )
+
+
+def has_bounce_subject(msg: Message) -> bool:
+    return bool(BOUNCE_SUBJECT_RE.search(parse.header(msg, "Subject") or ""))
+
+
+def cut_original(text: str) -> str:
+    """Return the notification part of ``text``, before the quoted original."""
+    for match in _CUT_RE.finditer(text):
+        # A marker before any notice text is a heading, not the end of it.
+        if text[: match.start()].strip():
+            return text[: match.start()]
+    return text
+
+
+def _is_message_id(address: str, line: str, start: int) -> bool:
+    local = address.split("@", 1)[0]
+    if "message-id" in line.lower() or re.search(r"\bid\s*<?$", line[:start], re.I):
+        return True
+    digits = sum(ch.isdigit() for ch in local)
+    return bool(_MESSAGE_ID_LOCAL_RE.match(local)) and digits * 3 >= len(local)
+
+
+def _usable(address: str, exclude: set[str]) -> bool:
+    local = address.split("@", 1)[0]
+    return address not in exclude and not _IGNORED_LOCAL_RE.match(local)
+
+
+def _block_after(lines: list[str], index: int) -> list[str]:
+    """Lines explaining the address on ``lines[index]``: up to a blank line."""
+    block = []
+    for line in lines[index + 1 : index + 1 + _MAX_DIAGNOSTIC_LINES]:
+        if not line.strip() or _ADDRESS_ONLY_RE.match(line) or _ADDRESS_LEAD_RE.match(line):
+            break
+        block.append(line.strip())
+    return block
+
+
+def _heading_above(lines: list[str], index: int) -> bool:
+    """True when a recipients heading appears within a few lines above."""
+    above = lines[max(0, index - 8) : index]
+    return any(_HEADING_RE.search(line) for line in above) or any(
+        FAILURE_TEXT_RE.search(line) for line in above[-2:]
+    )
+
+
+def _candidates(lines: list[str], exclude: set[str]) -> dict[str, list[str]]:
+    """Map strongly placed addresses to the lines that explain them."""
+    found: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        if "@" not in line or _HEADERISH_RE.match(line):
+            continue
+        lead = _ADDRESS_LEAD_RE.match(line) or _COLON_LEAD_RE.match(line)
+        alone = _ADDRESS_ONLY_RE.match(line)
+        for match in parse.ADDRESS_RE.finditer(line):
+            address = _SMTP_PREFIX_RE.sub("", match.group(1).lower())
+            before = line[: match.start()]
+            if _URL_BEFORE_RE.search(before) or _SENDER_BEFORE_RE.search(before):
+                continue
+            if not _usable(address, exclude) or _is_message_id(
+                address, line, match.start()
+            ):
+                continue
+            explanation: list[str] = []
+            rest = line.strip() if _has_more_than(line, match.group(1)) else ""
+            lead_address = lead.group("addr").lower() if lead else ""
+            if lead and _SMTP_PREFIX_RE.sub("", lead_address) == address:
+                explanation = [lead.group("rest"), *_block_after(lines, index)]
+            elif (
+                alone
+                or _heading_above(lines, index)
+                or _HEADING_RE.search(before)
+                or _REPLY_LEAD_RE.match(line)
+            ):
+                explanation = [rest, *_block_after(lines, index)]
+            elif (
+                status.match_reason(line)
+                or status.find_status(line)
+                or FAILURE_TEXT_RE.search(line)
+            ):
+                explanation = [rest, *_block_after(lines, index)]
+            else:
+                continue
+            known = found.setdefault(address, [])
+            known.extend(e for e in explanation if e and e not in known)
+    return found
+
+
+def _has_more_than(line: str, address: str) -> bool:
+    """True when ``line`` says something besides the address itself."""
+    rest = line.replace(address, " ")
+    return sum(ch.isalnum() for ch in rest) > 3
+
+
+def _evidence(lines: list[str], address: str) -> str | None:
+    """A line elsewhere that mentions ``address`` with an SMTP reply."""
+    for line in lines:
+        if address in line.lower() and (
+            status.find_status(line) or status.find_reply_code(line)
+        ):
+            return line
+    return None
+
+
+def _global_diagnostic(lines: list[str]) -> str | None:
+    """The first line that states a reason (for formats listing it once)."""
+    usable = [line for line in lines if not _HEADERISH_RE.match(line)]
+    for test in (status.find_status, _REPLY_LEAD_RE.match, status.match_reason):
+        for line in usable:
+            if test(line):
+                return line.strip()
+    return None
+
+
+def _diagnostic_for(
+    explanation: list[str], lines: list[str], address: str, fallback: str | None
+) -> str | None:
+    text = " ".join(explanation)
+    if status.find_status(text) or status.find_reply_code(text):
+        return parse.squash(text) or None
+    evidence = _evidence(lines, address)
+    if evidence and evidence.strip() not in text:
+        return parse.squash(f"{text} {evidence}") or None
+    if text and status.match_reason(text):
+        return parse.squash(text)
+    return parse.squash(fallback or text) or None
+
+
+def diagnostic_near(text: str, address: str) -> str | None:
+    """Explanation of ``address`` in ``text`` (to complete a terse DSN)."""
+    lines = cut_original(text).split("\n")
+    found = _candidates(lines, set()).get(address)
+    if found is None:
+        return None
+    return _diagnostic_for(found, lines, address, None)
+
+
+def find_failures(
+    text: str, *, exclude: set[str], extra: list[str] | None = None
+) -> list[Failure]:
+    """Return the failed addresses a bounce's text names, with explanations.
+
+    ``exclude`` holds addresses that cannot be the failed recipient (the
+    notice's sender and addressee, the original's sender); ``extra`` holds
+    addresses known from headers such as Exim's ``X-Failed-Recipients``.
+    """
+    notice = cut_original(text)
+    lines = notice.split("\n")
+    found = _candidates(lines, exclude)
+    for address in extra or ():
+        found.setdefault(address, [])
+    fallback = _global_diagnostic(lines)
+    notice_delayed = is_warning_notice(notice)
+    failures = []
+    for address, explanation in found.items():
+        diagnostic = _diagnostic_for(explanation, lines, address, fallback)
+        failures.append(Failure(address, diagnostic, notice_delayed))
+    return failures
+
+
+def has_failure_text(text: str) -> bool:
+    """True when ``text`` reads like a delivery failure or delay notice."""
+    return bool(FAILURE_TEXT_RE.search(cut_original(text)[:20000]))
+
+
+def is_warning_notice(text: str) -> bool:
+    """True when the notice only warns of a delay (nothing failed yet)."""
+    notice = cut_original(text)
+    if _SURE_WARNING_RE.search(notice) and not re.search(
+        r"permanent|gave up|giving up|failed permanently", notice, re.I
+    ):
+        return True
+    return bool(_WARNING_RE.search(notice)) and not _FATAL_RE.search(notice)

@@ -1,0 +1,254 @@
+"""Turn raw email bytes into an ``email.message.Message`` and read it safely.
+
+This module owns everything that touches the wire format: line-ending
+normalisation, size caps, RFC 2047 header decoding, charset fallbacks, walking
+MIME parts while staying out of attached originals, and finding addresses in
+free text. Every helper tolerates broken input (bad charsets, 8-bit junk,
+missing boundaries) because bounces and complaints are written by the
+least careful software on the internet.
+
+The parser uses ``policy=compat32``: it is several times faster than
+``policy.default`` and never raises on malformed headers; headers are decoded
+lazily, only when a caller asks for one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesParser, HeaderParser
+from email.policy import compat32
+
+# Reports worth reading are small; a multi-megabyte input is nearly always a
+# bounce carrying the original's attachments. Parsing is capped so one huge
+# message cannot stall the worker; the notification and the headers of the
+# original sit at the start.
+MAX_PARSE_BYTES = 2_000_000
+# Text read from any single part for pattern matching.
+MAX_PART_CHARS = 64_000
+
+_BYTES_PARSER = BytesParser(policy=compat32)
+_HEADER_PARSER = HeaderParser(policy=compat32)
+
+_CR_ONLY = re.compile(rb"\r(?!\n)")
+_CRLF = re.compile(rb"\r\n")
+_FOLD = re.compile(r"\r?\n[ \t]+")
+_WS = re.compile(r"\s+")
+_FALLBACK_CHARSETS = ("utf-8", "cp1252")
+_CHARSET_ALIASES = {
+    "unicode-1-1-utf-7": "utf-7",
+    "x-unknown": "latin-1",
+    "unknown-8bit": "latin-1",
+    "x-user-defined": "latin-1",
+    "ks_c_5601-1987": "cp949",
+    "gb2312": "gb18030",
+}
+
+# Local parts, domain labels and a TLD; deliberately simpler than RFC 5322
+# because bounce text quotes addresses in every conceivable way.
+ADDRESS_RE = re.compile(
+    r"(?<![\w.+=%/-])"
+    r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})"
+    r"(?![\w-])"
+)
+_FULL_ADDRESS_RE = re.compile(ADDRESS_RE.pattern + r"\Z")
+
+
+def normalize_newlines(raw: bytes) -> bytes:
+    """Return ``raw`` with LF line endings, whatever it used before."""
+    if b"\r" not in raw:
+        return raw
+    return _CR_ONLY.sub(b"\n", _CRLF.sub(b"\n", raw))
+
+
+def parse_bytes(raw: bytes) -> Message:
+    """Parse raw bytes into a compat32 ``Message``; never raises on bad input."""
+    if len(raw) > MAX_PARSE_BYTES:
+        raw = raw[:MAX_PARSE_BYTES]
+    raw = normalize_newlines(raw).lstrip(b"\n")
+    # An mbox "From " separator line is not a header and would hide the rest.
+    if raw.startswith(b"From ") and b"\n" in raw:
+        raw = raw.split(b"\n", 1)[1]
+    return _BYTES_PARSER.parsebytes(raw)
+
+
+def parse_header_block(text: str) -> Message:
+    """Parse a block of header lines (pasted or ``text/rfc822-headers``)."""
+    return _HEADER_PARSER.parsestr(text.replace("\r\n", "\n").lstrip("\n"))
+
+
+def _codec(charset: str | None) -> str:
+    name = (charset or "").strip().strip('"').lower()
+    return _CHARSET_ALIASES.get(name, name) or "ascii"
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode bytes with the declared charset, falling back sensibly."""
+    for codec in (_codec(charset), *_FALLBACK_CHARSETS):
+        try:
+            return data.decode(codec)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
+
+
+def decode_header_value(value: object) -> str:
+    """Decode an RFC 2047 header value (any charset, any junk) to one line."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "=?" in text:
+        try:
+            chunks = decode_header(text)
+        except (ValueError, LookupError, AssertionError):
+            chunks = [(text, None)]
+        text = "".join(
+            decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
+            for chunk, charset in chunks
+        )
+    return unsurrogate(_FOLD.sub(" ", text)).strip()
+
+
+def unsurrogate(text: str, charset: str | None = "utf-8") -> str:
+    """Turn compat32's surrogate-escaped 8-bit bytes back into characters."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return decode_bytes(text.encode("utf-8", "surrogateescape"), charset)
+
+
+def header(msg: Message, name: str) -> str | None:
+    """Return the decoded first ``name`` header of ``msg``, or None."""
+    value = msg.get(name)
+    if value is None:
+        return None
+    return decode_header_value(value) or None
+
+
+def header_all(msg: Message, name: str) -> list[str]:
+    """Return every decoded ``name`` header of ``msg``, in order."""
+    return [decode_header_value(v) for v in msg.get_all(name, [])]
+
+
+def part_text(part: Message, limit: int = MAX_PART_CHARS) -> str:
+    """Return the decoded text of a non-multipart part, capped at ``limit``."""
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes):
+        text = decode_bytes(payload[: limit * 2], part.get_content_charset())
+    else:
+        raw = part.get_payload()
+        text = unsurrogate(raw) if isinstance(raw, str) else ""
+    return text[:limit].replace("\r\n", "\n").replace("\r", "\n")
+
+
+def content_type(part: Message) -> str:
+    """Return the lowercased MIME type, tolerating garbage Content-Type values."""
+    try:
+        return part.get_content_type()
+    except (ValueError, IndexError):
+        return "text/plain"
+
+
+# Parts whose content is the reported or returned message, not the report.
+ORIGINAL_TYPES = frozenset(
+    {"message/rfc822", "text/rfc822-headers", "message/rfc822-headers"}
+)
+
+
+def walk_shallow(msg: Message) -> Iterator[Message]:
+    """Yield every part of ``msg`` without descending into attached messages.
+
+    An attached original (``message/rfc822``) carries its own text, and that
+    text must never be mistaken for the notification.
+    """
+    stack = [msg]
+    while stack:
+        part = stack.pop(0)
+        yield part
+        if content_type(part) in ORIGINAL_TYPES:
+            continue
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack[0:0] = [p for p in payload if isinstance(p, Message)]
+
+
+def text_parts(msg: Message) -> Iterator[Message]:
+    """Yield the text parts of the notification itself (not of the original)."""
+    for part in walk_shallow(msg):
+        if part.is_multipart():
+            continue
+        ctype = content_type(part)
+        # A multipart with a missing or wrong boundary arrives as one text blob.
+        if ctype.startswith(("text/", "multipart/")) and ctype not in ORIGINAL_TYPES:
+            yield part
+
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]{0,2000}>", re.S | re.I)
+_BR = re.compile(r"<\s*(br|/p|/div|/tr|p|div|tr|li)\b[^>]*>", re.I)
+_ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"'}
+_ENTITY_RE = re.compile("|".join(_ENTITIES))
+
+
+def html_to_text(html: str) -> str:
+    """Crude HTML to text, enough to find addresses and SMTP replies."""
+    text = _BR.sub("\n", html)
+    text = _TAG.sub("", text)
+    return _ENTITY_RE.sub(lambda m: _ENTITIES[m.group(0)], text)
+
+
+def notification_text(msg: Message) -> str:
+    """Return the human-readable text of a report, plain text preferred."""
+    plain: list[str] = []
+    html: list[str] = []
+    for part in text_parts(msg):
+        ctype = content_type(part)
+        if ctype == "text/html":
+            html.append(html_to_text(part_text(part)))
+        else:
+            plain.append(part_text(part))
+    return "\n".join(plain) if any(p.strip() for p in plain) else "\n".join(html)
+
+
+def attached_messages(msg: Message) -> Iterator[Message]:
+    """Yield parts that hold an attached message or its headers."""
+    for part in walk_shallow(msg):
+        if content_type(part) in ORIGINAL_TYPES:
+            yield part
+
+
+def attached_message(part: Message) -> Message | None:
+    """Return the message inside a message/rfc822 or rfc822-headers part."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        inner = next((p for p in payload if isinstance(p, Message)), None)
+        if inner is not None and len(inner.keys()):
+            return inner
+    text = part_text(part)
+    if not text.strip():
+        return None
+    inner = parse_header_block(text)
+    return inner if len(inner.keys()) else None
+
+
+def clean_address(value: str | None) -> str | None:
+    """Return the bare lowercased address in ``value``, or None."""
+    if not value:
+        return None
+    value = value.strip().strip("<>\"' \t").rstrip(".,;:")
+    if _FULL_ADDRESS_RE.match(value):
+        return value.lower()
+    match = ADDRESS_RE.search(value)
+    return match.group(1).lower() if match else None
+
+
+def addresses_in(text: str) -> list[str]:
+    """Return every address in ``text``, lowercased, in order, deduplicated."""
+    return list(dict.fromkeys(m.group(1).lower() for m in ADDRESS_RE.finditer(text)))
+
+
+def squash(text: str, limit: int = 1000) -> str:
+    """Collapse whitespace and cap the length, for diagnostics."""
+    return _WS.sub(" ", text).strip()[:limit]

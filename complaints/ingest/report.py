@@ -1,0 +1,111 @@
+"""The result of parsing one inbound email: frozen dataclasses, no behaviour.
+
+``Report`` is what the rest of the application sees of an email; it carries
+the kind of message, the failed recipients of a bounce, and the headers of the
+reported (or returned) original message that linking needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    COMPLAINT = "complaint"
+    BOUNCE = "bounce"
+    DELIVERED = "delivered"
+    AUTO_REPLY = "auto_reply"
+    OTHER = "other"
+
+
+class ComplaintSource(StrEnum):
+    """How a complaint reached the desk."""
+
+    FEEDBACK_LOOP = "feedback_loop"
+    FORWARDED = "forwarded"
+    HUMAN = "human"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One recipient of a bounce or delivery report."""
+
+    address: str
+    action: str | None
+    status: str | None
+    reply_code: int | None
+    diagnostic: str | None
+    reason: str
+    is_hard: bool
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "action": self.action,
+            "status": self.status,
+            "reply_code": self.reply_code,
+            "reason": self.reason,
+            "hard": self.is_hard,
+            "diagnostic": self.diagnostic,
+        }
+
+
+@dataclass(frozen=True)
+class OriginalMessage:
+    """Headers of the message a report is about."""
+
+    message_id: str | None = None
+    from_: str | None = None
+    subject: str | None = None
+    date: str | None = None
+    to: str | None = None
+    mail_from: str | None = None
+    rcpt_to: tuple[str, ...] = ()
+    source_ip: str | None = None
+    arrival_date: str | None = None
+    login: str | None = None
+    queue_ids: tuple[str, ...] = ()
+    trace: str | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "from": self.from_,
+            "subject": self.subject,
+            "date": self.date,
+            "to": self.to,
+            "mail_from": self.mail_from,
+            "rcpt_to": list(self.rcpt_to),
+            "source_ip": self.source_ip,
+            "arrival_date": self.arrival_date,
+            "login": self.login,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the desk needs to know about one inbound email."""
+
+    kind: Kind
+    feedback_type: str | None = None
+    complaint_source: ComplaintSource | None = None
+    recipients: tuple[Recipient, ...] = ()
+    original: OriginalMessage | None = None
+    reporter: str | None = None
+    user_agent: str | None = None
+    subject: str | None = None
+    message_id: str | None = None
+    error: str | None = None
+    is_auto_submitted: bool = False
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Return the ``parse_report --json`` shape (without ``file``)."""
+        return {
+            "kind": str(self.kind),
+            "feedback_type": self.feedback_type,
+            "recipients": [r.to_json_dict() for r in self.recipients],
+            "original": self.original.to_json_dict() if self.original else None,
+            "error": self.error,
+        }

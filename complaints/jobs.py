@@ -1,0 +1,42 @@
+"""RQ entry points for the ingest pipeline. Thin: each loads ids and calls a service.
+
+Every job is safe to run twice: ``inbound_process`` returns at once for a message
+that is no longer pending. Transient errors (database, network) propagate so RQ
+retries with backoff; interval retries need ``rqworker --with-scheduler``.
+"""
+
+import logging
+
+from django_rq import job
+from rq import Retry
+
+from complaints import services
+from complaints.services import imap
+
+logger = logging.getLogger(__name__)
+
+RETRY = Retry(max=3, interval=[30, 120, 600])
+
+
+@job("ingest", retry=RETRY)
+def inbound_process_job(inbound_id: int) -> None:
+    services.inbound_process(inbound_id=inbound_id)
+
+
+@job("ingest", retry=RETRY)
+def inbound_process_batch_job(inbound_ids: list[int]) -> None:
+    """Process several stored messages; bulk channels enqueue them in batches."""
+    for inbound_id in inbound_ids:
+        services.inbound_process(inbound_id=inbound_id)
+
+
+@job("default")
+def inbound_sweep_job() -> None:
+    services.inbound_sweep()
+
+
+@job("default")
+def imap_poll_job() -> None:
+    """Poll the configured IMAP mailbox once. Not retried: the next periodic
+    round polls again, and a poll stores nothing twice (see services.imap)."""
+    imap.imap_poll_configured()

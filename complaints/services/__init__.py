@@ -1,0 +1,34 @@
+"""Writes about complaints, mailings, bounces and strikes, split by sub-domain:
+
+- ``ingest``: storing inbound mail and turning it into complaints and bounces;
+- ``linking``: finding the subscriber and mailing a report is about;
+- ``strikes``: the three-strikes workflow (strikes, compromise, dismissal).
+"""
+
+from complaints.services.ingest import (
+    inbound_enqueue,
+    inbound_process,
+    inbound_reprocess,
+    inbound_store,
+    inbound_sweep,
+)
+from complaints.services.strikes import (
+    mailing_dismiss,
+    mailing_mark_compromised,
+    mailing_policy_apply,
+    strike_issue,
+    strike_revoke,
+)
+
+__all__ = [
+    "inbound_enqueue",
+    "inbound_process",
+    "inbound_reprocess",
+    "inbound_store",
+    "inbound_sweep",
+    "mailing_dismiss",
+    "mailing_mark_compromised",
+    "mailing_policy_apply",
+    "strike_issue",
+    "strike_revoke",
+]

@@ -1,0 +1,44 @@
+"""Mail the desk sends to complainants.
+
+Every message carries ``Auto-Submitted: auto-replied`` (RFC 3834) so that the
+desk's own mail, bounced or auto-answered, can never loop back in as a complaint.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from complaints.models import Complaint
+
+logger = logging.getLogger(__name__)
+
+AUTO_REPLY_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+
+
+def complaint_acknowledge(*, complaint_id: int) -> bool:
+    """Send the complainant one acknowledgment quoting the reference.
+
+    The conditional UPDATE claims the acknowledgment before sending, so two
+    workers (or a replayed job) can never send it twice. Returns whether this
+    call sent it.
+    """
+    claimed = Complaint.objects.filter(pk=complaint_id, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    complaint = Complaint.objects.get(pk=complaint_id)
+    context = {"complaint": complaint, "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/"}
+    message = EmailMessage(
+        subject=render_to_string("complaints/email/acknowledgment_subject.txt", context).strip(),
+        body=render_to_string("complaints/email/acknowledgment.txt", context),
+        from_email=settings.ABUSE_FROM_EMAIL,
+        to=[complaint.complainant_email],
+        headers=AUTO_REPLY_HEADERS,
+    )
+    message.send()
+    logger.info("acknowledged complaint %s", complaint.pk)
+    return True

@@ -1,0 +1,292 @@
+"""Abuse staff pages: the dashboard, the complaint queue, complaint and mailing
+detail with their decisions, and the failed-ingest queue. Thin: parse input, call
+one selector or service, render or redirect."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from abusedesk.roles import abuse_required
+from complaints import selectors, services
+from complaints.filters import ComplaintFilter
+from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
+from complaints.models import Complaint, InboundMessage, Mailing, Strike
+from complaints.services import triage
+
+QUEUE_PAGE_SIZE = 50
+RAW_DISPLAY_LIMIT = 200_000
+
+
+def _fail(request, error: ValidationError) -> None:
+    messages.error(request, " ".join(error.messages))
+
+
+@require_GET
+@abuse_required
+def dashboard(request):
+    now = timezone.now()
+    context = {
+        "counts": selectors.dashboard_counts(),
+        "at_two_strikes": selectors.subscribers_at_strikes(live=settings.ABUSE_STRIKE_LIMIT - 1),
+        "daily": selectors.daily_counts(today=timezone.localdate(now)),
+        "top_mailings": selectors.mailings_top_this_week(now=now),
+        "recent_actions": selectors.actions_recent(),
+    }
+    context["chart"] = _stacked_bars(context["daily"])
+    return render(request, "complaints/dashboard.html", context)
+
+
+def _stacked_bars(daily: list[selectors.DayCount], width: int = 600, height: int = 150) -> dict:
+    """SVG geometry for the per-day chart: complaints stacked on bounces."""
+    tallest = max([1] + [day.complaints + day.bounces for day in daily])
+    slot = width / max(1, len(daily))
+    bars = []
+    for n, day in enumerate(daily):
+        bounces_h = round(day.bounces / tallest * height, 1)
+        complaints_h = round(day.complaints / tallest * height, 1)
+        bars.append(
+            {
+                "day": day.day,
+                "complaints": day.complaints,
+                "bounces": day.bounces,
+                "x": round(n * slot + 1, 1),
+                "bounces_y": round(height - bounces_h, 1),
+                "bounces_h": bounces_h,
+                "complaints_y": round(height - bounces_h - complaints_h, 1),
+                "complaints_h": complaints_h,
+            }
+        )
+    return {"bars": bars, "width": width, "height": height, "bar_width": round(slot - 2, 1)}
+
+
+@require_GET
+@abuse_required
+def complaint_list(request):
+    filterset = ComplaintFilter(request.GET or None, queryset=selectors.complaint_list())
+    page = Paginator(filterset.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"filter": filterset, "page": page, "bulk_form": BulkActionForm()}
+    return render(request, "complaints/complaint_list.html", context)
+
+
+@require_POST
+@abuse_required
+def complaint_bulk(request):
+    form = BulkActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Select at least one complaint and an action.")
+        return redirect(_back_to_queue(request))
+    mailing = None
+    if form.cleaned_data["mailing"]:
+        mailing = Mailing.objects.filter(pk=form.cleaned_data["mailing"]).first()
+        if mailing is None:
+            messages.error(request, f"There is no mailing #{form.cleaned_data['mailing']}.")
+            return redirect(_back_to_queue(request))
+    try:
+        changed = triage.complaints_bulk_update(
+            complaints=selectors.complaints_by_ids(ids=form.cleaned_data["complaints"]),
+            action=form.cleaned_data["action"],
+            actor=request.user,
+            mailing=mailing,
+        )
+    except ValidationError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, f"{changed} complaint(s) updated.")
+    return redirect(_back_to_queue(request))
+
+
+def _back_to_queue(request) -> str:
+    query = request.POST.get("next_query", "")
+    url = "/complaints/"
+    return f"{url}?{query}" if query and "\n" not in query else url
+
+
+@require_GET
+@abuse_required
+def complaint_detail(request, pk: int):
+    try:
+        complaint = selectors.complaint_get(pk=pk)
+    except Complaint.DoesNotExist:
+        raise Http404("No such complaint.") from None
+    query = request.GET.get("mailing_q", "")
+    raw_text, raw_truncated = "", False
+    if complaint.inbound_id:
+        raw = bytes(complaint.inbound.raw)
+        raw_truncated = len(raw) > RAW_DISPLAY_LIMIT
+        raw_text = raw[:RAW_DISPLAY_LIMIT].decode("utf-8", errors="replace")
+    context = {
+        "complaint": complaint,
+        "raw_text": raw_text,
+        "raw_truncated": raw_truncated,
+        "mailing_q": query,
+        "candidates": selectors.mailing_search(query=query, subscriber_id=complaint.subscriber_id)[:20],
+        "link_form": LinkForm(),
+    }
+    return render(request, "complaints/complaint_detail.html", context)
+
+
+@require_GET
+@abuse_required
+def complaint_raw(request, pk: int):
+    """The reported message exactly as received, as an .eml download (never
+    rendered inline: its content is hostile)."""
+    complaint = get_object_or_404(Complaint.objects.select_related("inbound"), pk=pk)
+    if complaint.inbound is None:
+        raise Http404("This complaint was entered by hand; there is no message.")
+    response = HttpResponse(bytes(complaint.inbound.raw), content_type="message/rfc822")
+    response["Content-Disposition"] = f'attachment; filename="{complaint.reference}.eml"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+@abuse_required
+def complaint_link(request, pk: int):
+    complaint = get_object_or_404(Complaint, pk=pk)
+    form = LinkForm(request.POST)
+    mailing = Mailing.objects.filter(pk=form.data.get("mailing") or 0).first() if form.is_valid() else None
+    if mailing is None:
+        messages.error(request, "Choose an existing mailing to link to.")
+        return redirect(complaint)
+    try:
+        triage.complaint_link(complaint=complaint, mailing=mailing, actor=request.user)
+    except ValidationError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, f"Linked to mailing #{mailing.pk}.")
+    return redirect(complaint)
+
+
+@require_POST
+@abuse_required
+def complaint_triage(request, pk: int, action: str):
+    """Unlink, dismiss or mark duplicate: one click each, reversible by linking."""
+    complaint = get_object_or_404(Complaint, pk=pk)
+    service = {
+        "unlink": triage.complaint_unlink,
+        "dismiss": triage.complaint_dismiss,
+        "duplicate": triage.complaint_mark_duplicate,
+    }.get(action)
+    if service is None:
+        raise Http404("Unknown action.")
+    service(complaint=complaint, actor=request.user)
+    messages.success(request, f"Complaint {complaint.reference}: {action} done.")
+    return redirect(complaint)
+
+
+@require_GET
+@abuse_required
+def mailing_detail(request, pk: int):
+    try:
+        mailing = selectors.mailing_get(pk=pk)
+    except Mailing.DoesNotExist:
+        raise Http404("No such mailing.") from None
+    strike = Strike.objects.filter(mailing=mailing).select_related("issued_by", "revoked_by").first()
+    rate = (
+        mailing.hard_bounce_count / mailing.recipient_count if mailing.recipient_count else None
+    )
+    context = {
+        "mailing": mailing,
+        "strike": strike,
+        "live_strikes": selectors.strike_list_live(subscriber_id=mailing.subscriber_id).count(),
+        "strike_limit": settings.ABUSE_STRIKE_LIMIT,
+        "complaints": mailing.complaints.order_by("-received_at")[:200],
+        "bounces": selectors.mailing_bounces(mailing=mailing)[:200],
+        "bounce_reasons": selectors.mailing_bounce_reasons(mailing=mailing),
+        "bogus_rate": rate,
+        "bogus_min": settings.ABUSE_BOGUS_MIN,
+        "bogus_rate_threshold": settings.ABUSE_BOGUS_RATE,
+        "timeline": selectors.mailing_timeline(mailing=mailing)[:100],
+        "held_recipients": selectors.mailing_held_recipients(mailing=mailing),
+        "reason_form": ReasonForm(),
+        "confirm_form": ConfirmForm(),
+    }
+    return render(request, "complaints/mailing_detail.html", context)
+
+
+@require_POST
+@abuse_required
+def mailing_decide(request, pk: int, decision: str):
+    """Staff's decisions on a mailing. Each needs a confirmation; all but the
+    strike and the release need a reason."""
+    mailing = get_object_or_404(Mailing, pk=pk)
+    needs_reason = decision in {"compromised", "dismiss", "reject"}
+    form = (ReasonForm if needs_reason else ConfirmForm)(request.POST)
+    if decision not in MAILING_DECISIONS:
+        raise Http404("Unknown decision.")
+    if not form.is_valid():
+        messages.error(request, "Tick the confirmation" + (" and give a reason." if needs_reason else "."))
+        return redirect(mailing)
+    reason = form.cleaned_data.get("reason", "")
+    try:
+        MAILING_DECISIONS[decision](mailing=mailing, actor=request.user, reason=reason)
+    except ValidationError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, DECISION_DONE[decision])
+    return redirect(mailing)
+
+
+def _strike(*, mailing, actor, reason):
+    return services.strike_issue(mailing=mailing, actor=actor)
+
+
+MAILING_DECISIONS = {
+    "strike": _strike,
+    "compromised": services.mailing_mark_compromised,
+    "dismiss": services.mailing_dismiss,
+    "release": triage.mailing_hold_release,
+    "reject": triage.mailing_hold_reject,
+}
+DECISION_DONE = {
+    "strike": "Strike issued.",
+    "compromised": "Marked compromised: the account is restricted and the advice is sent.",
+    "dismiss": "Mailing dismissed.",
+    "release": "Batch released.",
+    "reject": "Batch rejected.",
+}
+
+
+@require_POST
+@abuse_required
+def strike_revoke(request, pk: int):
+    strike = get_object_or_404(Strike.objects.select_related("mailing"), pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Tick the confirmation and give a reason.")
+        return redirect(strike.mailing)
+    try:
+        services.strike_revoke(
+            strike=strike,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            reinstate=bool(request.POST.get("reinstate")),
+        )
+    except ValidationError as error:
+        _fail(request, error)
+    else:
+        messages.success(request, "Strike revoked.")
+    return redirect(strike.mailing)
+
+
+@require_GET
+@abuse_required
+def inbound_failed_list(request):
+    page = Paginator(selectors.inbound_failed_list(), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "complaints/inbound_failed_list.html", {"page": page})
+
+
+@require_POST
+@abuse_required
+def inbound_reprocess(request, pk: int):
+    inbound = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
+    services.inbound_reprocess(inbound=inbound)
+    messages.success(request, f"Message #{inbound.pk} is queued again.")
+    return redirect("complaints:inbound_failed_list")

@@ -1,0 +1,134 @@
+"""The ingest jobs, run twice and through real RQ workers on a real Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import django_rq
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from complaints import jobs, services
+from complaints.models import Complaint, InboundMessage, Mailing
+from tests.accounts.factories import MailAccountFactory
+from tests.complaints.mail import arf_report
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+@pytest.fixture
+def ingest_queue():
+    queue = django_rq.get_queue("ingest")
+    queue.empty()
+    yield queue
+    queue.empty()
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of a worker or command subprocess: the same test database
+    and Redis as this test process."""
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "abusedesk.settings_test"
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env["REDIS_URL"] = settings.REDIS_URL
+    return env
+
+
+def _manage(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env=_child_env(),
+        capture_output=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+@pytest.mark.django_db
+def test_process_job_run_twice_records_one_complaint():
+    MailAccountFactory(login="bob")
+    inbound, _ = services.inbound_store(raw=arf_report(login="bob"), channel="pipe", enqueue=False)
+    jobs.inbound_process_job(inbound.pk)
+    jobs.inbound_process_job(inbound.pk)
+    jobs.inbound_process_batch_job([inbound.pk, inbound.pk])
+    assert Complaint.objects.count() == 1
+    assert Mailing.objects.get().complaint_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_message_piped_in_becomes_a_linked_complaint_after_a_real_worker(ingest_queue):
+    account = MailAccountFactory(login="carol")
+    raw = arf_report(login="carol", subject="Win a prize")
+
+    piped = _manage("ingest_email", input=raw)
+    assert piped.returncode == 0, piped.stderr
+    assert InboundMessage.objects.get().state == InboundMessage.State.PENDING
+    worker = _manage("rqworker", "ingest", "--burst")
+    assert worker.returncode == 0, worker.stderr
+
+    complaint = Complaint.objects.get()
+    assert complaint.subscriber == account.subscriber
+    assert complaint.mailing.subject == "Win a prize"
+    assert InboundMessage.objects.get().state == InboundMessage.State.PROCESSED
+
+    again = _manage("ingest_email", input=raw)
+    assert again.returncode == 0, again.stderr
+    _manage("rqworker", "ingest", "--burst")
+    assert InboundMessage.objects.count() == 1
+    assert Complaint.objects.count() == 1
+    assert Mailing.objects.get().complaint_count == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_batch_then_restarted_processes_every_message_once(ingest_queue):
+    MailAccountFactory(login="dave")
+    total = 400
+    ids = []
+    for n in range(total):
+        raw = arf_report(login="dave", subject=f"Offer {n % 7}", recipient=f"r{n}@example.org")
+        inbound, _ = services.inbound_store(raw=raw, channel="pipe", enqueue=False)
+        ids.append(inbound.pk)
+    for start in range(0, total, 20):
+        services.inbound_enqueue(inbound_ids=ids[start : start + 20])
+
+    worker = subprocess.Popen(
+        [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", "ingest"],
+        env=_child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 90
+    while _processed() < total // 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The whole process group: RQ's forked work horse dies with its worker, as
+    # both do when a machine crashes.
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    assert 0 < _processed() < total, "the worker must be killed in the middle of the run"
+
+    # What the killed worker held is back to pending (its transaction rolled back);
+    # the sweep re-enqueues it and a fresh worker finishes the run.
+    services.inbound_sweep(now=timezone.now() + timedelta(days=1))
+    restarted = _manage("rqworker", "ingest", "--burst")
+    assert restarted.returncode == 0, restarted.stderr
+
+    assert _processed() == total
+    assert Complaint.objects.count() == total
+    assert Complaint.objects.values("inbound").distinct().count() == total
+    counted = sum(Mailing.objects.values_list("complaint_count", flat=True))
+    linked = Complaint.objects.filter(state=Complaint.State.LINKED).count()
+    assert counted == linked == total
+
+
+def _processed() -> int:
+    return InboundMessage.objects.filter(state=InboundMessage.State.PROCESSED).count()
