@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev clean-var bench-parse
+.PHONY: run test lint format install install-dev samples bench-parse
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,17 @@ $(VENV)/.installed: requirements.txt | $(VENV)/bin/python
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
+
+# The real bounces of the flufl.bounce source distribution (Apache-2.0), fetched
+# from PyPI rather than copied into the repository; the parser tests run them.
+SAMPLES := .samples/flufl
+$(SAMPLES)/.fetched: | $(VENV)/bin/python
+	rm -rf .samples && mkdir -p $(SAMPLES)
+	$(VENV)/bin/pip download --quiet --no-deps --no-binary :all: flufl.bounce==6.0.0 -d .samples
+	tar -xzf .samples/flufl_bounce-6.0.0.tar.gz -C .samples
+	cp .samples/flufl_bounce-6.0.0/tests/data/*.txt $(SAMPLES)/
+	touch $@
+samples: $(SAMPLES)/.fetched
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -36,7 +47,7 @@ run: $(VENV)/.installed
 ## test: lint, then the whole suite against PostgreSQL and Redis.
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(SAMPLES)/.fetched
 	$(PY) -m abusedesk.checkservices
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -50,5 +61,5 @@ format: $(VENV)/.installed-dev
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench-parse: $(VENV)/.installed-dev
+bench-parse: $(VENV)/.installed-dev $(SAMPLES)/.fetched
 	DJANGO_DEBUG=1 $(PY) manage.py bench_parse

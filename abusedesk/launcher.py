@@ -29,7 +29,9 @@ def start_embedded_redis() -> subprocess.Popen | None:
     if SOCKET.exists():
         try:
             redis.Redis(unix_socket_path=str(SOCKET)).ping()
-            sys.stdout.write(f"Reusing the embedded Redis already running on {SOCKET}\n")
+            sys.stdout.write(
+                f"Reusing the embedded Redis already running on {SOCKET}\n"
+            )
             return None
         except redis.exceptions.ConnectionError:
             SOCKET.unlink()

@@ -95,6 +95,14 @@ RQ_QUEUES = {
     "ingest": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }
+# One cache for every web process and host (rate limits, dashboard figures).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "desk",
+    }
+}
 # Services enqueue through transaction.on_commit themselves (STYLE.md section 7);
 # "auto" keeps django-rq from deferring a second time.
 RQ = {"COMMIT_MODE": "auto"}
@@ -195,10 +203,16 @@ ABUSE_REPORT_MAX_BYTES = env.int("ABUSE_REPORT_MAX_BYTES", default=2 * 1024 * 10
 ABUSE_FROM_EMAIL = env.str("ABUSE_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 # The MTA's queue commands for held batches; the queue id is appended. Empty: the
 # desk only records the decision (the MTA integration is configured elsewhere).
-ABUSE_QUEUE_RELEASE_COMMAND = env.str("ABUSE_QUEUE_RELEASE_COMMAND", default="")  # postsuper -H
-ABUSE_QUEUE_DELETE_COMMAND = env.str("ABUSE_QUEUE_DELETE_COMMAND", default="")  # postsuper -d
+ABUSE_QUEUE_RELEASE_COMMAND = env.str(
+    "ABUSE_QUEUE_RELEASE_COMMAND", default=""
+)  # postsuper -H
+ABUSE_QUEUE_DELETE_COMMAND = env.str(
+    "ABUSE_QUEUE_DELETE_COMMAND", default=""
+)  # postsuper -d
 # The desk's public address, used in links inside the mail it sends.
-ABUSE_PUBLIC_URL = env.str("ABUSE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+ABUSE_PUBLIC_URL = env.str("ABUSE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip(
+    "/"
+)
 # IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
 ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
 ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)

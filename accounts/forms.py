@@ -1,3 +1,5 @@
+"""Input of the subscriber pages: the lookup box and timeline notes."""
+
 from django import forms
 
 
@@ -6,15 +8,18 @@ class SubscriberSearchForm(forms.Form):
         label="Account number, name, login, address or IP",
         max_length=200,
         required=False,
+        help_text="A name matches from its start: “Abigail G” finds Abigail Garner.",
+        widget=forms.TextInput(attrs={"type": "search", "size": 40, "autofocus": True}),
     )
     at = forms.DateTimeField(
         label="IP in use at (optional)",
         required=False,
+        help_text="Only for an IP address: who held it at that time (UTC).",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+        label="Add a note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )

@@ -208,6 +208,12 @@ def parse_network(text: str) -> str:
     """An address or network in its canonical spelling; a single address keeps no
     prefix length, so ``192.0.2.7/32`` and ``192.0.2.7`` are the same assignment."""
     value = text.strip()
+    if "/" not in value and "." in value:
+        # Fast path for the common case, a single IPv4 address.
+        try:
+            return str(ipaddress.IPv4Address(value))
+        except ValueError as exc:
+            raise RowError(f"bad IP address or network {value!r}") from exc
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:

@@ -1,11 +1,56 @@
-"""Reads about subscribers: lookup, detail and timeline."""
+"""Reads about subscribers: lookup, detail, timeline and the strike history.
+
+Lookups are written for a desk with hundreds of thousands of subscribers: every
+query here is an indexed lookup or bounded by a limit, and lists come back with
+their related rows joined, so pages make no query per row.
+"""
 
 import ipaddress
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 
 from accounts.models import Action, IPAssignment, MailAccount, Subscriber, ip_to_key
+
+# Most subscribers one search shows; a longer list is refined, not paged through.
+SEARCH_LIMIT = 100
+# Entries of the timeline shown on the subscriber page (the export has them all).
+TIMELINE_LIMIT = 200
+# The kinds of action that change whether the subscriber may send.
+STATUS_KINDS = (
+    Action.Kind.SUSPENSION,
+    Action.Kind.TERMINATION,
+    Action.Kind.REINSTATEMENT,
+    Action.Kind.RESTRICTION,
+    Action.Kind.STATUS_IMPORTED,
+)
+# Status changes and notices listed in the history; more means a data problem.
+HISTORY_LIMIT = 500
+# What the customer was told, by notice template (templates/accounts/email/).
+NOTICE_LABELS = {
+    "warning": "Warning",
+    "final_warning": "Final warning",
+    "suspension": "Suspension notice",
+    "termination": "Termination notice",
+    "reinstatement": "Reinstatement notice",
+    "compromise_advice": "Security advice",
+}
+
+
+class MatchedBy:
+    """How a search found its subscribers, for the results page."""
+
+    IP = "IP address"
+    IDENTIFIER = "account number, login or address"
+    NAME = "name"
+
+
+@dataclass(frozen=True)
+class SubscriberSearch:
+    subscribers: list[Subscriber] = field(default_factory=list)
+    matched_by: str = ""
+    is_truncated: bool = False
 
 
 def subscriber_get(*, pk: int) -> Subscriber:
@@ -13,39 +58,86 @@ def subscriber_get(*, pk: int) -> Subscriber:
 
 
 def subscriber_search(
-    *, query: str, at: datetime | None = None
-) -> QuerySet[Subscriber]:
-    """Subscribers matching an account number, login, address, IP address or name.
+    *, query: str, at: datetime | None = None, limit: int = SEARCH_LIMIT
+) -> SubscriberSearch:
+    """Find subscribers by IP address, exact identifier or the start of the name.
 
-    Exact identifiers win: if the query is an IP address, only its holder (at ``at``,
-    if given) is returned; otherwise account number, login and address matches come
-    with name matches.
+    Exact identifiers win: an IP address returns only its holders (at ``at``, if
+    given); an account number, login, mail address or contact address that
+    matches returns only those subscribers; only when none matches is the query
+    taken as the start of a name. At most ``limit`` subscribers come back.
     """
     query = query.strip()
     if not query:
-        return Subscriber.objects.none()
+        return SubscriberSearch()
     if _is_ip(query):
-        return subscriber_by_ip(address=query, at=at)
-    lowered = query.lower()
-    ids = set(
-        MailAccount.objects.filter(Q(login=lowered) | Q(address=lowered)).values_list(
-            "subscriber_id", flat=True
-        )
+        found = subscriber_by_ip(address=query, at=at)
+        return _bounded(found.order_by("name", "pk"), limit, MatchedBy.IP)
+    exact = subscriber_by_identifier(identifier=query)
+    if exact.exists():
+        return _bounded(exact.order_by("name", "pk"), limit, MatchedBy.IDENTIFIER)
+    return _bounded(subscriber_by_name(prefix=query), limit, MatchedBy.NAME)
+
+
+def _bounded(
+    subscribers: QuerySet[Subscriber], limit: int, matched_by: str
+) -> SubscriberSearch:
+    # One row more than shown tells whether the list was cut, without a COUNT.
+    rows = list(subscribers[: limit + 1])
+    return SubscriberSearch(rows[:limit], matched_by, len(rows) > limit)
+
+
+def subscriber_by_identifier(*, identifier: str) -> QuerySet[Subscriber]:
+    """Subscribers whose account number, login, mail address or contact address
+    is exactly ``identifier``. Each test is an equality on a unique or indexed
+    column: logins and addresses are stored lowercased, account numbers are
+    tried as typed and uppercased, contact addresses as typed and lowercased."""
+    lowered = identifier.lower()
+    owners = MailAccount.objects.filter(Q(login=lowered) | Q(address=lowered)).values(
+        "subscriber_id"
     )
-    exact = Q(account_number=query) | Q(contact_email__iexact=query) | Q(pk__in=ids)
-    return Subscriber.objects.filter(exact | Q(name__icontains=query)).order_by("name")
+    return Subscriber.objects.filter(
+        Q(account_number__in={identifier, identifier.upper()})
+        | Q(contact_email__in={identifier, lowered})
+        | Q(pk__in=owners)
+    )
+
+
+def subscriber_by_name(*, prefix: str) -> QuerySet[Subscriber]:
+    """Subscribers whose name starts with ``prefix``, in any case.
+
+    ``istartswith`` is ``UPPER(name) LIKE 'PREFIX%'`` on PostgreSQL, which an
+    expression index on ``Upper("name")`` with ``text_pattern_ops`` answers;
+    ``icontains`` could use no btree index at all.
+    """
+    return Subscriber.objects.filter(name__istartswith=prefix).order_by("name", "pk")
 
 
 def subscriber_by_ip(
     *, address: str, at: datetime | None = None
 ) -> QuerySet[Subscriber]:
+    """Subscribers assigned ``address`` (at ``at``, if given; else at any time).
+
+    Assignments are networks, so a range test ``start <= key <= end`` would scan
+    every row whose start is below the key. A CIDR network holding the address
+    starts at the address with its host bits cleared, so the candidates are the
+    129 possible network starts: an ``IN`` list the range index answers exactly.
+    """
     key = ip_to_key(address)
-    assignments = IPAssignment.objects.filter(range_start__lte=key, range_end__gte=key)
+    assignments = IPAssignment.objects.filter(
+        range_start__in=_network_starts(key), range_end__gte=key
+    )
     if at is not None:
         assignments = assignments.filter(valid_from__lte=at).filter(
             Q(valid_to__isnull=True) | Q(valid_to__gt=at)
         )
     return Subscriber.objects.filter(pk__in=assignments.values("subscriber_id"))
+
+
+def _network_starts(key: str) -> list[str]:
+    value = int(key, 16)
+    starts = {value >> bits << bits for bits in range(129)}
+    return [f"{start:032x}" for start in sorted(starts)]
 
 
 def _is_ip(text: str) -> bool:
@@ -57,7 +149,111 @@ def _is_ip(text: str) -> bool:
 
 
 def subscriber_timeline(*, subscriber: Subscriber) -> QuerySet[Action]:
-    return subscriber.actions.select_related("actor", "mailing", "strike")
+    """The timeline, newest first, with the notice's name as ``notice_label``."""
+    return subscriber.actions.select_related("actor", "mailing", "strike").annotate(
+        notice_label=_notice_label()
+    )
+
+
+def _notice_label() -> Case:
+    return Case(
+        *(
+            When(notice_template=template, then=Value(label))
+            for template, label in NOTICE_LABELS.items()
+        ),
+        default="notice_template",
+        output_field=CharField(),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One line of the exported history."""
+
+    when: datetime
+    event: str
+    mailing_date: datetime | None = None
+    subject: str = ""
+    reason: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StrikeHistory:
+    """What a support rep reads, or sends a customer who asks why: the strikes
+    with their mailings, the status changes, and every notice the customer got."""
+
+    subscriber: Subscriber
+    strikes: list = field(default_factory=list)
+    status_changes: list[Action] = field(default_factory=list)
+    notices: list[Action] = field(default_factory=list)
+
+    @property
+    def live_strike_count(self) -> int:
+        return sum(1 for strike in self.strikes if strike.revoked_at is None)
+
+    @property
+    def events(self) -> list[HistoryEvent]:
+        """Strikes, revocations, status changes and notices, oldest first. Staff
+        names are left out: the history is what the customer may be sent."""
+        events = []
+        for strike in self.strikes:
+            mailing = strike.mailing
+            events.append(
+                HistoryEvent(
+                    when=strike.issued_at,
+                    event="Strike",
+                    mailing_date=mailing.first_seen,
+                    subject=mailing.subject,
+                    reason=strike.get_reason_display(),
+                    detail="revoked" if strike.revoked_at else "live",
+                )
+            )
+            if strike.revoked_at:
+                events.append(
+                    HistoryEvent(
+                        when=strike.revoked_at,
+                        event="Strike revoked",
+                        mailing_date=mailing.first_seen,
+                        subject=mailing.subject,
+                        reason=strike.get_reason_display(),
+                        detail=strike.revoke_reason,
+                    )
+                )
+        for action in self.status_changes:
+            events.append(
+                HistoryEvent(
+                    when=action.created_at,
+                    event=action.get_kind_display(),
+                    detail=action.reason,
+                )
+            )
+        for action in self.notices:
+            events.append(
+                HistoryEvent(
+                    when=action.notified_at or action.created_at,
+                    event=f"Notice: {action.notice_label}",
+                    reason=action.get_kind_display(),
+                    detail="sent" if action.notified_at else "not sent yet",
+                )
+            )
+        return sorted(events, key=lambda event: event.when)
+
+
+def subscriber_strikes(*, subscriber: Subscriber) -> QuerySet:
+    """Live and revoked strikes, newest first, with their mailings joined."""
+    return subscriber.strikes.select_related("mailing", "issued_by", "revoked_by")
+
+
+def subscriber_history(*, subscriber: Subscriber) -> StrikeHistory:
+    """The strike history: three indexed queries, whatever its length."""
+    timeline = subscriber_timeline(subscriber=subscriber).order_by("created_at", "pk")
+    return StrikeHistory(
+        subscriber=subscriber,
+        strikes=list(subscriber_strikes(subscriber=subscriber).order_by("issued_at")),
+        status_changes=list(timeline.filter(kind__in=STATUS_KINDS)[:HISTORY_LIMIT]),
+        notices=list(timeline.exclude(notice_template="")[:HISTORY_LIMIT]),
+    )
 
 
 def subscriber_list_with_counts() -> QuerySet[Subscriber]:

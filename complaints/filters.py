@@ -9,9 +9,15 @@ from complaints.models import Complaint
 
 
 class ComplaintFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(choices=Complaint.State.choices, empty_label="any")
-    channel = django_filters.ChoiceFilter(choices=Complaint.Channel.choices, empty_label="any")
-    feedback_type = django_filters.CharFilter(label="Feedback type", lookup_expr="exact")
+    state = django_filters.ChoiceFilter(
+        choices=Complaint.State.choices, empty_label="any"
+    )
+    channel = django_filters.ChoiceFilter(
+        choices=Complaint.Channel.choices, empty_label="any"
+    )
+    feedback_type = django_filters.CharFilter(
+        label="Feedback type", lookup_expr="exact"
+    )
     received_after = django_filters.DateFilter(
         field_name="received_at",
         lookup_expr="date__gte",
@@ -28,17 +34,22 @@ class ComplaintFilter(django_filters.FilterSet):
         field_name="subscriber__account_number", label="Account number"
     )
     linked = django_filters.BooleanFilter(
-        field_name="mailing", lookup_expr="isnull", exclude=True, label="Linked to a mailing"
+        field_name="mailing",
+        lookup_expr="isnull",
+        exclude=True,
+        label="Linked to a mailing",
     )
-    text = django_filters.CharFilter(method="filter_text", label="Subject or sender contains")
+    text = django_filters.CharFilter(
+        method="filter_text", label="Subject or sender contains"
+    )
     order = django_filters.OrderingFilter(
         fields=(
             ("received_at", "received"),
             ("reference", "reference"),
             ("channel", "channel"),
             ("state", "state"),
-            ("subject", "subject"),
-            ("subscriber__account_number", "subscriber"),
+            ("subject_key", "subject"),
+            ("subscriber_id", "subscriber"),
         ),
         label="Sort by",
     )

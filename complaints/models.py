@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Substr
 from django.urls import reverse
 
 from accounts.models import Subscriber
@@ -199,6 +200,17 @@ class Complaint(models.Model):
             models.Index(fields=["state", "-received_at"], name="complaint_state_idx"),
             models.Index(fields=["-received_at"], name="complaint_received_idx"),
             models.Index(fields=["message_id"], name="complaint_message_id_idx"),
+            # The dashboard's "unlinked reports" count and the triage view of them.
+            models.Index(
+                fields=["-received_at"],
+                condition=Q(state="new", subscriber__isnull=True),
+                name="complaint_unlinked_idx",
+            ),
+            # Sorting the queue: a prefix keeps index rows small for long subjects.
+            models.Index(Substr("subject", 1, 100), name="complaint_subject_sort_idx"),
+            models.Index(
+                fields=["channel", "-received_at"], name="complaint_channel_idx"
+            ),
         ]
         constraints = [
             # One complaint per stored report: reprocessing a message cannot add another.

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Substr, TruncDate
 
 from accounts.models import Action, Subscriber
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing, Strike
@@ -17,13 +17,19 @@ DASHBOARD_CACHE_SECONDS = 60
 
 
 def complaint_list() -> QuerySet[Complaint]:
-    return Complaint.objects.select_related("subscriber", "mailing").defer(
-        "complainant_text", "inbound"
+    """The queue, newest first. ``subject_key`` is the indexed prefix the queue
+    sorts subjects by."""
+    return (
+        Complaint.objects.select_related("subscriber", "mailing")
+        .defer("complainant_text")
+        .annotate(subject_key=Substr("subject", 1, 100))
     )
 
 
 def complaint_get(*, pk: int) -> Complaint:
-    return Complaint.objects.select_related("subscriber", "mailing", "inbound").get(pk=pk)
+    return Complaint.objects.select_related("subscriber", "mailing", "inbound").get(
+        pk=pk
+    )
 
 
 def complaints_by_ids(*, ids: list[int]) -> QuerySet[Complaint]:
@@ -34,7 +40,9 @@ def mailing_get(*, pk: int) -> Mailing:
     return Mailing.objects.select_related("subscriber").get(pk=pk)
 
 
-def mailing_search(*, query: str, subscriber_id: int | None = None) -> QuerySet[Mailing]:
+def mailing_search(
+    *, query: str, subscriber_id: int | None = None
+) -> QuerySet[Mailing]:
     """Mailings to link a complaint to: by number, by account number, or by
     subject text; the complaint's own subscriber's mailings first."""
     mailings = Mailing.objects.select_related("subscriber").order_by("-last_seen")
@@ -56,12 +64,18 @@ def mailing_bounces(*, mailing: Mailing) -> QuerySet[Bounce]:
 
 def mailing_bounce_reasons(*, mailing: Mailing) -> list[dict]:
     return list(
-        mailing.bounces.values("reason", "is_hard").annotate(total=Count("pk")).order_by("-total")[:10]
+        mailing.bounces.values("reason", "is_hard")
+        .annotate(total=Count("pk"))
+        .order_by("-total")[:10]
     )
 
 
 def mailing_timeline(*, mailing: Mailing) -> QuerySet[Action]:
-    return Action.objects.filter(mailing=mailing).select_related("actor").order_by("-created_at")
+    return (
+        Action.objects.filter(mailing=mailing)
+        .select_related("actor")
+        .order_by("-created_at")
+    )
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,9 @@ def mailing_held_recipients(*, mailing: Mailing) -> list[HeldRecipient]:
     return recipients
 
 
-def strike_list_live(*, subscriber_id: int, now: datetime | None = None) -> QuerySet[Strike]:
+def strike_list_live(
+    *, subscriber_id: int, now: datetime | None = None
+) -> QuerySet[Strike]:
     return Strike.objects.filter(subscriber_id=subscriber_id, revoked_at__isnull=True)
 
 
@@ -112,13 +128,18 @@ def dashboard_counts() -> dict[str, int]:
 
 
 def subscribers_at_strikes(*, live: int, limit: int = 20) -> QuerySet[Subscriber]:
-    """Subscribers with exactly ``live`` live strikes who can still send."""
-    return (
-        Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
-        .annotate(live=Count("strikes", filter=Q(strikes__revoked_at__isnull=True)))
+    """Active subscribers with exactly ``live`` live strikes. Grouped from the
+    strikes side: far fewer rows than subscribers."""
+    holders = (
+        Strike.objects.filter(revoked_at__isnull=True)
+        .values("subscriber_id")
+        .annotate(live=Count("pk"))
         .filter(live=live)
-        .order_by("account_number")[:limit]
+        .values("subscriber_id")
     )
+    return Subscriber.objects.filter(
+        pk__in=holders, status=Subscriber.Status.ACTIVE
+    ).order_by("account_number")[:limit]
 
 
 @dataclass(frozen=True)
@@ -132,7 +153,9 @@ def daily_counts(*, today: date, days: int = 30) -> list[DayCount]:
     """Complaints and bounces per day for the chart; cached for a minute because
     it scans a month of rows."""
     key = f"dashboard:daily:{today.isoformat()}:{days}"
-    return cache.get_or_set(key, lambda: _daily_counts(today, days), DASHBOARD_CACHE_SECONDS)
+    return cache.get_or_set(
+        key, lambda: _daily_counts(today, days), DASHBOARD_CACHE_SECONDS
+    )
 
 
 def _daily_counts(today: date, days: int) -> list[DayCount]:
@@ -157,11 +180,15 @@ def _per_day(queryset) -> dict[date, int]:
 
 def mailings_top_this_week(*, now: datetime, limit: int = 10) -> QuerySet[Mailing]:
     return (
-        Mailing.objects.filter(last_seen__gte=now - timedelta(days=7), complaint_count__gt=0)
+        Mailing.objects.filter(
+            last_seen__gte=now - timedelta(days=7), complaint_count__gt=0
+        )
         .select_related("subscriber")
         .order_by("-complaint_count")[:limit]
     )
 
 
 def actions_recent(*, limit: int = 15) -> QuerySet[Action]:
-    return Action.objects.select_related("subscriber", "actor").order_by("-created_at")[:limit]
+    return Action.objects.select_related("subscriber", "actor").order_by("-created_at")[
+        :limit
+    ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from complaints.views import ingest_http, staff
+from complaints.views import ingest_http, public, staff
 
 app_name = "complaints"
 urlpatterns = [
@@ -12,11 +12,20 @@ urlpatterns = [
     path("complaints/<int:pk>/raw/", staff.complaint_raw, name="complaint_raw"),
     path("complaints/<int:pk>/link/", staff.complaint_link, name="complaint_link"),
     path(
-        "complaints/<int:pk>/<str:action>/", staff.complaint_triage, name="complaint_triage"
+        "complaints/<int:pk>/<str:action>/",
+        staff.complaint_triage,
+        name="complaint_triage",
     ),
     path("mailings/<int:pk>/", staff.mailing_detail, name="mailing_detail"),
-    path("mailings/<int:pk>/<str:decision>/", staff.mailing_decide, name="mailing_decide"),
+    path(
+        "mailings/<int:pk>/<str:decision>/", staff.mailing_decide, name="mailing_decide"
+    ),
     path("strikes/<int:pk>/revoke/", staff.strike_revoke, name="strike_revoke"),
     path("inbound/failed/", staff.inbound_failed_list, name="inbound_failed_list"),
-    path("inbound/<int:pk>/reprocess/", staff.inbound_reprocess, name="inbound_reprocess"),
+    path(
+        "inbound/<int:pk>/reprocess/", staff.inbound_reprocess, name="inbound_reprocess"
+    ),
+    path("report/", public.report_form, name="report_form"),
+    path("report/done/", public.report_done, name="report_done"),
+    path("report/status/", public.report_status, name="report_status"),
 ]

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 
 from tests.accounts.factories import SubscriberFactory
 from tests.complaints.factories import MailingFactory
@@ -9,9 +10,16 @@ from tests.complaints.factories import MailingFactory
 STAFF_PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and cached figures must not leak from one test to the next."""
+    cache.clear()
+
+
 def _user_in_group(username: str, group: str) -> User:
     user = User.objects.create_user(username=username, password=STAFF_PASSWORD)
-    user.groups.add(Group.objects.get(name=group))
+    # Transactional tests flush the tables, including the groups the migration made.
+    user.groups.add(Group.objects.get_or_create(name=group)[0])
     return user
 
 

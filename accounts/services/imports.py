@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 
 from accounts.importing import (
     IPAssignmentRow,
@@ -80,12 +81,13 @@ class _FileState:
 
 @dataclass
 class _Stored:
-    """The database's view of one batch, read up front in a few queries."""
+    """The database's view of one batch, read up front in a few queries, as plain
+    tuples (building model instances for 2,000 unchanged rows is wasted work)."""
 
-    subscribers: dict[str, Subscriber]
+    subscribers: dict[str, tuple[int, str, str, str]]
     mail_accounts: dict[int, dict[str, tuple[int, str, bool]]]
     ip_assignments: dict[int, dict[tuple[str, datetime], tuple[int, datetime | None]]]
-    login_owners: dict[str, tuple[int, str]]
+    login_owners: dict[str, int]
 
 
 @dataclass
@@ -93,16 +95,19 @@ class _Change:
     """Everything one row writes; applied whole or not at all."""
 
     row: SubscriberRow
-    subscriber: Subscriber
-    is_new: bool = False
+    subscriber_pk: int | None = None
     is_updated: bool = False
+    action_reason: str = ""
     mail_delete: list[int] = field(default_factory=list)
-    mail_update: list[MailAccount] = field(default_factory=list)
-    mail_create: list[MailAccount] = field(default_factory=list)
+    mail_update: list[tuple[int, MailAccountRow]] = field(default_factory=list)
+    mail_create: list[MailAccountRow] = field(default_factory=list)
     ip_delete: list[int] = field(default_factory=list)
-    ip_update: list[IPAssignment] = field(default_factory=list)
-    ip_create: list[IPAssignment] = field(default_factory=list)
-    actions: list[Action] = field(default_factory=list)
+    ip_update: list[tuple[int, datetime | None]] = field(default_factory=list)
+    ip_create: list[IPAssignmentRow] = field(default_factory=list)
+
+    @property
+    def is_new(self) -> bool:
+        return self.subscriber_pk is None
 
     @property
     def has_writes(self) -> bool:
@@ -193,12 +198,12 @@ def _check_against_file(*, row: SubscriberRow, state: _FileState) -> None:
 
 def _load_stored(rows: list[SubscriberRow]) -> _Stored:
     subscribers = {
-        subscriber.account_number: subscriber
-        for subscriber in Subscriber.objects.filter(
+        number: (pk, *fields)
+        for pk, number, *fields in Subscriber.objects.filter(
             account_number__in=[row.account_number for row in rows]
-        ).only("account_number", *SUBSCRIBER_FIELDS)
+        ).values_list("pk", "account_number", *SUBSCRIBER_FIELDS)
     }
-    ids = [subscriber.pk for subscriber in subscribers.values()]
+    ids = [stored[0] for stored in subscribers.values()]
     mail_accounts: dict[int, dict[str, tuple[int, str, bool]]] = {}
     for pk, owner, login, address, is_webmail in MailAccount.objects.filter(
         subscriber_id__in=ids
@@ -209,14 +214,30 @@ def _load_stored(rows: list[SubscriberRow]) -> _Stored:
         subscriber_id__in=ids
     ).values_list("pk", "subscriber_id", "network", "valid_from", "valid_to"):
         ip_assignments.setdefault(owner, {})[network, start] = (pk, end)
-    logins = [account.login for row in rows for account in row.mail_accounts]
-    login_owners = {
-        login: (owner, account_number)
-        for login, owner, account_number in MailAccount.objects.filter(
-            login__in=logins
-        ).values_list("login", "subscriber_id", "subscriber__account_number")
+    return _Stored(
+        subscribers, mail_accounts, ip_assignments, _login_owners(rows, mail_accounts)
+    )
+
+
+def _login_owners(rows: list[SubscriberRow], mail_accounts: dict) -> dict[str, int]:
+    """Who holds each login the batch names. Owners of the logins this batch's
+    subscribers hold are known already; only the others need a query (in a rerun
+    there are none)."""
+    owners = {
+        login: owner for owner, accounts in mail_accounts.items() for login in accounts
     }
-    return _Stored(subscribers, mail_accounts, ip_assignments, login_owners)
+    unknown = [
+        account.login
+        for row in rows
+        for account in row.mail_accounts
+        if account.login not in owners
+    ]
+    owners.update(
+        MailAccount.objects.filter(login__in=unknown).values_list(
+            "login", "subscriber_id"
+        )
+    )
+    return owners
 
 
 def _plan_batch(
@@ -236,131 +257,82 @@ def _plan_batch(
         except RowError as exc:
             summary.problems.append(RowProblem(line=row.line, reason=str(exc)))
             continue
-        deleted = set(stored.mail_accounts.get(change.subscriber.pk, ())) - {
-            account.login for account in row.mail_accounts
-        }
-        state.released_logins.update(deleted)
+        held = stored.mail_accounts.get(change.subscriber_pk, {})
+        state.released_logins.update(
+            set(held) - {account.login for account in row.mail_accounts}
+        )
         changes.append(change)
     return changes
 
 
 def _plan_row(*, row: SubscriberRow, stored: _Stored, state: _FileState) -> _Change:
-    subscriber = stored.subscribers.get(row.account_number)
-    _check_logins(row=row, subscriber=subscriber, stored=stored, state=state)
-    if subscriber is None:
-        subscriber = Subscriber(
-            account_number=row.account_number,
-            **{name: getattr(row, name) for name in SUBSCRIBER_FIELDS},
-        )
-        change = _Change(row=row, subscriber=subscriber, is_new=True)
+    existing = stored.subscribers.get(row.account_number)
+    pk = existing[0] if existing else None
+    _check_logins(row=row, subscriber_pk=pk, stored=stored, state=state)
+    change = _Change(row=row, subscriber_pk=pk)
+    if existing is None:
         if row.status != Subscriber.Status.ACTIVE:
-            change.actions.append(
-                _status_action(subscriber, f"Imported from billing as {row.status}.")
-            )
+            change.action_reason = f"Imported from billing as {row.status}."
     else:
-        change = _Change(row=row, subscriber=subscriber)
-        _plan_fields(change=change)
-    _plan_mail_accounts(change=change, stored=stored.mail_accounts.get(subscriber.pk))
-    _plan_ip_assignments(change=change, stored=stored.ip_assignments.get(subscriber.pk))
+        _, name, contact_email, status = existing
+        change.is_updated = (name, contact_email, status) != (
+            row.name,
+            row.contact_email,
+            row.status,
+        )
+        if status != row.status:
+            change.action_reason = (
+                f"Status changed by billing: {status} → {row.status}."
+            )
+    _plan_mail_accounts(change=change, stored=stored.mail_accounts.get(pk, {}))
+    _plan_ip_assignments(change=change, stored=stored.ip_assignments.get(pk, {}))
     return change
 
 
 def _check_logins(
     *,
     row: SubscriberRow,
-    subscriber: Subscriber | None,
+    subscriber_pk: int | None,
     stored: _Stored,
     state: _FileState,
 ) -> None:
-    own_pk = subscriber.pk if subscriber is not None else None
     for account in row.mail_accounts:
         owner = stored.login_owners.get(account.login)
-        if owner is None or owner[0] == own_pk:
+        if owner is None or owner == subscriber_pk:
             continue
         if account.login not in state.released_logins:
+            holder = Subscriber.objects.values_list("account_number", flat=True).get(
+                pk=owner
+            )
             raise RowError(
-                f"login {account.login!r} belongs to another subscriber ({owner[1]})"
+                f"login {account.login!r} belongs to another subscriber ({holder})"
             )
-
-
-def _plan_fields(*, change: _Change) -> None:
-    subscriber, row = change.subscriber, change.row
-    before = subscriber.status
-    for name in SUBSCRIBER_FIELDS:
-        if getattr(subscriber, name) != getattr(row, name):
-            setattr(subscriber, name, getattr(row, name))
-            change.is_updated = True
-    if before != row.status:
-        change.actions.append(
-            _status_action(
-                subscriber, f"Status changed by billing: {before} → {row.status}."
-            )
-        )
-
-
-def _status_action(subscriber: Subscriber, reason: str) -> Action:
-    # created_at is stamped when the batch is written.
-    return Action(
-        subscriber=subscriber,
-        kind=Action.Kind.STATUS_IMPORTED,
-        actor=None,
-        reason=reason,
-    )
 
 
 def _plan_mail_accounts(
-    *, change: _Change, stored: dict[str, tuple[int, str, bool]] | None
+    *, change: _Change, stored: dict[str, tuple[int, str, bool]]
 ) -> None:
-    stored = stored or {}
-    wanted: dict[str, MailAccountRow] = {a.login: a for a in change.row.mail_accounts}
+    wanted = {account.login: account for account in change.row.mail_accounts}
     for login, (pk, address, is_webmail) in stored.items():
         account = wanted.get(login)
         if account is None:
             change.mail_delete.append(pk)
         elif (address, is_webmail) != (account.address, account.is_webmail):
-            change.mail_update.append(
-                MailAccount(
-                    pk=pk, address=account.address, is_webmail=account.is_webmail
-                )
-            )
-    for login, account in wanted.items():
-        if login not in stored:
-            change.mail_create.append(
-                MailAccount(
-                    subscriber=change.subscriber,
-                    login=login,
-                    address=account.address,
-                    is_webmail=account.is_webmail,
-                )
-            )
+            change.mail_update.append((pk, account))
+    change.mail_create = [a for login, a in wanted.items() if login not in stored]
 
 
 def _plan_ip_assignments(
-    *, change: _Change, stored: dict[tuple[str, datetime], tuple] | None
+    *, change: _Change, stored: dict[tuple[str, datetime], tuple]
 ) -> None:
-    stored = stored or {}
-    wanted: dict[tuple[str, datetime], IPAssignmentRow] = {
-        (a.network, a.valid_from): a for a in change.row.ip_assignments
-    }
+    wanted = {(a.network, a.valid_from): a for a in change.row.ip_assignments}
     for key, (pk, valid_to) in stored.items():
         assignment = wanted.get(key)
         if assignment is None:
             change.ip_delete.append(pk)
         elif valid_to != assignment.valid_to:
-            change.ip_update.append(IPAssignment(pk=pk, valid_to=assignment.valid_to))
-    for key, assignment in wanted.items():
-        if key not in stored:
-            range_start, range_end = network_to_keys(assignment.network)
-            change.ip_create.append(
-                IPAssignment(
-                    subscriber=change.subscriber,
-                    network=assignment.network,
-                    range_start=range_start,
-                    range_end=range_end,
-                    valid_from=assignment.valid_from,
-                    valid_to=assignment.valid_to,
-                )
-            )
+            change.ip_update.append((pk, assignment.valid_to))
+    change.ip_create = [a for key, a in wanted.items() if key not in stored]
 
 
 def _count(change: _Change, summary: ImportSummary) -> bool:
@@ -404,44 +376,119 @@ def _uncount(change: _Change, summary: ImportSummary) -> None:
 
 
 def _write(*, changes: list[_Change], now: datetime) -> None:
-    """Deletions first, so a login given up in this batch can be taken in it."""
+    """Write the batch's changes. Deletions go first, so a login given up in this
+    batch can be taken in it. ``changes`` is not modified, so a retry is clean."""
     MailAccount.objects.filter(
         pk__in=[pk for change in changes for pk in change.mail_delete]
     ).delete()
     IPAssignment.objects.filter(
         pk__in=[pk for change in changes for pk in change.ip_delete]
     ).delete()
-    new = [change.subscriber for change in changes if change.is_new]
-    for subscriber in new:
-        # A retry must not reuse the pk of an insert that was rolled back.
-        subscriber.pk = None
-    Subscriber.objects.bulk_create(new)
-    updated = [c.subscriber for c in changes if not c.is_new and c.has_writes]
-    for subscriber in updated:
-        subscriber.updated_at = now
-    Subscriber.objects.bulk_update(updated, [*SUBSCRIBER_FIELDS, "updated_at"])
+    pk_of = _write_subscribers(changes=changes, now=now)
     MailAccount.objects.bulk_update(
-        [item for change in changes for item in change.mail_update],
+        [
+            MailAccount(pk=pk, address=account.address, is_webmail=account.is_webmail)
+            for change in changes
+            for pk, account in change.mail_update
+        ],
         ["address", "is_webmail"],
     )
-    MailAccount.objects.bulk_create(_children(changes, "mail_create"))
+    _insert_mail_accounts(changes=changes, pk_of=pk_of, now=now)
     IPAssignment.objects.bulk_update(
-        [item for change in changes for item in change.ip_update], ["valid_to"]
+        [
+            IPAssignment(pk=pk, valid_to=valid_to)
+            for change in changes
+            for pk, valid_to in change.ip_update
+        ],
+        ["valid_to"],
     )
-    IPAssignment.objects.bulk_create(_children(changes, "ip_create"))
-    actions = _children(changes, "actions")
-    for action in actions:
-        action.created_at = now
-    Action.objects.bulk_create(actions)
+    _insert_ip_assignments(changes=changes, pk_of=pk_of)
+    Action.objects.bulk_create(
+        Action(
+            subscriber_id=pk_of[change.row.line],
+            kind=Action.Kind.STATUS_IMPORTED,
+            actor=None,
+            reason=change.action_reason,
+            created_at=now,
+        )
+        for change in changes
+        if change.action_reason
+    )
 
 
-def _children(changes: list[_Change], name: str) -> list:
-    """New rows of one kind, pointed at their subscriber's current pk (a subscriber
-    created in this batch has only just got one)."""
-    items = []
-    for change in changes:
-        for item in getattr(change, name):
-            item.pk = None
-            item.subscriber = change.subscriber
-            items.append(item)
-    return items
+def _write_subscribers(*, changes: list[_Change], now: datetime) -> dict[int, int]:
+    """Create and update the subscribers; return their pks by line number."""
+    new = [change for change in changes if change.is_new]
+    created = Subscriber.objects.bulk_create(
+        Subscriber(account_number=change.row.account_number, **_fields(change.row))
+        for change in new
+    )
+    Subscriber.objects.bulk_update(
+        [
+            Subscriber(pk=change.subscriber_pk, updated_at=now, **_fields(change.row))
+            for change in changes
+            if not change.is_new and change.has_writes
+        ],
+        [*SUBSCRIBER_FIELDS, "updated_at"],
+    )
+    pk_of = {change.row.line: change.subscriber_pk for change in changes}
+    pk_of.update(
+        (change.row.line, subscriber.pk)
+        for change, subscriber in zip(new, created, strict=True)
+    )
+    return pk_of
+
+
+def _fields(row: SubscriberRow) -> dict[str, str]:
+    return {name: getattr(row, name) for name in SUBSCRIBER_FIELDS}
+
+
+def _insert_mail_accounts(
+    *, changes: list[_Change], pk_of: dict, now: datetime
+) -> None:
+    _insert(
+        MailAccount,
+        ("subscriber_id", "login", "address", "is_webmail", "created_at"),
+        [
+            (pk_of[change.row.line], a.login, a.address, a.is_webmail, now)
+            for change in changes
+            for a in change.mail_create
+        ],
+    )
+
+
+def _insert_ip_assignments(*, changes: list[_Change], pk_of: dict) -> None:
+    # network_to_keys is the model's own derivation: save() is skipped here.
+    _insert(
+        IPAssignment,
+        ("subscriber_id", "network", "range_start", "range_end")
+        + ("valid_from", "valid_to"),
+        [
+            (pk_of[change.row.line], a.network, *network_to_keys(a.network))
+            + (a.valid_from, a.valid_to)
+            for change in changes
+            for a in change.ip_create
+        ],
+    )
+
+
+def _insert(model: type[Model], fields: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert many rows that need no pk back: COPY on PostgreSQL (several times
+    faster than INSERT at this volume, which matters for a full billing load),
+    bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(
+            model(**dict(zip(fields, row, strict=True))) for row in rows
+        )
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    # Identifiers come from the model's metadata and are quoted; values go as data.
+    sql = f"COPY {table} ({columns}) FROM STDIN"  # noqa: S608
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)

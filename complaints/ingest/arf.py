@@ -90,13 +90,13 @@ def _fields_from_part(part: Message) -> dict[str, list[str]]:
         fields: dict[str, list[str]] = {}
         for block in payload:
             if isinstance(block, Message):
-                for key, value in block.items():
+                for key, value in block.raw_items():
                     fields.setdefault(key.lower(), []).append(
                         parse.decode_header_value(value)
                     )
                 # Fields after a stray blank line land in the block's body.
-                body = block.get_payload()
-                if isinstance(body, str) and body.strip():
+                body = "" if block.is_multipart() else parse.part_text(block)
+                if body.strip():
                     for key, values in _fields_from_text(body).items():
                         fields.setdefault(key, []).extend(values)
         if fields:
@@ -130,13 +130,21 @@ def read_feedback_report(msg: Message) -> FeedbackReport | None:
     return None
 
 
+_NOTHING = Message()
+
+
 def reported_message(msg: Message) -> Message | None:
-    """The reported message (or its headers) attached to ``msg``."""
-    for part in parse.attached_messages(msg):
-        inner = parse.attached_message(part)
-        if inner is not None:
-            return inner
-    return None
+    """The reported message (or its headers) attached to ``msg`` (cached)."""
+    cached = getattr(msg, "_ingest_reported", None)
+    if cached is None:
+        cached = _NOTHING
+        for part in parse.attached_messages(msg):
+            inner = parse.attached_message(part)
+            if inner is not None:
+                cached = inner
+                break
+        msg._ingest_reported = cached  # type: ignore[attr-defined]
+    return None if cached is _NOTHING else cached
 
 
 def inline_reported_message(msg: Message) -> Message | None:
@@ -190,13 +198,24 @@ def find_pasted_headers(text: str) -> Message | None:
     return best
 
 
+def has_trace_headers(headers: Message) -> bool:
+    """True when a header block has Received/Message-ID style headers."""
+    return bool({key.lower() for key in headers.keys()} & _KEY_HEADERS)
+
+
 def is_forwarded_inline(text: str) -> bool:
     return bool(_FORWARD_MARK_RE.search(text))
 
 
 def looks_like_complaint(text: str) -> bool:
-    """True when free text complains about unwanted mail."""
-    return bool(COMPLAINT_WORDS_RE.search(text[:20000]))
+    """True when free text complains about unwanted mail.
+
+    Header lines and addresses are ignored: "abuse@..." is not a complaint.
+    """
+    prose = "\n".join(
+        line for line in text[:20000].split("\n") if not _HEADER_LINE.match(line)
+    )
+    return bool(COMPLAINT_WORDS_RE.search(parse.ADDRESS_RE.sub(" ", prose)))
 
 
 def is_feedback_loop_sender(address: str | None) -> bool:

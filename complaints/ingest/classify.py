@@ -135,24 +135,29 @@ def _as_human_complaint(
     if attached is not None:
         source = (
             ComplaintSource.FEEDBACK_LOOP
-            if arf.is_feedback_loop_sender(reporter if isinstance(reporter, str) else None)
+            if arf.is_feedback_loop_sender(
+                reporter if isinstance(reporter, str) else None
+            )
             else ComplaintSource.FORWARDED
         )
-        return _complaint(attached, source, outer, trace_header, msg)
-    pasted = arf.find_pasted_headers(text)
-    if pasted is not None:
-        source = (
-            ComplaintSource.FORWARDED
-            if arf.is_forwarded_inline(text)
-            else ComplaintSource.HUMAN
+        return _complaint(
+            attached, source, {**outer, "user_agent": _mailer(msg)}, trace_header
         )
-        return _complaint(pasted, source, outer, trace_header, msg)
+    pasted = arf.find_pasted_headers(text)
+    forwarded = arf.is_forwarded_inline(text)
+    # A quoted reply ("From: / Sent: / To: / Subject:") is not a reported
+    # message unless it carries trace headers, is forwarded or complained of.
+    if pasted is not None and (
+        arf.has_trace_headers(pasted) or forwarded or arf.looks_like_complaint(text)
+    ):
+        source = ComplaintSource.FORWARDED if forwarded else ComplaintSource.HUMAN
+        return _complaint(
+            pasted, source, {**outer, "user_agent": _mailer(msg)}, trace_header
+        )
     subject = str(outer.get("subject") or "")
     if _is_bulk(msg) or autoreply.is_auto_submitted(msg):
         return None
-    if arf.looks_like_complaint(
-        f"{subject}\n{text}"
-    ):
+    if arf.looks_like_complaint(f"{subject}\n{text}"):
         return Report(
             kind=Kind.COMPLAINT,
             feedback_type="abuse",
@@ -165,11 +170,11 @@ def _as_human_complaint(
 
 def _is_bulk(msg: Message) -> bool:
     """List or bulk mail (RFC 2369, RFC 2919): newsletters talk of unsubscribing."""
-    precedence = (msg.get("Precedence") or "").strip().lower()
+    precedence = (parse.header(msg, "Precedence") or "").strip().lower()
     return (
         precedence in ("bulk", "list", "junk")
-        or msg.get("List-Id") is not None
-        or msg.get("List-Unsubscribe") is not None
+        or parse.header(msg, "List-Id") is not None
+        or parse.header(msg, "List-Unsubscribe") is not None
     )
 
 
@@ -178,14 +183,13 @@ def _complaint(
     source: ComplaintSource,
     outer: dict[str, object],
     trace_header: str,
-    msg: Message,
 ) -> Report:
+    """A complaint by a person; ``outer`` includes the mailer as user agent."""
     return Report(
         kind=Kind.COMPLAINT,
         feedback_type="abuse",
         complaint_source=source,
         original=build_original(headers, {}, trace_header=trace_header),
-        user_agent=_mailer(msg),
         **outer,
     )
 
@@ -218,9 +222,14 @@ def _bounce_report(
     failed = [r for r in recipients if not dsn.is_delivered(r)]
     if recipients and not failed:
         return Report(
-            kind=Kind.DELIVERED, recipients=tuple(recipients), original=original, **outer
+            kind=Kind.DELIVERED,
+            recipients=tuple(recipients),
+            original=original,
+            **outer,
         )
-    return Report(kind=Kind.BOUNCE, recipients=tuple(failed), original=original, **outer)
+    return Report(
+        kind=Kind.BOUNCE, recipients=tuple(failed), original=original, **outer
+    )
 
 
 def _as_dsn(
@@ -236,7 +245,9 @@ def _as_dsn(
     recipients: dict[str, Recipient] = {}
     for fields in delivery.per_recipient:
         address = dsn.recipient_address(fields)
-        near = nonstandard.diagnostic_near(text, address) if address else None
+        near = None
+        if address and not dsn.has_diagnostic(fields):
+            near = nonstandard.diagnostic_near(text, address)
         recipient = dsn.build_recipient(fields, near)
         if recipient is not None and recipient.address not in recipients:
             recipients[recipient.address] = recipient

@@ -65,15 +65,16 @@ def _blocks_from_part(part: Message) -> list[dict[str, str]]:
         for block in payload:
             if isinstance(block, Message):
                 fields: dict[str, str] = {}
-                for key, value in block.items():
+                for key, value in block.raw_items():
                     fields.setdefault(key.lower(), parse.decode_header_value(value))
                 if fields:
                     blocks.append(fields)
                 # message/global-delivery-status is parsed as one message:
                 # the per-recipient groups end up in its body.
-                body = block.get_payload()
-                if isinstance(body, str) and body.strip():
-                    blocks.extend(_blocks_from_text(parse.unsurrogate(body)))
+                if not block.is_multipart():
+                    body = parse.part_text(block)
+                    if body.strip():
+                        blocks.extend(_blocks_from_text(body))
         return blocks
     return _blocks_from_text(parse.part_text(part))
 
@@ -167,6 +168,10 @@ def recipient_address(fields: dict[str, str]) -> str | None:
         if address:
             return address
     return None
+
+
+def has_diagnostic(fields: dict[str, str]) -> bool:
+    return bool(fields.get("diagnostic-code") or fields.get("x-diagnostic-code"))
 
 
 def _diagnostic(fields: dict[str, str]) -> str | None:

@@ -15,7 +15,9 @@ own addresses must never be reported.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 
@@ -38,7 +40,6 @@ BOUNCE_SUBJECT_RE = re.compile(
     r"|failed delivery|mail failure|delayed mail|warning: could not|failed mail"
     r"|mail failed|user unknown|rejected|processing error|\bnon-?remis"
     r"|message status|delivery notification|permanent error|\bbounce",
-    re.I,
 )
 # Sentences that only a delivery failure notice contains.
 FAILURE_TEXT_RE = re.compile(
@@ -51,16 +52,15 @@ FAILURE_TEXT_RE = re.compile(
     r"|message you sent .{0,40}(rejected|failed|could not)|returned to sender"
     r"|i'?m afraid i wasn'?t able to deliver|delivery status notification"
     r"|ne peut pas|konnte nicht|non (è|e') stato|no se pudo|message not delivered"
-    r"|rejected your message|(was|been) (automatically )?rejected|recipient.{0,40}(rejected|failed)|mailbox unavailable"
+    r"|rejected your message|(was|been) (automatically )?rejected"
+    r"|recipient.{0,40}(rejected|failed)|mailbox unavailable"
     r"|has not (yet )?been delivered|delivery attempts|will keep trying"
     r"|delivery (is|was) delayed|still trying|delayed|delivery problems",
-    re.I,
 )
 _WARNING_RE = re.compile(
     r"warning|delayed|delay\b|not yet been delivered|will (keep|continue)"
     r" (trying|to try)|still trying|will (be )?retr|retrying|this is not a fatal"
     r"|no action is required|has not yet been delivered|temporary",
-    re.I,
 )
 # Phrases that settle it: the notice is only a warning, delivery goes on.
 _SURE_WARNING_RE = re.compile(
@@ -68,13 +68,12 @@ _SURE_WARNING_RE = re.compile(
     r"|to attempt)|this is (just |only )?a warning|not yet been delivered"
     r"|no action is required|will (be )?retried|still being retried"
     r"|delivery (is|has been) delayed|will try again",
-    re.I,
 )
+_GAVE_UP_RE = re.compile(r"permanent|gave up|giving up|failed permanently")
 _FATAL_RE = re.compile(
     r"permanent|fatal|gave up|giving up|failed permanently|could not be delivered"
     r"|was not delivered|undeliverable|did not reach|delivery has failed"
     r"|(^|\s)5\d\d[\s-]|#?5\.\d{1,3}\.\d{1,3}",
-    re.I,
 )
 
 # Where the notification ends and the returned message begins.
@@ -84,7 +83,8 @@ _CUT_RE = re.compile(
     r" follows?|unsent message|undelivered message|forwarded message"
     r"|headers? of (the )?original|original mail)"
     r"|^[ \t]*(original message follows|the original message (headers?|follows)"
-    r"|original message (headers|details)|returned mail follows|your message (reads|follows)"
+    r"|original message (headers|details)|returned mail follows"
+    r"|your message (reads|follows)"
     r"|message headers follow|----- message text -----|--- below this line"
     r"|\*+ ?message header follows)"
     r"|^(return-path|received|dkim-signature|arc-seal|x-received|message-id)"
@@ -105,7 +105,6 @@ _HEADING_RE = re.compile(
     r" delivered|permanent fatal errors|did not reach|undeliverable to"
     r"|delivery has failed|could not deliver|addresses had|\bto:\s*$|because:"
     r"|failed (addresses|recipients)|was (automatically )?rejected",
-    re.I,
 )
 _ADDRESS_ONLY_RE = re.compile(
     r"^\s*[\"'(]?(rcpt to|to|smtp|[\w -]{0,30}recipients?|addr(ess)?|user)?\s*[:=]?"
@@ -113,7 +112,9 @@ _ADDRESS_ONLY_RE = re.compile(
     r"[\s:;,.]*(\(.*\))?\s*(on .*)?$",
     re.I,
 )
-_ADDRESS_LEAD_RE = re.compile(r"^\s*<(?P<addr>[^\s<>]+@[^\s<>]+)>\s*[:.,]?\s*(?P<rest>.*)$")
+_ADDRESS_LEAD_RE = re.compile(
+    r"^\s*<(?P<addr>[^\s<>]+@[^\s<>]+)>\s*[:.,]?\s*(?P<rest>.*)$"
+)
 _COLON_LEAD_RE = re.compile(r"^\s*(?P<addr>[^\s<>:]+@[^\s<>:]+):\s+(?P<rest>\S.*)$")
 _IGNORED_LOCAL_RE = re.compile(
     r"^(postmaster|mailer[-_]?daemon|mail[-_]?daemon|hostmaster|noreply|no-reply"
@@ -139,18 +140,20 @@ class Failure:
 
 
 def has_bounce_sender(msg: Message) -> bool:
-    """True when From/Return-Path/Subject look like an automatic notice."""
-    sender = (parse.header(msg, "From") or "") + " " + (msg.get("Return-Path") or "")
-    return bool(BOUNCE_SENDER_RE.search(sender)) or msg.get("Return-Path", "").strip() in (
+    """True when From or Return-Path look like an automatic notice."""
+    return_path = parse.header(msg, "Return-Path") or ""
+    sender = f"{parse.header(msg, 'From') or ''} {return_path}"
+    return bool(BOUNCE_SENDER_RE.search(sender)) or return_path.strip() in (
         "<>",
         "<MAILER-DAEMON>",
     )
 
 
 def has_bounce_subject(msg: Message) -> bool:
-    return bool(BOUNCE_SUBJECT_RE.search(parse.header(msg, "Subject") or ""))
+    return bool(BOUNCE_SUBJECT_RE.search((parse.header(msg, "Subject") or "").lower()))
 
 
+@functools.lru_cache(maxsize=16)
 def cut_original(text: str) -> str:
     """Return the notification part of ``text``, before the quoted original."""
     for match in _CUT_RE.finditer(text):
@@ -173,64 +176,90 @@ def _usable(address: str, exclude: set[str]) -> bool:
     return address not in exclude and not _IGNORED_LOCAL_RE.match(local)
 
 
-def _block_after(lines: list[str], index: int) -> list[str]:
+def _block_after(lines: tuple[str, ...], index: int) -> list[str]:
     """Lines explaining the address on ``lines[index]``: up to a blank line."""
     block = []
     for line in lines[index + 1 : index + 1 + _MAX_DIAGNOSTIC_LINES]:
-        if not line.strip() or _ADDRESS_ONLY_RE.match(line) or _ADDRESS_LEAD_RE.match(line):
+        if (
+            not line.strip()
+            or _ADDRESS_ONLY_RE.match(line)
+            or _ADDRESS_LEAD_RE.match(line)
+        ):
             break
         block.append(line.strip())
     return block
 
 
-def _heading_above(lines: list[str], index: int) -> bool:
+def _heading_above(lines: tuple[str, ...], index: int) -> bool:
     """True when a recipients heading appears within a few lines above."""
-    above = lines[max(0, index - 8) : index]
-    return any(_HEADING_RE.search(line) for line in above) or any(
-        FAILURE_TEXT_RE.search(line) for line in above[-2:]
-    )
+    start = max(0, index - 8)
+    flags = [_line_flag(line) for line in lines[start:index]]
+    return 2 in flags or any(flags[-2:])
+
+
+@functools.lru_cache(maxsize=256)
+def _line_flag(line: str) -> int:
+    """2 for a recipients heading, 1 for a failure sentence, else 0."""
+    lowered = line.lower()
+    if _HEADING_RE.search(lowered):
+        return 2
+    return 1 if FAILURE_TEXT_RE.search(lowered) else 0
 
 
 def _candidates(lines: list[str], exclude: set[str]) -> dict[str, list[str]]:
     """Map strongly placed addresses to the lines that explain them."""
+    found = _all_candidates(tuple(lines))
+    return {a: e for a, e in found.items() if _usable(a, exclude)}
+
+
+@functools.lru_cache(maxsize=16)
+def _all_candidates(lines: tuple[str, ...]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for index, line in enumerate(lines):
         if "@" not in line or _HEADERISH_RE.match(line):
             continue
-        lead = _ADDRESS_LEAD_RE.match(line) or _COLON_LEAD_RE.match(line)
-        alone = _ADDRESS_ONLY_RE.match(line)
         for match in parse.ADDRESS_RE.finditer(line):
             address = _SMTP_PREFIX_RE.sub("", match.group(1).lower())
-            before = line[: match.start()]
-            if _URL_BEFORE_RE.search(before) or _SENDER_BEFORE_RE.search(before):
+            if not _plausible(address, line, match.start()):
                 continue
-            if not _usable(address, exclude) or _is_message_id(
-                address, line, match.start()
-            ):
-                continue
-            explanation: list[str] = []
-            rest = line.strip() if _has_more_than(line, match.group(1)) else ""
-            lead_address = lead.group("addr").lower() if lead else ""
-            if lead and _SMTP_PREFIX_RE.sub("", lead_address) == address:
-                explanation = [lead.group("rest"), *_block_after(lines, index)]
-            elif (
-                alone
-                or _heading_above(lines, index)
-                or _HEADING_RE.search(before)
-                or _REPLY_LEAD_RE.match(line)
-            ):
-                explanation = [rest, *_block_after(lines, index)]
-            elif (
-                status.match_reason(line)
-                or status.find_status(line)
-                or FAILURE_TEXT_RE.search(line)
-            ):
-                explanation = [rest, *_block_after(lines, index)]
-            else:
-                continue
-            known = found.setdefault(address, [])
-            known.extend(e for e in explanation if e and e not in known)
+            explanation = _explain(lines, index, match, address)
+            if explanation is not None:
+                known = found.setdefault(address, [])
+                known.extend(e for e in explanation if e and e not in known)
     return found
+
+
+def _plausible(address: str, line: str, start: int) -> bool:
+    """False for addresses in URLs, sender mentions, message ids, robots."""
+    before = line[:start]
+    if _URL_BEFORE_RE.search(before) or _SENDER_BEFORE_RE.search(before):
+        return False
+    return _usable(address, set()) and not _is_message_id(address, line, start)
+
+
+def _explain(
+    lines: tuple[str, ...],
+    index: int,
+    match: re.Match[str],
+    address: str,
+) -> list[str] | None:
+    """The lines explaining an address placed like a failed recipient, or None."""
+    line = lines[index]
+    lead = _ADDRESS_LEAD_RE.match(line) or _COLON_LEAD_RE.match(line)
+    if lead and _SMTP_PREFIX_RE.sub("", lead.group("addr").lower()) == address:
+        return [lead.group("rest"), *_block_after(lines, index)]
+    rest = line.strip() if _has_more_than(line, match.group(1)) else ""
+    if (
+        _ADDRESS_ONLY_RE.match(line)
+        or _heading_above(lines, index)
+        or _HEADING_RE.search(line[: match.start()].lower())
+        or _REPLY_LEAD_RE.match(line)
+        or status.match_reason(line)
+        or status.find_status(line)
+        or FAILURE_TEXT_RE.search(line.lower())
+    ):
+        return [rest, *_block_after(lines, index)]
+    return None
 
 
 def _has_more_than(line: str, address: str) -> bool:
@@ -260,7 +289,10 @@ def _global_diagnostic(lines: list[str]) -> str | None:
 
 
 def _diagnostic_for(
-    explanation: list[str], lines: list[str], address: str, fallback: str | None
+    explanation: list[str],
+    lines: list[str],
+    address: str,
+    fallback: Callable[[], str | None],
 ) -> str | None:
     text = " ".join(explanation)
     if status.find_status(text) or status.find_reply_code(text):
@@ -270,7 +302,7 @@ def _diagnostic_for(
         return parse.squash(f"{text} {evidence}") or None
     if text and status.match_reason(text):
         return parse.squash(text)
-    return parse.squash(fallback or text) or None
+    return parse.squash(fallback() or text) or None
 
 
 def diagnostic_near(text: str, address: str) -> str | None:
@@ -279,7 +311,7 @@ def diagnostic_near(text: str, address: str) -> str | None:
     found = _candidates(lines, set()).get(address)
     if found is None:
         return None
-    return _diagnostic_for(found, lines, address, None)
+    return _diagnostic_for(found, lines, address, lambda: None)
 
 
 def find_failures(
@@ -296,7 +328,7 @@ def find_failures(
     found = _candidates(lines, exclude)
     for address in extra or ():
         found.setdefault(address, [])
-    fallback = _global_diagnostic(lines)
+    fallback = functools.cache(lambda: _global_diagnostic(lines))
     notice_delayed = is_warning_notice(notice)
     failures = []
     for address, explanation in found.items():
@@ -307,14 +339,13 @@ def find_failures(
 
 def has_failure_text(text: str) -> bool:
     """True when ``text`` reads like a delivery failure or delay notice."""
-    return bool(FAILURE_TEXT_RE.search(cut_original(text)[:20000]))
+    return bool(FAILURE_TEXT_RE.search(cut_original(text)[:20000].lower()))
 
 
+@functools.lru_cache(maxsize=16)
 def is_warning_notice(text: str) -> bool:
     """True when the notice only warns of a delay (nothing failed yet)."""
-    notice = cut_original(text)
-    if _SURE_WARNING_RE.search(notice) and not re.search(
-        r"permanent|gave up|giving up|failed permanently", notice, re.I
-    ):
+    notice = cut_original(text)[:20000].lower()
+    if _SURE_WARNING_RE.search(notice) and not _GAVE_UP_RE.search(notice):
         return True
     return bool(_WARNING_RE.search(notice)) and not _FATAL_RE.search(notice)

@@ -14,9 +14,11 @@ lazily, only when a caller asks for one.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import quopri
 import re
 from collections.abc import Iterator
-from email.header import decode_header
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.policy import compat32
@@ -32,6 +34,7 @@ MAX_PART_CHARS = 64_000
 _BYTES_PARSER = BytesParser(policy=compat32)
 _HEADER_PARSER = HeaderParser(policy=compat32)
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
 _CR_ONLY = re.compile(rb"\r(?!\n)")
 _CRLF = re.compile(rb"\r\n")
 _FOLD = re.compile(r"\r?\n[ \t]+")
@@ -95,41 +98,66 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     return data.decode("latin-1")
 
 
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)[ \t]+(=\?)")
+
+
+def _decode_word(match: re.Match[str]) -> str:
+    """Decode one RFC 2047 encoded word; leave it as it was if it is broken."""
+    charset, encoding, data = match.groups()
+    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix
+    try:
+        if encoding in "bB":
+            raw = base64.b64decode(data + "=" * (-len(data) % 4))
+        else:
+            raw = quopri.decodestring(data.replace("_", " ").encode("ascii", "replace"))
+    except (ValueError, binascii.Error):
+        return match.group(0)
+    return decode_bytes(raw, charset)
+
+
 def decode_header_value(value: object) -> str:
     """Decode an RFC 2047 header value (any charset, any junk) to one line."""
     if value is None:
         return ""
-    text = str(value)
+    text = unsurrogate(_FOLD.sub(" ", str(value)))
     if "=?" in text:
-        try:
-            chunks = decode_header(text)
-        except (ValueError, LookupError, AssertionError):
-            chunks = [(text, None)]
-        text = "".join(
-            decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
-            for chunk, charset in chunks
-        )
-    return unsurrogate(_FOLD.sub(" ", text)).strip()
+        # RFC 2047 section 6.2: whitespace between encoded words is dropped.
+        text = _ENCODED_WORD.sub(_decode_word, _BETWEEN_WORDS.sub(r"\1\2", text))
+    return text.strip()
 
 
 def unsurrogate(text: str, charset: str | None = "utf-8") -> str:
     """Turn compat32's surrogate-escaped 8-bit bytes back into characters."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+    if text.isascii() or not _SURROGATE.search(text):
         return text
     return decode_bytes(text.encode("utf-8", "surrogateescape"), charset)
 
 
+def _raw_values(msg: Message, name: str) -> list[str]:
+    # raw_items() bypasses compat32's header_fetch_parse, which turns raw
+    # 8-bit header bytes into U+FFFD; the surrogates it keeps are decodable.
+    # The index is built once per message and kept on it.
+    index: dict[str, list[str]] | None = getattr(msg, "_ingest_headers", None)
+    if index is None:
+        index = {}
+        for key, value in msg.raw_items():
+            index.setdefault(key.lower(), []).append(str(value))
+        msg._ingest_headers = index  # type: ignore[attr-defined]
+    return index.get(name.lower(), [])
+
+
 def header(msg: Message, name: str) -> str | None:
     """Return the decoded first ``name`` header of ``msg``, or None."""
-    value = msg.get(name)
-    if value is None:
+    values = _raw_values(msg, name)
+    if not values:
         return None
-    return decode_header_value(value) or None
+    return decode_header_value(values[0]) or None
 
 
 def header_all(msg: Message, name: str) -> list[str]:
     """Return every decoded ``name`` header of ``msg``, in order."""
-    return [decode_header_value(v) for v in msg.get_all(name, [])]
+    return [decode_header_value(v) for v in _raw_values(msg, name)]
 
 
 def part_text(part: Message, limit: int = MAX_PART_CHARS) -> str:
@@ -144,11 +172,18 @@ def part_text(part: Message, limit: int = MAX_PART_CHARS) -> str:
 
 
 def content_type(part: Message) -> str:
-    """Return the lowercased MIME type, tolerating garbage Content-Type values."""
-    try:
-        return part.get_content_type()
-    except (ValueError, IndexError):
-        return "text/plain"
+    """Return the lowercased MIME type, tolerating garbage Content-Type values.
+
+    The answer is cached on the part: classification asks many times.
+    """
+    cached = getattr(part, "_ingest_content_type", None)
+    if cached is None:
+        try:
+            cached = part.get_content_type()
+        except (ValueError, IndexError):
+            cached = "text/plain"
+        part._ingest_content_type = cached  # type: ignore[attr-defined]
+    return cached
 
 
 # Parts whose content is the reported or returned message, not the report.

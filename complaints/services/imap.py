@@ -92,17 +92,17 @@ def imap_poll(
     Must run outside a transaction: a message is marked only after its row is
     committed, which inside an outer transaction would not be true yet. Network
     and protocol errors (OSError, imaplib errors, ImapPollError) and database
-    errors propagate, so a job retries; everything already stored stays stored.
-    Running it twice, or two at once, stores nothing twice.
+    errors propagate and end the poll; what was stored stays stored, and the
+    next poll carries on. Running it again stores nothing twice.
     """
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("imap_poll must not run inside a transaction")
     imap = _connect(host=host, port=port, use_ssl=use_ssl)
     try:
         _check(imap.login(user, password), "LOGIN")
-        # Servers announce MOVE and UIDPLUS only after login (RFC 3501 7.2.1).
-        announced = _check(imap.capability(), "CAPABILITY")[0].split()
-        capabilities = {name.upper() for name in announced}
+        # Servers may announce more after login (Dovecot adds MOVE and UIDPLUS).
+        announced = _check(imap.capability(), "CAPABILITY")
+        capabilities = {name.upper() for line in announced for name in line.split()}
         if done_folder:
             # Fails harmlessly (NO [ALREADYEXISTS]) when the folder exists.
             imap.create(_quote(done_folder))

@@ -84,7 +84,9 @@ def inbound_enqueue(*, inbound_ids: list[int]) -> bool:
     try:
         jobs.inbound_process_batch_job.delay(list(inbound_ids))
     except redis.exceptions.RedisError:
-        logger.warning("could not enqueue inbound %s; the sweep will retry", inbound_ids)
+        logger.warning(
+            "could not enqueue inbound %s; the sweep will retry", inbound_ids
+        )
         return False
     return True
 
@@ -114,7 +116,9 @@ def inbound_reprocess(*, inbound: InboundMessage) -> None:
         pk=inbound.pk, state=InboundMessage.State.FAILED
     ).update(state=InboundMessage.State.PENDING, error="")
     if updated:
-        transaction.on_commit(lambda: inbound_enqueue(inbound_ids=[inbound.pk]), robust=True)
+        transaction.on_commit(
+            lambda: inbound_enqueue(inbound_ids=[inbound.pk]), robust=True
+        )
 
 
 def inbound_process(*, inbound_id: int, now: datetime | None = None) -> str | None:
@@ -133,7 +137,9 @@ def inbound_process(*, inbound_id: int, now: datetime | None = None) -> str | No
         raise
     except Exception as error:
         logger.exception("inbound %s failed with an internal error", inbound_id)
-        InboundMessage.objects.filter(pk=inbound_id, state=InboundMessage.State.PENDING).update(
+        InboundMessage.objects.filter(
+            pk=inbound_id, state=InboundMessage.State.PENDING
+        ).update(
             state=InboundMessage.State.FAILED,
             error=f"Internal error: {type(error).__name__}: {error}"[:2000],
             processed_at=now,
@@ -159,7 +165,9 @@ def _process_locked(*, inbound_id: int, now: datetime) -> str | None:
             inbound.error = str(error)[:2000]
         inbound.state = state
         inbound.processed_at = now
-        inbound.save(update_fields=["state", "kind", "error", "processed_at", "attempts"])
+        inbound.save(
+            update_fields=["state", "kind", "error", "processed_at", "attempts"]
+        )
         for mailing in mailings:
             _policy_apply(mailing=mailing, now=now)
     return state
@@ -212,7 +220,9 @@ def _link(*, report: Report, at: datetime, source: str) -> linking.Link:
     return linking.Link(subscriber, mailing, f"{how}; {mailing_how}")
 
 
-def complaint_record(*, inbound: InboundMessage, report: Report, now: datetime) -> Complaint:
+def complaint_record(
+    *, inbound: InboundMessage, report: Report, now: datetime
+) -> Complaint:
     """Record the complaint a message carries, linked when possible. Idempotent
     by the one-complaint-per-message constraint."""
     existing = Complaint.objects.filter(inbound=inbound).first()
@@ -240,9 +250,13 @@ def complaint_record(*, inbound: InboundMessage, report: Report, now: datetime) 
         Mailing.objects.filter(pk=complaint.mailing_id).update(
             complaint_count=F("complaint_count") + 1
         )
-    if complaint.channel != Complaint.Channel.FEEDBACK_LOOP and complaint.complainant_email:
+    if (
+        complaint.channel != Complaint.Channel.FEEDBACK_LOOP
+        and complaint.complainant_email
+    ):
         transaction.on_commit(
-            lambda: notices.complaint_acknowledge(complaint_id=complaint.pk), robust=True
+            lambda: notices.complaint_acknowledge(complaint_id=complaint.pk),
+            robust=True,
         )
     return complaint
 
@@ -277,14 +291,18 @@ def _original_fields(original: OriginalMessage) -> dict:
         "header_from": (original.from_ or "")[:998],
         "subject": (original.subject or "")[:998],
         "date_header": (original.date or "")[:255],
-        "source_ip": original.source_ip if linking._is_ip(original.source_ip or "") else None,
+        "source_ip": original.source_ip
+        if linking._is_ip(original.source_ip or "")
+        else None,
         "original_recipient": rcpt[:998],
         "arrival_date": linking._parse_date(original.arrival_date),
         "login": (original.login or "")[:254],
     }
 
 
-def bounces_record(*, inbound: InboundMessage, report: Report, now: datetime) -> Mailing | None:
+def bounces_record(
+    *, inbound: InboundMessage, report: Report, now: datetime
+) -> Mailing | None:
     """Record one Bounce per failed recipient and count them on the mailing.
     Idempotent by the one-bounce-per-recipient-per-message constraint."""
     if Bounce.objects.filter(inbound=inbound).exists():
@@ -314,11 +332,15 @@ def _bounce(inbound, report, recipient, address, link) -> Bounce:
         address=address,
         action=(recipient.action or "")[:16],
         status=(recipient.status or "")[:16],
-        reply_code=recipient.reply_code if recipient.reply_code and 0 < recipient.reply_code < 1000 else None,
+        reply_code=recipient.reply_code
+        if recipient.reply_code and 0 < recipient.reply_code < 1000
+        else None,
         diagnostic=(recipient.diagnostic or "")[:1000],
         reason=recipient.reason[:32],
         is_hard=recipient.is_hard,
-        message_id=((report.original.message_id if report.original else None) or "")[:998],
+        message_id=((report.original.message_id if report.original else None) or "")[
+            :998
+        ],
         subscriber=link.subscriber,
         mailing=link.mailing,
     )

@@ -24,7 +24,9 @@ from complaints.models import Mailing, MailingKey
 
 # "Re:", "Fwd:", "AW:", "[SPAM]" and similar prefixes that mail clients and
 # filters add; they do not make a different mailing.
-_SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|tr|sv|vs)\s*:|\[[^\]]{0,40}\])\s*", re.I)
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fwd?|aw|wg|tr|sv|vs)\s*:|\[[^\]]{0,40}\])\s*", re.I
+)
 _TRACE_PAIR = re.compile(r"(login|account|acct|user)\s*=\s*([^;\s]+)", re.I)
 
 
@@ -66,7 +68,9 @@ def _parse_date(value: str | None) -> datetime | None:
     return when
 
 
-def subscriber_find(*, original: OriginalMessage, at: datetime) -> tuple[Subscriber | None, str]:
+def subscriber_find(
+    *, original: OriginalMessage, at: datetime
+) -> tuple[Subscriber | None, str]:
     """The subscriber who sent the reported message and how it was found."""
     if original.login:
         account = _mail_account(login=original.login)
@@ -187,7 +191,10 @@ def _remember_keys(mailing: Mailing, original: OriginalMessage) -> None:
         keys.append((MailingKey.Kind.MESSAGE_ID, original.message_id[:255]))
     if keys:
         MailingKey.objects.bulk_create(
-            [MailingKey(mailing=mailing, kind=kind, value=value) for kind, value in keys],
+            [
+                MailingKey(mailing=mailing, kind=kind, value=value)
+                for kind, value in keys
+            ],
             ignore_conflicts=True,
         )
 

@@ -15,7 +15,10 @@ from complaints.models import Complaint
 
 logger = logging.getLogger(__name__)
 
-AUTO_REPLY_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+AUTO_REPLY_HEADERS = {
+    "Auto-Submitted": "auto-replied",
+    "X-Auto-Response-Suppress": "All",
+}
 
 
 def complaint_acknowledge(*, complaint_id: int) -> bool:
@@ -25,15 +28,20 @@ def complaint_acknowledge(*, complaint_id: int) -> bool:
     workers (or a replayed job) can never send it twice. Returns whether this
     call sent it.
     """
-    claimed = Complaint.objects.filter(pk=complaint_id, acknowledged_at__isnull=True).update(
-        acknowledged_at=timezone.now()
-    )
+    claimed = Complaint.objects.filter(
+        pk=complaint_id, acknowledged_at__isnull=True
+    ).update(acknowledged_at=timezone.now())
     if not claimed:
         return False
     complaint = Complaint.objects.get(pk=complaint_id)
-    context = {"complaint": complaint, "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/"}
+    context = {
+        "complaint": complaint,
+        "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/",
+    }
     message = EmailMessage(
-        subject=render_to_string("complaints/email/acknowledgment_subject.txt", context).strip(),
+        subject=render_to_string(
+            "complaints/email/acknowledgment_subject.txt", context
+        ).strip(),
         body=render_to_string("complaints/email/acknowledgment.txt", context),
         from_email=settings.ABUSE_FROM_EMAIL,
         to=[complaint.complainant_email],

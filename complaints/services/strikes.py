@@ -3,11 +3,12 @@ dismissed, and the automatic policy the ingest pipeline applies.
 
 The rules come from ``complaints.strikes`` (pure); this module reads the ABUSE_*
 settings at call time, takes the clock as ``now`` and writes the rows. Every public
-function is one transaction and writes the timeline (Action). Each locks the mailing
-and then the subscriber with SELECT ... FOR UPDATE, always in that order so two of
-them cannot deadlock; the one-to-one Strike.mailing is the last line against a
-second strike. Repeating a call is harmless: a struck mailing returns its strike, a
-revoked strike stays revoked, a dismissed mailing stays dismissed.
+function is one transaction and writes the timeline (Action). Each locks the
+subscriber and then the mailing with SELECT ... FOR UPDATE, the order ingest uses,
+so none of them can deadlock with another or with ingest; the one-to-one
+Strike.mailing is the last line against a second strike. Repeating a call is
+harmless: a struck mailing returns its strike, a revoked strike stays revoked, a
+dismissed mailing stays dismissed.
 """
 
 import logging
@@ -54,10 +55,21 @@ def _user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
 
 
 def _lock(mailing_id: int) -> tuple[Mailing, Subscriber]:
+    """Lock the subscriber, then the mailing: the order ingest locks them in, so a
+    staff click and an ingest worker cannot deadlock."""
+    owner_id = Mailing.objects.values_list("subscriber_id", flat=True).get(
+        pk=mailing_id
+    )
+    subscriber = Subscriber.objects.select_for_update().get(pk=owner_id)
     mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
-    subscriber = Subscriber.objects.get(pk=mailing.subscriber_id)
+    if mailing.subscriber_id != subscriber.pk:  # moved before the lock was taken
+        return _lock(mailing_id)
     mailing.subscriber = subscriber
     return mailing, subscriber
+
+
+def _has_live_strike(mailing: Mailing) -> bool:
+    return Strike.objects.filter(mailing=mailing, revoked_at__isnull=True).exists()
 
 
 def _eligibility(mailing: Mailing) -> strikes.Eligibility:
@@ -100,21 +112,19 @@ def strike_issue(
     are not eligible under the policy.
     """
     now = now or timezone.now()
-    locked, subscriber = _lock(mailing.pk)
+    locked, _subscriber = _lock(mailing.pk)
     existing = Strike.objects.filter(mailing=locked).first()
     if existing is not None:
         mailing.state = locked.state
         return existing
     if locked.state in CLOSED_WITHOUT_STRIKE:
         raise ValidationError(
-            f"This mailing is {locked.get_state_display().lower()}; "
-            "it cannot get a strike."
+            f"This mailing was marked {locked.state}; it cannot get a strike."
         )
     found = _eligibility(locked)
     if not found.is_eligible:
         raise ValidationError(
-            "This mailing has not drawn enough complaints or hard bounces "
-            "for a strike."
+            "This mailing has not drawn enough complaints or hard bounces for a strike."
         )
     strike = _strike_create(mailing=locked, found=found, actor=actor, now=now)
     mailing.state = locked.state
@@ -122,7 +132,9 @@ def strike_issue(
 
 
 @transaction.atomic
-def mailing_policy_apply(*, mailing: Mailing, now: datetime | None = None) -> Strike | None:
+def mailing_policy_apply(
+    *, mailing: Mailing, now: datetime | None = None
+) -> Strike | None:
     """Apply the policy after a complaint or bounce was recorded on ``mailing``.
 
     A bounce storm always gets its strike (and so a suspension) at once; complaints
@@ -333,7 +345,7 @@ def mailing_mark_compromised(
     """
     locked, subscriber = _lock(mailing.pk)
     if locked.state != Mailing.State.COMPROMISED:
-        if strike_list_live(subscriber_id=subscriber.pk).filter(mailing=locked).exists():
+        if _has_live_strike(locked):
             raise ValidationError(
                 "This mailing carries a strike; revoke it before marking the "
                 "mailing compromised."
@@ -392,7 +404,7 @@ def mailing_dismiss(
     if locked.state == Mailing.State.COMPROMISED:
         raise ValidationError("This mailing is already closed as compromised.")
     if locked.state != Mailing.State.DISMISSED:
-        if strike_list_live(subscriber_id=subscriber.pk).filter(mailing=locked).exists():
+        if _has_live_strike(locked):
             raise ValidationError(
                 "This mailing carries a strike; revoke it before dismissing it."
             )

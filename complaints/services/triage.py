@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Action
+from accounts.models import Action, Subscriber
 from accounts.services.timeline import action_record
 from complaints.models import Complaint, Mailing
 from complaints.services.strikes import mailing_policy_apply
@@ -29,7 +29,9 @@ logger = logging.getLogger(__name__)
 
 def _count(mailing_id: int | None, delta: int) -> None:
     if mailing_id is not None and delta:
-        Mailing.objects.filter(pk=mailing_id).update(complaint_count=F("complaint_count") + delta)
+        Mailing.objects.filter(pk=mailing_id).update(
+            complaint_count=F("complaint_count") + delta
+        )
 
 
 def _locked(complaint: Complaint) -> Complaint:
@@ -38,11 +40,17 @@ def _locked(complaint: Complaint) -> Complaint:
 
 @transaction.atomic
 def complaint_link(
-    *, complaint: Complaint, mailing: Mailing, actor: AbstractBaseUser | None = None,
+    *,
+    complaint: Complaint,
+    mailing: Mailing,
+    actor: AbstractBaseUser | None = None,
     now: datetime | None = None,
 ) -> Complaint:
     """Link a complaint to a mailing (and so to its subscriber). Linking it where
     it already is changes nothing."""
+    # Subscriber first, then mailing: the order ingest and the strike services
+    # lock in, so a staff click and a worker cannot deadlock.
+    Subscriber.objects.select_for_update().filter(pk=mailing.subscriber_id).first()
     complaint = _locked(complaint)
     mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
     if complaint.mailing_id == mailing.pk and complaint.state == Complaint.State.LINKED:
@@ -62,7 +70,9 @@ def complaint_link(
 
 
 @transaction.atomic
-def complaint_unlink(*, complaint: Complaint, actor: AbstractBaseUser | None = None) -> Complaint:
+def complaint_unlink(
+    *, complaint: Complaint, actor: AbstractBaseUser | None = None
+) -> Complaint:
     """Take a complaint off its mailing and subscriber; it waits in triage again.
     A strike already issued stays until staff revoke it."""
     complaint = _locked(complaint)
@@ -79,7 +89,9 @@ def complaint_unlink(*, complaint: Complaint, actor: AbstractBaseUser | None = N
     return complaint
 
 
-def _close(complaint: Complaint, state: str, actor: AbstractBaseUser | None) -> Complaint:
+def _close(
+    complaint: Complaint, state: str, actor: AbstractBaseUser | None
+) -> Complaint:
     complaint = _locked(complaint)
     if complaint.state == state:
         return complaint
@@ -93,7 +105,9 @@ def _close(complaint: Complaint, state: str, actor: AbstractBaseUser | None) -> 
 
 
 @transaction.atomic
-def complaint_dismiss(*, complaint: Complaint, actor: AbstractBaseUser | None = None) -> Complaint:
+def complaint_dismiss(
+    *, complaint: Complaint, actor: AbstractBaseUser | None = None
+) -> Complaint:
     """Dismiss a complaint: kept as a record, counted nowhere."""
     return _close(complaint, Complaint.State.DISMISSED, actor)
 
@@ -146,7 +160,9 @@ def mailing_hold_release(
 
 
 @transaction.atomic
-def mailing_hold_reject(*, mailing: Mailing, actor: AbstractBaseUser, reason: str) -> Mailing:
+def mailing_hold_reject(
+    *, mailing: Mailing, actor: AbstractBaseUser, reason: str
+) -> Mailing:
     """Reject a held batch: the queue command deletes it. A reason is required."""
     if not reason.strip():
         raise ValidationError("Say why the batch is rejected.")
@@ -166,10 +182,18 @@ def _hold_decide(mailing: Mailing, actor, reason: str, *, release: bool) -> Mail
         reason=reason.strip(),
         mailing=mailing,
     )
-    queue_ids = list(mailing.keys.filter(kind="queue_id").values_list("value", flat=True))
-    command = settings.ABUSE_QUEUE_RELEASE_COMMAND if release else settings.ABUSE_QUEUE_DELETE_COMMAND
+    queue_ids = list(
+        mailing.keys.filter(kind="queue_id").values_list("value", flat=True)
+    )
+    command = (
+        settings.ABUSE_QUEUE_RELEASE_COMMAND
+        if release
+        else settings.ABUSE_QUEUE_DELETE_COMMAND
+    )
     if command and queue_ids:
-        transaction.on_commit(lambda: _run_queue_command(command, queue_ids), robust=True)
+        transaction.on_commit(
+            lambda: _run_queue_command(command, queue_ids), robust=True
+        )
     return mailing
 
 
@@ -179,4 +203,6 @@ def _run_queue_command(command: str, queue_ids: list[str]) -> None:
         args = [*shlex.split(command), queue_id]
         result = subprocess.run(args, capture_output=True, timeout=30, check=False)  # noqa: S603
         if result.returncode != 0:
-            logger.error("queue command failed for %s: exit %s", queue_id, result.returncode)
+            logger.error(
+                "queue command failed for %s: exit %s", queue_id, result.returncode
+            )

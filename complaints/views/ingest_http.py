@@ -64,6 +64,13 @@ def _content_length(request: HttpRequest) -> int | None:
 @csrf_exempt  # a machine client authenticated by its token, not a browser session
 @require_POST
 def ingest_http(request: HttpRequest) -> JsonResponse:
+    """Store the request body as one raw message.
+
+    202 {"id", "sha256", "created"} once committed (``created`` is false for a
+    message already stored); 401 without a valid token; 400 empty body; 411
+    chunked body without Content-Length; 413 over ABUSE_INGEST_MAX_BYTES; 503
+    with Retry-After when the database is unavailable.
+    """
     token = _bearer_token(request)
     if not token:
         return _unauthorized(

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from abusedesk.pagination import CappedPaginator
 from abusedesk.roles import abuse_required
 from complaints import selectors, services
 from complaints.filters import ComplaintFilter
@@ -32,7 +33,9 @@ def dashboard(request):
     now = timezone.now()
     context = {
         "counts": selectors.dashboard_counts(),
-        "at_two_strikes": selectors.subscribers_at_strikes(live=settings.ABUSE_STRIKE_LIMIT - 1),
+        "at_two_strikes": selectors.subscribers_at_strikes(
+            live=settings.ABUSE_STRIKE_LIMIT - 1
+        ),
         "daily": selectors.daily_counts(today=timezone.localdate(now)),
         "top_mailings": selectors.mailings_top_this_week(now=now),
         "recent_actions": selectors.actions_recent(),
@@ -41,7 +44,9 @@ def dashboard(request):
     return render(request, "complaints/dashboard.html", context)
 
 
-def _stacked_bars(daily: list[selectors.DayCount], width: int = 600, height: int = 150) -> dict:
+def _stacked_bars(
+    daily: list[selectors.DayCount], width: int = 600, height: int = 150
+) -> dict:
     """SVG geometry for the per-day chart: complaints stacked on bounces."""
     tallest = max([1] + [day.complaints + day.bounces for day in daily])
     slot = width / max(1, len(daily))
@@ -61,14 +66,23 @@ def _stacked_bars(daily: list[selectors.DayCount], width: int = 600, height: int
                 "complaints_h": complaints_h,
             }
         )
-    return {"bars": bars, "width": width, "height": height, "bar_width": round(slot - 2, 1)}
+    return {
+        "bars": bars,
+        "width": width,
+        "height": height,
+        "bar_width": round(slot - 2, 1),
+    }
 
 
 @require_GET
 @abuse_required
 def complaint_list(request):
-    filterset = ComplaintFilter(request.GET or None, queryset=selectors.complaint_list())
-    page = Paginator(filterset.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    filterset = ComplaintFilter(
+        request.GET or None, queryset=selectors.complaint_list()
+    )
+    page = CappedPaginator(filterset.qs, QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {"filter": filterset, "page": page, "bulk_form": BulkActionForm()}
     return render(request, "complaints/complaint_list.html", context)
 
@@ -84,7 +98,9 @@ def complaint_bulk(request):
     if form.cleaned_data["mailing"]:
         mailing = Mailing.objects.filter(pk=form.cleaned_data["mailing"]).first()
         if mailing is None:
-            messages.error(request, f"There is no mailing #{form.cleaned_data['mailing']}.")
+            messages.error(
+                request, f"There is no mailing #{form.cleaned_data['mailing']}."
+            )
             return redirect(_back_to_queue(request))
     try:
         changed = triage.complaints_bulk_update(
@@ -124,7 +140,9 @@ def complaint_detail(request, pk: int):
         "raw_text": raw_text,
         "raw_truncated": raw_truncated,
         "mailing_q": query,
-        "candidates": selectors.mailing_search(query=query, subscriber_id=complaint.subscriber_id)[:20],
+        "candidates": selectors.mailing_search(
+            query=query, subscriber_id=complaint.subscriber_id
+        )[:20],
         "link_form": LinkForm(),
     }
     return render(request, "complaints/complaint_detail.html", context)
@@ -139,7 +157,9 @@ def complaint_raw(request, pk: int):
     if complaint.inbound is None:
         raise Http404("This complaint was entered by hand; there is no message.")
     response = HttpResponse(bytes(complaint.inbound.raw), content_type="message/rfc822")
-    response["Content-Disposition"] = f'attachment; filename="{complaint.reference}.eml"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{complaint.reference}.eml"'
+    )
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -149,7 +169,11 @@ def complaint_raw(request, pk: int):
 def complaint_link(request, pk: int):
     complaint = get_object_or_404(Complaint, pk=pk)
     form = LinkForm(request.POST)
-    mailing = Mailing.objects.filter(pk=form.data.get("mailing") or 0).first() if form.is_valid() else None
+    mailing = (
+        Mailing.objects.filter(pk=form.data.get("mailing") or 0).first()
+        if form.is_valid()
+        else None
+    )
     if mailing is None:
         messages.error(request, "Choose an existing mailing to link to.")
         return redirect(complaint)
@@ -186,14 +210,22 @@ def mailing_detail(request, pk: int):
         mailing = selectors.mailing_get(pk=pk)
     except Mailing.DoesNotExist:
         raise Http404("No such mailing.") from None
-    strike = Strike.objects.filter(mailing=mailing).select_related("issued_by", "revoked_by").first()
+    strike = (
+        Strike.objects.filter(mailing=mailing)
+        .select_related("issued_by", "revoked_by")
+        .first()
+    )
     rate = (
-        mailing.hard_bounce_count / mailing.recipient_count if mailing.recipient_count else None
+        mailing.hard_bounce_count / mailing.recipient_count
+        if mailing.recipient_count
+        else None
     )
     context = {
         "mailing": mailing,
         "strike": strike,
-        "live_strikes": selectors.strike_list_live(subscriber_id=mailing.subscriber_id).count(),
+        "live_strikes": selectors.strike_list_live(
+            subscriber_id=mailing.subscriber_id
+        ).count(),
         "strike_limit": settings.ABUSE_STRIKE_LIMIT,
         "complaints": mailing.complaints.order_by("-received_at")[:200],
         "bounces": selectors.mailing_bounces(mailing=mailing)[:200],
@@ -220,7 +252,10 @@ def mailing_decide(request, pk: int, decision: str):
     if decision not in MAILING_DECISIONS:
         raise Http404("Unknown decision.")
     if not form.is_valid():
-        messages.error(request, "Tick the confirmation" + (" and give a reason." if needs_reason else "."))
+        messages.error(
+            request,
+            "Tick the confirmation" + (" and give a reason." if needs_reason else "."),
+        )
         return redirect(mailing)
     reason = form.cleaned_data.get("reason", "")
     try:

@@ -99,7 +99,10 @@ def human_complaint(*, reporter: str = "angry.person@example.net", **original) -
 
 
 def dsn_report(
-    *, failed: list[tuple[str, str, str]], original_message_id: str, subject: str = "Huge savings"
+    *,
+    failed: list[tuple[str, str, str]],
+    original_message_id: str,
+    subject: str = "Huge savings",
 ) -> bytes:
     """An RFC 3464 delivery status notification; ``failed`` holds
     (address, status, diagnostic) per recipient."""

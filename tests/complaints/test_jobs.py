@@ -55,7 +55,9 @@ def _manage(*args: str, **kwargs) -> subprocess.CompletedProcess:
 @pytest.mark.django_db
 def test_process_job_run_twice_records_one_complaint():
     MailAccountFactory(login="bob")
-    inbound, _ = services.inbound_store(raw=arf_report(login="bob"), channel="pipe", enqueue=False)
+    inbound, _ = services.inbound_store(
+        raw=arf_report(login="bob"), channel="pipe", enqueue=False
+    )
     jobs.inbound_process_job(inbound.pk)
     jobs.inbound_process_job(inbound.pk)
     jobs.inbound_process_batch_job([inbound.pk, inbound.pk])
@@ -89,12 +91,16 @@ def test_message_piped_in_becomes_a_linked_complaint_after_a_real_worker(ingest_
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_batch_then_restarted_processes_every_message_once(ingest_queue):
+def test_worker_killed_mid_batch_then_restarted_processes_every_message_once(
+    ingest_queue,
+):
     MailAccountFactory(login="dave")
     total = 400
     ids = []
     for n in range(total):
-        raw = arf_report(login="dave", subject=f"Offer {n % 7}", recipient=f"r{n}@example.org")
+        raw = arf_report(
+            login="dave", subject=f"Offer {n % 7}", recipient=f"r{n}@example.org"
+        )
         inbound, _ = services.inbound_store(raw=raw, channel="pipe", enqueue=False)
         ids.append(inbound.pk)
     for start in range(0, total, 20):
@@ -114,7 +120,9 @@ def test_worker_killed_mid_batch_then_restarted_processes_every_message_once(ing
     # both do when a machine crashes.
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
-    assert 0 < _processed() < total, "the worker must be killed in the middle of the run"
+    assert 0 < _processed() < total, (
+        "the worker must be killed in the middle of the run"
+    )
 
     # What the killed worker held is back to pending (its transaction rolled back);
     # the sweep re-enqueues it and a fresh worker finishes the run.

@@ -103,9 +103,7 @@ def test_warning_reaches_the_subscriber_marked_as_automatic(
     assert "Strike 1 of 3" in body
 
 
-def test_bounce_storm_suspension_tells_the_subscriber_why(
-    smtp, committed, subscriber
-):
+def test_bounce_storm_suspension_tells_the_subscriber_why(smtp, committed, subscriber):
     mailing = MailingFactory(
         subscriber=subscriber, recipient_count=200, hard_bounce_count=60
     )

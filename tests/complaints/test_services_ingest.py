@@ -65,7 +65,9 @@ def test_store_refuses_empty_and_oversize_messages():
     assert not InboundMessage.objects.exists()
 
 
-def test_store_enqueues_processing_after_commit(ingest_queue, django_capture_on_commit_callbacks):
+def test_store_enqueues_processing_after_commit(
+    ingest_queue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         inbound, _ = services.inbound_store(raw=arf_report(), channel="pipe")
     assert ingest_queue.count == 0, "nothing may be enqueued before the commit"
@@ -96,22 +98,32 @@ def test_processing_a_message_twice_changes_nothing(bob):
 
 
 def test_complaints_about_one_subject_within_the_window_share_a_mailing(bob):
-    _process(arf_report(login="bob", subject="Re: Cheap pills", recipient="a@example.org"))
-    _process(arf_report(login="bob", subject="cheap   PILLS", recipient="b@example.org"))
+    _process(
+        arf_report(login="bob", subject="Re: Cheap pills", recipient="a@example.org")
+    )
+    _process(
+        arf_report(login="bob", subject="cheap   PILLS", recipient="b@example.org")
+    )
     mailing = Mailing.objects.get()
     assert mailing.complaint_count == 2
     assert mailing.keys.filter(kind=MailingKey.Kind.MESSAGE_ID).count() == 2
 
 
 def test_complaint_outside_the_window_starts_a_new_mailing(bob):
-    _process(arf_report(login="bob", subject="Offer", date="Mon, 02 Nov 2026 10:00:00 +0000"))
-    _process(arf_report(login="bob", subject="Offer", date="Thu, 26 Nov 2026 10:00:00 +0000"))
+    _process(
+        arf_report(login="bob", subject="Offer", date="Mon, 02 Nov 2026 10:00:00 +0000")
+    )
+    _process(
+        arf_report(login="bob", subject="Offer", date="Thu, 26 Nov 2026 10:00:00 +0000")
+    )
     assert Mailing.objects.count() == 2
 
 
 def test_complaint_links_by_known_message_id():
     mailing = MailingFactory()
-    MailingKey.objects.create(mailing=mailing, kind="message_id", value="<known@shop.example>")
+    MailingKey.objects.create(
+        mailing=mailing, kind="message_id", value="<known@shop.example>"
+    )
     _process(arf_report(message_id="<known@shop.example>", from_="x@elsewhere.example"))
     complaint = Complaint.objects.get()
     assert complaint.mailing == mailing
@@ -174,7 +186,9 @@ def test_human_complaint_is_acknowledged_once_with_its_reference(
     assert len(mail.outbox) == 1
 
 
-def test_feedback_loop_reports_are_not_acknowledged(bob, django_capture_on_commit_callbacks):
+def test_feedback_loop_reports_are_not_acknowledged(
+    bob, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         _process(arf_report(login="bob"))
     assert mail.outbox == []
@@ -195,7 +209,9 @@ def test_auto_reply_never_becomes_a_complaint():
 
 def test_bounce_report_records_each_failed_recipient_on_the_known_mailing():
     mailing = MailingFactory()
-    MailingKey.objects.create(mailing=mailing, kind="message_id", value="<m1@shop.example>")
+    MailingKey.objects.create(
+        mailing=mailing, kind="message_id", value="<m1@shop.example>"
+    )
     raw = dsn_report(
         original_message_id="<m1@shop.example>",
         failed=[

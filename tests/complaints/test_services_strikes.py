@@ -95,7 +95,9 @@ def test_complaints_on_three_mailings_warn_then_finally_warn_then_suspend(
         f"Sending from your account {subscriber.account_number} is suspended",
     ]
     assert all(m.to == [subscriber.contact_email] for m in mail.outbox)
-    assert all(m.extra_headers["Auto-Submitted"] == "auto-generated" for m in mail.outbox)
+    assert all(
+        m.extra_headers["Auto-Submitted"] == "auto-generated" for m in mail.outbox
+    )
     assert "Strike 3 of 3" in mail.outbox[2].body
 
 
@@ -170,7 +172,9 @@ def test_mailing_without_enough_complaints_cannot_be_struck(
 
 
 @pytest.mark.parametrize("state", [Mailing.State.COMPROMISED, Mailing.State.DISMISSED])
-def test_compromised_or_dismissed_mailing_cannot_be_struck(subscriber, abuse_user, state):
+def test_compromised_or_dismissed_mailing_cannot_be_struck(
+    subscriber, abuse_user, state
+):
     mailing = complained(subscriber, state=state)
 
     with pytest.raises(ValidationError, match="cannot get a strike"):
@@ -571,9 +575,7 @@ def test_dismissing_without_a_reason_is_refused(subscriber, abuse_user):
         mailing_dismiss(mailing=complained(subscriber), actor=abuse_user, reason="")
 
 
-def test_dismissing_a_struck_or_compromised_mailing_is_refused(
-    subscriber, abuse_user
-):
+def test_dismissing_a_struck_or_compromised_mailing_is_refused(subscriber, abuse_user):
     struck = complained(subscriber)
     strike_issue(mailing=struck, actor=abuse_user)
     compromised = complained(subscriber, state=Mailing.State.COMPROMISED)

@@ -28,7 +28,11 @@ def test_dashboard_shows_what_waits(abuse_client):
     response = abuse_client.get("/dashboard/")
     assert response.status_code == 200
     counts = response.context["counts"]
-    assert (counts["new_complaints"], counts["failed_messages"], counts["held_batches"]) == (3, 1, 1)
+    assert (
+        counts["new_complaints"],
+        counts["failed_messages"],
+        counts["held_batches"],
+    ) == (3, 1, 1)
     assert len(response.context["chart"]["bars"]) == 30
     assert b"<svg" in response.content
 
@@ -52,7 +56,9 @@ def test_queue_filters_linked_or_not_and_sorts(abuse_client):
     mailing = MailingFactory()
     ComplaintFactory(reference="B1", mailing=mailing, state=Complaint.State.LINKED)
     ComplaintFactory(reference="A1")
-    response = abuse_client.get("/complaints/", {"linked": "false", "order": "reference"})
+    response = abuse_client.get(
+        "/complaints/", {"linked": "false", "order": "reference"}
+    )
     assert [c.reference for c in response.context["page"]] == ["A1"]
     response = abuse_client.get("/complaints/", {"order": "-reference"})
     assert [c.reference for c in response.context["page"]] == ["B1", "A1"]
@@ -76,7 +82,10 @@ def test_bulk_dismiss_changes_only_the_selected(abuse_client):
     assert response.status_code == 302
     chosen.refresh_from_db()
     other.refresh_from_db()
-    assert (chosen.state, other.state) == (Complaint.State.DISMISSED, Complaint.State.NEW)
+    assert (chosen.state, other.state) == (
+        Complaint.State.DISMISSED,
+        Complaint.State.NEW,
+    )
 
 
 def test_bulk_link_counts_each_complaint_on_the_mailing(abuse_client):
@@ -84,16 +93,24 @@ def test_bulk_link_counts_each_complaint_on_the_mailing(abuse_client):
     complaints = ComplaintFactory.create_batch(3)
     abuse_client.post(
         "/complaints/bulk/",
-        {"action": "link", "mailing": mailing.pk, "complaints": [c.pk for c in complaints]},
+        {
+            "action": "link",
+            "mailing": mailing.pk,
+            "complaints": [c.pk for c in complaints],
+        },
     )
     mailing.refresh_from_db()
     assert mailing.complaint_count == 3
-    assert set(mailing.complaints.values_list("state", flat=True)) == {Complaint.State.LINKED}
+    assert set(mailing.complaints.values_list("state", flat=True)) == {
+        Complaint.State.LINKED
+    }
 
 
 def test_complaint_detail_shows_hostile_content_inert(abuse_client):
     raw = f"Subject: {HOSTILE}\r\n\r\n{HOSTILE}\r\n".encode()
-    complaint = ComplaintFactory(subject=HOSTILE, inbound=InboundMessageFactory(raw=raw))
+    complaint = ComplaintFactory(
+        subject=HOSTILE, inbound=InboundMessageFactory(raw=raw)
+    )
     response = abuse_client.get(f"/complaints/{complaint.pk}/")
     html = response.content.decode()
     assert "<script>alert" not in html
@@ -103,7 +120,9 @@ def test_complaint_detail_shows_hostile_content_inert(abuse_client):
 
 
 def test_raw_message_downloads_as_eml(abuse_client):
-    complaint = ComplaintFactory(inbound=InboundMessageFactory(raw=b"Subject: x\r\n\r\nbody"))
+    complaint = ComplaintFactory(
+        inbound=InboundMessageFactory(raw=b"Subject: x\r\n\r\nbody")
+    )
     response = abuse_client.get(f"/complaints/{complaint.pk}/raw/")
     assert response["Content-Type"] == "message/rfc822"
     assert "attachment" in response["Content-Disposition"]
@@ -153,7 +172,8 @@ def test_mark_compromised_needs_a_reason_and_restricts(abuse_client):
     mailing.refresh_from_db()
     assert mailing.state == Mailing.State.OPEN
     abuse_client.post(
-        f"/mailings/{mailing.pk}/compromised/", {"confirm": "on", "reason": "Stolen password"}
+        f"/mailings/{mailing.pk}/compromised/",
+        {"confirm": "on", "reason": "Stolen password"},
     )
     mailing.refresh_from_db()
     assert mailing.state == Mailing.State.COMPROMISED
@@ -161,7 +181,9 @@ def test_mark_compromised_needs_a_reason_and_restricts(abuse_client):
     assert not Strike.objects.exists()
 
 
-def test_held_batch_shows_recipients_with_invalid_ones_flagged_and_releases(abuse_client):
+def test_held_batch_shows_recipients_with_invalid_ones_flagged_and_releases(
+    abuse_client,
+):
     mailing = MailingFactory(
         state=Mailing.State.HELD, held_recipients=["good@example.com", "bad@@example"]
     )
@@ -177,10 +199,14 @@ def test_held_batch_shows_recipients_with_invalid_ones_flagged_and_releases(abus
 
 def test_reject_held_batch_needs_a_reason(abuse_client):
     mailing = MailingFactory(state=Mailing.State.HELD)
-    abuse_client.post(f"/mailings/{mailing.pk}/reject/", {"confirm": "on", "reason": ""})
+    abuse_client.post(
+        f"/mailings/{mailing.pk}/reject/", {"confirm": "on", "reason": ""}
+    )
     mailing.refresh_from_db()
     assert mailing.state == Mailing.State.HELD
-    abuse_client.post(f"/mailings/{mailing.pk}/reject/", {"confirm": "on", "reason": "Phishing"})
+    abuse_client.post(
+        f"/mailings/{mailing.pk}/reject/", {"confirm": "on", "reason": "Phishing"}
+    )
     mailing.refresh_from_db()
     assert mailing.state == Mailing.State.REJECTED
 

@@ -12,6 +12,7 @@ again. A database error stops the import; a message that cannot be stored for
 its own reasons (empty, too large, unreadable file) is reported and skipped.
 """
 
+import argparse
 import mailbox
 import sys
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from complaints.exceptions import IngestError
 from complaints.models import InboundMessage
@@ -101,10 +103,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
         parser.add_argument(
-            "--no-progress", action="store_true", help="Do not show a progress bar."
+            "--progress",
+            action=argparse.BooleanOptionalAction,
+            help="Show a progress bar on stderr (default: when stderr is a terminal).",
         )
 
-    def handle(self, *args, paths: list[Path], no_progress: bool, **options):
+    def handle(self, *args, paths: list[Path], progress: bool | None, **options):
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             raise CommandError(f"No such file or directory: {', '.join(missing)}")
@@ -113,23 +117,27 @@ class Command(BaseCommand):
         except (OSError, mailbox.Error) as error:
             raise CommandError(f"Cannot read {error}") from error
         summary = Summary()
-        progress = tqdm(
+        if options["verbosity"] == 0:
+            progress = False
+        # disable=None: tqdm shows the bar only when stderr is a terminal.
+        bar = tqdm(
             total=len(sources),
             unit="msg",
             file=sys.stderr,
-            disable=True if no_progress or options["verbosity"] == 0 else None,
+            disable=None if progress is None else not progress,
         )
-        try:
-            for start in range(0, len(sources), BATCH_SIZE):
-                self._import_batch(sources[start : start + BATCH_SIZE], summary)
-                progress.update(len(sources[start : start + BATCH_SIZE]))
-        except DatabaseError as error:
-            self._report(summary)
-            raise CommandError(
-                f"Database error, import stopped ({error}). Run it again to resume."
-            ) from error
-        finally:
-            progress.close()
+        # Log lines are written above the bar instead of through it.
+        with bar, logging_redirect_tqdm(tqdm_class=tqdm):
+            try:
+                for start in range(0, len(sources), BATCH_SIZE):
+                    batch = sources[start : start + BATCH_SIZE]
+                    self._import_batch(batch, summary)
+                    bar.update(len(batch))
+            except DatabaseError as error:
+                self._report(summary)
+                raise CommandError(
+                    f"Database error, import stopped ({error}). Run it again to resume."
+                ) from error
         self._report(summary)
 
     def _import_batch(self, batch: list[Source], summary: Summary) -> None:

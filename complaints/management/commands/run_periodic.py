@@ -15,8 +15,12 @@ class Command(BaseCommand):
     help = "Enqueue the periodic jobs (sweep of pending messages, IMAP poll) forever."
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=int, default=60, help="Seconds between rounds.")
-        parser.add_argument("--once", action="store_true", help="Enqueue one round and exit.")
+        parser.add_argument(
+            "--interval", type=int, default=60, help="Seconds between rounds."
+        )
+        parser.add_argument(
+            "--once", action="store_true", help="Enqueue one round and exit."
+        )
 
     def handle(self, *args, interval: int, once: bool, **options):
         while True:
@@ -25,7 +29,9 @@ class Command(BaseCommand):
                 if settings.ABUSE_IMAP_HOST and hasattr(jobs, "imap_poll_job"):
                     jobs.imap_poll_job.delay()
             except RedisError as error:
-                self.stderr.write(f"Could not reach Redis ({error}); trying again later.")
+                self.stderr.write(
+                    f"Could not reach Redis ({error}); trying again later."
+                )
             if once:
                 return
             time.sleep(interval)

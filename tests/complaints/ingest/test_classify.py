@@ -1,0 +1,124 @@
+"""Every fixture email is classified as tests/fixtures/emails/expected.json says.
+
+Each entry gives the kind, the feedback type, the failed recipients with their
+RFC 3463 status and hard flag, and optionally the complaint source and some
+fields of the reported message.
+"""
+
+import pytest
+
+from complaints.ingest import ComplaintSource, Kind, Report, classify, parse
+
+from .conftest import EMAILS, load_expected
+
+EXPECTED = load_expected(EMAILS)
+
+
+def _classify(name: str) -> Report:
+    return classify((EMAILS / name).read_bytes())
+
+
+def test_there_are_at_least_seventy_fixtures():
+    assert len(EXPECTED) >= 70
+    on_disk = {p.name for p in EMAILS.glob("*.eml")}
+    assert on_disk == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_has_the_expected_kind_and_feedback_type(name):
+    report = _classify(name)
+    assert report.error is None
+    assert report.kind == Kind(EXPECTED[name]["kind"])
+    assert report.feedback_type == EXPECTED[name]["feedback_type"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_has_the_expected_recipients_statuses_and_hardness(name):
+    got = {
+        r.address: {"status": r.status, "hard": r.is_hard}
+        for r in _classify(name).recipients
+    }
+    assert got == EXPECTED[name]["recipients"]
+
+
+WITH_SOURCE = sorted(n for n, e in EXPECTED.items() if "complaint_source" in e)
+
+
+@pytest.mark.parametrize("name", WITH_SOURCE)
+def test_complaint_fixture_has_the_expected_source(name):
+    expected = ComplaintSource(EXPECTED[name]["complaint_source"])
+    assert _classify(name).complaint_source == expected
+
+
+WITH_ORIGINAL = sorted(n for n, e in EXPECTED.items() if "original" in e)
+
+
+@pytest.mark.parametrize("name", WITH_ORIGINAL)
+def test_fixture_reports_the_expected_original_message_fields(name):
+    report = _classify(name)
+    wanted = EXPECTED[name]["original"]
+    if wanted is None:
+        assert report.original is None
+        return
+    assert report.original is not None
+    got = {**report.original.to_json_dict(), "trace": report.original.trace}
+    assert {key: got[key] for key in wanted} == wanted
+
+
+def test_reporter_is_the_lowercased_outer_sender(email_bytes):
+    report = classify(email_bytes("arf_yahoo_abuse.eml"))
+    assert report.reporter == "feedback@arf.mail.yahoo.example.com"
+    assert report.user_agent == "Yahoo!-Mail-Feedback/2.0"
+
+
+def test_trace_header_name_is_chosen_by_the_caller(email_bytes):
+    raw = email_bytes("forwarded_spam_attachment.eml")
+    assert classify(raw).original.trace == "c1042-m88231"
+    assert classify(raw, trace_header="X-Other-Trace").original.trace is None
+
+
+def test_bounce_original_carries_dsn_queue_id_and_arrival_date(email_bytes):
+    original = classify(email_bytes("dsn_postfix_user_unknown.eml")).original
+    assert original.queue_ids[0] == "4QXYZ1abcD"
+    assert original.arrival_date == "Mon,  4 Mar 2024 09:58:12 +0100 (CET)"
+    assert original.mail_from == "offers@example.com"
+
+
+def test_exim_bounce_is_flagged_as_auto_submitted(email_bytes):
+    report = classify(email_bytes("exim_nonstandard_user_unknown.eml"))
+    assert report.kind == Kind.BOUNCE
+    assert report.is_auto_submitted
+
+
+def test_human_complaint_is_not_auto_submitted(email_bytes):
+    assert not classify(email_bytes("human_angry_text.eml")).is_auto_submitted
+
+
+def test_auto_reply_mentioning_spam_is_never_a_complaint(email_bytes):
+    assert classify(email_bytes("autoreply_x_autoreply.eml")).kind == Kind.AUTO_REPLY
+
+
+def test_classify_records_an_error_instead_of_raising(monkeypatch):
+    def explode(raw):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(parse, "parse_bytes", explode)
+    report = classify(b"Subject: x\n\nbody\n")
+    assert report.kind == Kind.OTHER
+    assert report.error == "RuntimeError: boom"
+
+
+def test_to_json_dict_has_the_parse_report_shape(email_bytes):
+    data = classify(email_bytes("dsn_postfix_mailbox_full.eml")).to_json_dict()
+    assert set(data) == {"kind", "feedback_type", "recipients", "original", "error"}
+    assert set(data["recipients"][0]) == {
+        "address",
+        "action",
+        "status",
+        "reply_code",
+        "reason",
+        "hard",
+        "diagnostic",
+    }
+    assert data["recipients"][0]["reply_code"] == 552
+    assert isinstance(data["original"]["rcpt_to"], list)

@@ -1,0 +1,89 @@
+"""Bytes to message: line endings, charsets, headers, addresses and limits."""
+
+import pytest
+
+from complaints.ingest import parse
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_any_line_ending_parses_the_same(newline):
+    raw = b"Subject: hello\nFrom: a@example.org\n\nbody line\n".replace(b"\n", newline)
+    msg = parse.parse_bytes(raw)
+    assert parse.header(msg, "Subject") == "hello"
+    assert parse.part_text(msg) == "body line\n"
+
+
+def test_mbox_from_line_is_skipped():
+    msg = parse.parse_bytes(b"From someone Mon Apr  2 10:02:42 2001\nSubject: x\n\nb\n")
+    assert parse.header(msg, "Subject") == "x"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=?utf-8?q?caf=C3=A9?=", "café"),
+        ("=?utf-8?b?SGVsbG8=?= =?utf-8?b?IFdvcmxk?=", "Hello World"),
+        ("=?iso-8859-1?Q?Abwesenheitsnotiz:_x?=", "Abwesenheitsnotiz: x"),
+        ("=?x-unknown-charset?q?abc?=", "abc"),
+        ("=?utf-8?b?!!!notbase64?=", "=?utf-8?b?!!!notbase64?="),
+        ("folded\n value", "folded value"),
+    ],
+)
+def test_rfc2047_header_values_are_decoded_leniently(value, expected):
+    assert parse.decode_header_value(value) == expected
+
+
+def test_iso_2022_jp_subject_is_decoded():
+    encoded = "=?iso-2022-jp?b?GyRCTEJPRyVhITwlaxsoQg==?="
+    assert parse.decode_header_value(encoded) == "\u8ff7\u60d1\u30e1\u30fc\u30eb"
+
+
+def test_raw_8bit_headers_are_decoded_as_utf8_or_latin1():
+    msg = parse.parse_bytes(
+        "Subject: Bücher\nFrom: \xe9t\xe9 <a@b.example>\n\nx".encode("latin-1")
+    )
+    assert parse.header(msg, "Subject") == "Bücher"
+    msg = parse.parse_bytes("Subject: Bücher\n\nx".encode())
+    assert parse.header(msg, "Subject") == "Bücher"
+
+
+def test_unknown_body_charset_falls_back_instead_of_failing():
+    raw = b'Content-Type: text/plain; charset="x-bogus"\n\ncaf\xe9\n'
+    assert parse.part_text(parse.parse_bytes(raw)) == "café\n"
+
+
+def test_huge_input_is_capped_before_parsing():
+    raw = b"Subject: big\n\n" + b"x" * (parse.MAX_PARSE_BYTES * 2)
+    msg = parse.parse_bytes(raw)
+    assert len(msg.get_payload()) < parse.MAX_PARSE_BYTES
+
+
+def test_notification_text_skips_the_attached_original(email_bytes):
+    msg = parse.parse_bytes(email_bytes("forwarded_spam_attachment.eml"))
+    text = parse.notification_text(msg)
+    assert "never signed up" in text
+    assert "spring offers are here" not in text
+
+
+def test_html_only_notice_is_turned_into_text():
+    raw = b"Content-Type: text/html\n\n<p>Undeliverable to <b>a@example.org</b></p>"
+    assert "a@example.org" in parse.notification_text(parse.parse_bytes(raw))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Some One <Some.One@Example.ORG>", "some.one@example.org"),
+        ("<a@example.org>.", "a@example.org"),
+        ("rfc822;a@example.org", "a@example.org"),
+        ("not an address", None),
+        (None, None),
+    ],
+)
+def test_clean_address_extracts_the_bare_lowercased_address(value, expected):
+    assert parse.clean_address(value) == expected
+
+
+def test_addresses_in_text_are_deduplicated_in_order():
+    text = "to <b@example.org>, a@example.org and B@example.org"
+    assert parse.addresses_in(text) == ["b@example.org", "a@example.org"]

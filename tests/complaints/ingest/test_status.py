@@ -1,0 +1,218 @@
+"""RFC 3463 status inference, reason classes and the hard flag."""
+
+import pytest
+
+from complaints.ingest import status
+
+ASSESS_CASES = [
+    # (diagnostic, Status field, action, status, reason, hard)
+    (
+        "550 5.1.1 <a@example.org>: User unknown",
+        "5.1.1",
+        "failed",
+        "5.1.1",
+        "user_unknown",
+        True,
+    ),
+    ("550 No such user", None, "failed", "5.1.1", "user_unknown", True),
+    ("550 No such user here", "5.0.0", "failed", "5.1.1", "user_unknown", True),
+    ("552 Mailbox full", None, "failed", "5.2.2", "mailbox_full", False),
+    ("452 4.2.2 Mailbox full", None, "delayed", "4.2.2", "mailbox_full", False),
+    (
+        "Host or domain name not found. Name service error",
+        None,
+        "failed",
+        "5.4.4",
+        "bad_domain",
+        True,
+    ),
+    (
+        "550 5.1.2 Host unknown (Domain name not found)",
+        None,
+        None,
+        "5.1.2",
+        "bad_domain",
+        True,
+    ),
+    (
+        "Domain nullmx.example does not accept mail (nullMX)",
+        "5.1.10",
+        "failed",
+        "5.1.10",
+        "bad_domain",
+        True,
+    ),
+    (
+        "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found",
+        "5.1.10",
+        "failed",
+        "5.1.10",
+        "user_unknown",
+        True,
+    ),
+    (
+        "553 5.1.3 Bad recipient address syntax",
+        None,
+        "failed",
+        "5.1.3",
+        "bad_syntax",
+        True,
+    ),
+    (
+        "550 5.2.1 The email account that you tried to reach is disabled.",
+        None,
+        "failed",
+        "5.2.1",
+        "mailbox_disabled",
+        True,
+    ),
+    (
+        "552 5.3.4 Message size exceeds fixed maximum message size",
+        None,
+        "failed",
+        "5.3.4",
+        "message_too_large",
+        False,
+    ),
+    (
+        "554 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org",
+        None,
+        "failed",
+        "5.7.1",
+        "reputation",
+        False,
+    ),
+    (
+        "550 5.7.26 Unauthenticated email is not accepted due to domain's DMARC policy",
+        None,
+        "failed",
+        "5.7.26",
+        "reputation",
+        False,
+    ),
+    (
+        "550 5.7.1 Message rejected as spam",
+        None,
+        "failed",
+        "5.7.1",
+        "content_rejected",
+        False,
+    ),
+    (
+        "554 5.7.1 <a@example.org>: Relay access denied",
+        None,
+        "failed",
+        "5.7.1",
+        "policy",
+        False,
+    ),
+    (
+        "421 4.7.28 unusual rate of unsolicited mail",
+        None,
+        "delayed",
+        "4.7.28",
+        "rate_limited",
+        False,
+    ),
+    (
+        "connect to mx.example.org[198.51.100.1]:25: Connection timed out",
+        "4.4.1",
+        "delayed",
+        "4.4.1",
+        "temporary",
+        False,
+    ),
+    (
+        "450 4.2.0 Greylisted, please try again",
+        None,
+        "delayed",
+        "4.2.0",
+        "temporary",
+        False,
+    ),
+    ("retry timeout exceeded", None, "failed", "5.4.7", "temporary", False),
+    (
+        "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+        "5.4.1",
+        "failed",
+        "5.4.1",
+        "user_unknown",
+        True,
+    ),
+    ("Unrouteable address", "5.0.0", "failed", "5.4.4", "bad_domain", True),
+    ("250 2.0.0 Ok: queued", "2.0.0", "delivered", "2.0.0", "other", False),
+    (None, None, "failed", "5.0.0", "other", False),
+    (
+        "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown",
+        None,
+        "delayed",
+        "4.1.1",
+        "temporary",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "given", "action", "expected", "reason", "hard"), ASSESS_CASES
+)
+def test_assess_infers_status_reason_and_hardness(
+    diagnostic, given, action, expected, reason, hard
+):
+    verdict = status.assess(diagnostic=diagnostic, status=given, action=action)
+    assert (verdict.status, verdict.reason, verdict.is_hard) == (expected, reason, hard)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("550 5.1.1 User unknown", "5.1.1"),
+        ("Sorry, no mailbox here by that name. (#5.1.1)", "5.1.1"),
+        ("550-5.7.26 Unauthenticated", "5.7.26"),
+        ("Mailman 2.0.12 released", None),
+        ("host 5.1.1.2 said hello", None),
+        ("Sendmail 8.12.11 here", None),
+        ("", None),
+    ],
+)
+def test_find_status_reads_enhanced_codes_but_not_versions_or_ips(text, expected):
+    assert status.find_status(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("550 5.1.1 User unknown", 550),
+        ("host mx[203.0.113.5] said: 554 Service unavailable", 554),
+        ("<<< 452-4.2.2 over quota", 452),
+        ("Remote host said: 550-5.7.1 spam", 550),
+        ("no code here", None),
+    ],
+)
+def test_find_reply_code_reads_the_smtp_reply_not_an_ip_octet(text, expected):
+    assert status.find_reply_code(text) == expected
+
+
+def test_every_reason_class_is_one_of_the_documented_names():
+    reasons = {reason for reason, _detail, _pattern in status._RULES}
+    assert reasons <= set(status.REASONS)
+
+
+def test_only_address_reasons_are_hard():
+    assert status.HARD_REASONS == {
+        "user_unknown",
+        "bad_domain",
+        "bad_syntax",
+        "mailbox_disabled",
+    }
+
+
+def test_a_delayed_user_unknown_is_not_hard():
+    verdict = status.assess(diagnostic="550 5.1.1 User unknown", action="delayed")
+    assert verdict.status == "5.1.1"
+    assert not verdict.is_hard
+
+
+def test_normalize_status_rejects_garbage():
+    assert status.normalize_status("5.1.1 (user unknown)") == "5.1.1"
+    assert status.normalize_status("unknown") is None
