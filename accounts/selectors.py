@@ -14,7 +14,7 @@ from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 from accounts.models import Action, IPAssignment, MailAccount, Subscriber, ip_to_key
 
 # Most subscribers one search shows; a longer list is refined, not paged through.
-SEARCH_LIMIT = 100
+SEARCH_LIMIT = 50
 # Entries of the timeline shown on the subscriber page (the export has them all).
 TIMELINE_LIMIT = 200
 # The kinds of action that change whether the subscriber may send.
@@ -71,12 +71,16 @@ def subscriber_search(
     if not query:
         return SubscriberSearch()
     if _is_ip(query):
-        found = subscriber_by_ip(address=query, at=at)
-        return _bounded(found.order_by("name", "pk"), limit, MatchedBy.IP)
-    exact = subscriber_by_identifier(identifier=query)
-    if exact.exists():
-        return _bounded(exact.order_by("name", "pk"), limit, MatchedBy.IDENTIFIER)
+        ids = subscriber_ids_by_ip(address=query, at=at, limit=limit + 1)
+        return _bounded(_by_ids(ids), limit, MatchedBy.IP)
+    ids = subscriber_ids_by_identifier(identifier=query)
+    if ids:
+        return _bounded(_by_ids(ids), limit, MatchedBy.IDENTIFIER)
     return _bounded(subscriber_by_name(prefix=query), limit, MatchedBy.NAME)
+
+
+def _by_ids(ids: list[int]) -> QuerySet[Subscriber]:
+    return Subscriber.objects.filter(pk__in=ids).order_by()
 
 
 def _bounded(
@@ -84,39 +88,66 @@ def _bounded(
 ) -> SubscriberSearch:
     # One row more than shown tells whether the list was cut, without a COUNT.
     rows = list(subscribers[: limit + 1])
-    return SubscriberSearch(rows[:limit], matched_by, len(rows) > limit)
-
-
-def subscriber_by_identifier(*, identifier: str) -> QuerySet[Subscriber]:
-    """Subscribers whose account number, login, mail address or contact address
-    is exactly ``identifier``. Each test is an equality on a unique or indexed
-    column: logins and addresses are stored lowercased, account numbers are
-    tried as typed and uppercased, contact addresses as typed and lowercased."""
-    lowered = identifier.lower()
-    owners = MailAccount.objects.filter(Q(login=lowered) | Q(address=lowered)).values(
-        "subscriber_id"
+    shown = sorted(
+        rows[:limit], key=lambda subscriber: (subscriber.name, subscriber.pk)
     )
-    return Subscriber.objects.filter(
+    return SubscriberSearch(shown, matched_by, len(rows) > limit)
+
+
+def subscriber_ids_by_identifier(*, identifier: str) -> list[int]:
+    """Subscribers whose account number, login, mail address or contact address
+    is exactly ``identifier``.
+
+    Two queries of equalities on unique or indexed columns: logins and addresses
+    are stored lowercased, account numbers are tried as typed and uppercased,
+    contact addresses as typed and lowercased. They are separate queries because
+    one query with ``OR`` across the two tables makes PostgreSQL scan subscribers.
+    """
+    lowered = identifier.lower()
+    owners = MailAccount.objects.filter(
+        Q(login=lowered) | Q(address=lowered)
+    ).values_list("subscriber_id", flat=True)
+    direct = Subscriber.objects.filter(
         Q(account_number__in={identifier, identifier.upper()})
         | Q(contact_email__in={identifier, lowered})
-        | Q(pk__in=owners)
-    )
+    ).values_list("pk", flat=True)
+    return list(dict.fromkeys([*owners[:SEARCH_LIMIT], *direct[:SEARCH_LIMIT]]))
 
 
 def subscriber_by_name(*, prefix: str) -> QuerySet[Subscriber]:
-    """Subscribers whose name starts with ``prefix``, in any case.
+    """Subscribers whose name starts with ``prefix``, in any case, unordered.
 
-    ``istartswith`` is ``UPPER(name) LIKE 'PREFIX%'`` on PostgreSQL, which an
-    expression index on ``Upper("name")`` with ``text_pattern_ops`` answers;
-    ``icontains`` could use no btree index at all.
+    ``istartswith`` is ``UPPER(name::text) LIKE 'PREFIX%'`` on PostgreSQL, which
+    an expression index on ``Upper("name")`` with ``text_pattern_ops`` answers
+    (``icontains`` could use no btree index at all). Left unordered so that a
+    limit stops the scan early: ``ORDER BY name`` would fetch and sort every
+    match of a short prefix first, thousands of rows.
     """
-    return Subscriber.objects.filter(name__istartswith=prefix).order_by("name", "pk")
+    return Subscriber.objects.filter(name__istartswith=prefix).order_by()
 
 
 def subscriber_by_ip(
     *, address: str, at: datetime | None = None
 ) -> QuerySet[Subscriber]:
-    """Subscribers assigned ``address`` (at ``at``, if given; else at any time).
+    """Subscribers assigned ``address`` (at ``at``, if given; else at any time)."""
+    return Subscriber.objects.filter(
+        pk__in=_assignments_holding(address=address, at=at).values("subscriber_id")
+    )
+
+
+def subscriber_ids_by_ip(
+    *, address: str, at: datetime | None = None, limit: int = SEARCH_LIMIT
+) -> list[int]:
+    """Up to ``limit`` ids of the subscribers assigned ``address``. Fetched on their
+    own: joined to subscribers and sorted by name, the planner walks the name
+    index through every subscriber instead."""
+    assignments = _assignments_holding(address=address, at=at)
+    ids = assignments.values_list("subscriber_id", flat=True).distinct()
+    return list(ids[:limit])
+
+
+def _assignments_holding(*, address: str, at: datetime | None) -> QuerySet:
+    """Assignments whose network holds ``address`` (at ``at``, if given).
 
     Assignments are networks, so a range test ``start <= key <= end`` would scan
     every row whose start is below the key. A CIDR network holding the address
@@ -131,7 +162,7 @@ def subscriber_by_ip(
         assignments = assignments.filter(valid_from__lte=at).filter(
             Q(valid_to__isnull=True) | Q(valid_to__gt=at)
         )
-    return Subscriber.objects.filter(pk__in=assignments.values("subscriber_id"))
+    return assignments.order_by()
 
 
 def _network_starts(key: str) -> list[str]:
@@ -242,15 +273,31 @@ class StrikeHistory:
 
 def subscriber_strikes(*, subscriber: Subscriber) -> QuerySet:
     """Live and revoked strikes, newest first, with their mailings joined."""
-    return subscriber.strikes.select_related("mailing", "issued_by", "revoked_by")
+    return subscriber.strikes.select_related("mailing")
 
 
-def subscriber_history(*, subscriber: Subscriber) -> StrikeHistory:
-    """The strike history: three indexed queries, whatever its length."""
+def subscriber_history(
+    *, subscriber: Subscriber, recent: list[Action] | None = None
+) -> StrikeHistory:
+    """The strike history: at most three indexed queries, whatever its length.
+
+    ``recent`` is the page's timeline (newest first, at most TIMELINE_LIMIT
+    entries); when it is shorter than the limit it is the whole timeline, and the
+    status changes and notices are taken from it instead of queried again.
+    """
+    strikes = list(subscriber_strikes(subscriber=subscriber).order_by("issued_at"))
+    if recent is not None and len(recent) < TIMELINE_LIMIT:
+        oldest_first = list(reversed(recent))
+        return StrikeHistory(
+            subscriber=subscriber,
+            strikes=strikes,
+            status_changes=[a for a in oldest_first if a.kind in STATUS_KINDS],
+            notices=[a for a in oldest_first if a.notice_template],
+        )
     timeline = subscriber_timeline(subscriber=subscriber).order_by("created_at", "pk")
     return StrikeHistory(
         subscriber=subscriber,
-        strikes=list(subscriber_strikes(subscriber=subscriber).order_by("issued_at")),
+        strikes=strikes,
         status_changes=list(timeline.filter(kind__in=STATUS_KINDS)[:HISTORY_LIMIT]),
         notices=list(timeline.exclude(notice_template="")[:HISTORY_LIMIT]),
     )

@@ -40,15 +40,16 @@ def subscriber_search(request):
 @desk_required
 def subscriber_detail(request, pk: int):
     subscriber = get_object_or_404(Subscriber, pk=pk)
+    timeline = list(
+        selectors.subscriber_timeline(subscriber=subscriber)[: selectors.TIMELINE_LIMIT]
+    )
     context = {
         "subscriber": subscriber,
         "mail_accounts": subscriber.mail_accounts.all(),
         "ip_assignments": subscriber.ip_assignments.all()[:50],
-        "history": selectors.subscriber_history(subscriber=subscriber),
+        "history": selectors.subscriber_history(subscriber=subscriber, recent=timeline),
         "mailings": subscriber.mailings.all()[:50],
-        "timeline": selectors.subscriber_timeline(subscriber=subscriber)[
-            : selectors.TIMELINE_LIMIT
-        ],
+        "timeline": timeline,
         "timeline_limit": selectors.TIMELINE_LIMIT,
         "note_form": NoteForm(),
     }

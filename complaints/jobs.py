@@ -25,9 +25,17 @@ def inbound_process_job(inbound_id: int) -> None:
 
 @job("ingest", retry=RETRY)
 def inbound_process_batch_job(inbound_ids: list[int]) -> None:
-    """Process several stored messages; bulk channels enqueue them in batches."""
-    for inbound_id in inbound_ids:
-        services.inbound_process(inbound_id=inbound_id)
+    """Process several stored messages in one transaction; every channel enqueues
+    through this (bulk channels in batches)."""
+    services.inbound_process_many(inbound_ids=inbound_ids)
+
+
+@job("default", retry=RETRY)
+def complaints_acknowledge_job(complaint_ids: list[int]) -> None:
+    """Send the acknowledgments still due; each is claimed before it is sent, so a
+    retried job never mails anyone twice."""
+    for complaint_id in complaint_ids:
+        services.notices.complaint_acknowledge(complaint_id=complaint_id)
 
 
 @job("default")

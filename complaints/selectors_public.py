@@ -7,9 +7,7 @@ answer as an unknown reference, so the page cannot be used to probe references.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from django.utils import timezone
+from datetime import datetime
 
 from complaints.ingest import parse
 from complaints.models import Complaint, InboundMessage, Mailing
@@ -49,8 +47,6 @@ _ACTED = {
     Mailing.State.COMPROMISED,
     Mailing.State.REJECTED,
 }
-# How far back a processed web report is looked up by its Message-ID (see below).
-_MESSAGE_ID_LOOKBACK = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -71,13 +67,15 @@ class PublicStatus:
 
 def report_status(*, reference: str, email: str) -> PublicStatus | None:
     """The public state of the report with ``reference`` filed by ``email``, or
-    None. A web report still waiting in the queue (or failed, awaiting staff) has
-    no complaint row yet and is found by its Message-ID: ``received``."""
+    None. A web report carries its reference from the form into its complaint
+    (complaint_record reads X-Abuse-Desk-Reference); one still waiting in the
+    queue (or failed, awaiting staff) has no complaint yet and is found by its
+    Message-ID: ``received``."""
     reference = reference.strip().upper()
     email = email.strip().lower()
     complaint = (
         Complaint.objects.select_related("mailing").filter(reference=reference).first()
-    ) or _complaint_by_message_id(reference)
+    )
     if complaint is not None:
         if (complaint.complainant_email or "").lower() != email:
             return None
@@ -119,22 +117,6 @@ def _waiting_inbound(reference: str) -> InboundMessage | None:
             message_id=report_message_id(reference=reference),
         )
         .only("raw", "received_at")
-        .first()
-    )
-
-
-def _complaint_by_message_id(reference: str) -> Complaint | None:
-    # TODO(#6): drop once complaint_record takes the reference from the
-    # X-Abuse-Desk-Reference header of web reports; until then the complaint has
-    # a reference of its own and is found through the message it came from.
-    since = timezone.now() - _MESSAGE_ID_LOOKBACK
-    return (
-        Complaint.objects.select_related("mailing")
-        .filter(
-            inbound__received_at__gte=since,
-            inbound__channel=InboundMessage.Channel.WEB_FORM,
-            inbound__message_id=report_message_id(reference=reference),
-        )
         .first()
     )
 

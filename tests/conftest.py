@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.conf import settings
 from django.core.cache import cache
 
 from tests.accounts.factories import SubscriberFactory
@@ -11,9 +12,22 @@ STAFF_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate limits and cached figures must not leak from one test to the next."""
-    cache.clear()
+def _fresh_cache(request):
+    """Rate limits and cached figures must not leak from one test to the next.
+
+    Only the cache's own keys go (not RQ's, which share the Redis database), and
+    only for tests that use the database: pure tests touch no service at all.
+    """
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if uses_db:
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
+        if keys:
+            client.delete(*keys)
 
 
 def _user_in_group(username: str, group: str) -> User:

@@ -27,6 +27,7 @@ FEEDBACK_TYPES = frozenset(
 _FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,60})[ \t]*:[ \t]*(.*)$")
 _FEEDBACK_TYPE_LINE = re.compile(r"^feedback-type[ \t]*:[ \t]*([\w-]+)", re.I | re.M)
 _HEADER_LINE = re.compile(r"^[ \t]*>?[ \t]*([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?(.*)$")
+_QUOTE_PREFIX = re.compile(r"^[ \t]*>[ \t]?")
 _CONTINUATION = re.compile(r"^[ \t>]*[ \t]+\S")
 # Headers a pasted block must contain for it to be the reported message.
 _KEY_HEADERS = frozenset({"received", "message-id", "return-path", "dkim-signature"})
@@ -124,7 +125,9 @@ def read_feedback_report(msg: Message) -> FeedbackReport | None:
             candidates.append(part)
     for part in candidates:
         text = parse.part_text(part, limit=20000)
-        match = _FEEDBACK_TYPE_LINE.search(text)
+        # A plain substring test rules out most parts far faster than the
+        # case-insensitive, line-anchored regex can.
+        match = "feedback-type" in text.lower() and _FEEDBACK_TYPE_LINE.search(text)
         if match:
             return FeedbackReport(_fields_from_text(text[match.start() :]))
     return None
@@ -179,7 +182,7 @@ def _header_blocks(lines: list[str]) -> list[list[str]]:
 
 
 def _unquote(line: str) -> str:
-    return re.sub(r"^[ \t]*>[ \t]?", "", line)
+    return _QUOTE_PREFIX.sub("", line)
 
 
 def find_pasted_headers(text: str) -> Message | None:

@@ -19,24 +19,9 @@ from __future__ import annotations
 
 from email.message import Message
 
-from . import arf, autoreply, dsn, nonstandard, parse, status
+from . import arf, autoreply, dsn, fallback, nonstandard, parse, status
 from .original import build_original
 from .report import ComplaintSource, Kind, OriginalMessage, Recipient, Report
-
-try:  # flufl.bounce is only a last resort for addresses (see _flufl_addresses).
-    from flufl.bounce import all_failures
-except ImportError:  # pragma: no cover - it is a pinned dependency
-    all_failures = None
-
-_FLUFL_ERRORS = (
-    ValueError,
-    TypeError,
-    AttributeError,
-    IndexError,
-    KeyError,
-    LookupError,
-    UnicodeError,
-)
 
 
 def classify(raw: bytes, *, trace_header: str = "X-Abuse-Trace") -> Report:
@@ -61,11 +46,12 @@ def _classify(raw: bytes, trace_header: str) -> Report:
     msg = _unwrap(parse.parse_bytes(raw))
     outer = _outer_fields(msg)
     text = parse.notification_text(msg)
+    notice = nonstandard.Notice(text)
     report = _as_feedback_report(msg, outer, trace_header)
     if report is None:
-        report = _as_dsn(msg, text, outer, trace_header)
+        report = _as_dsn(msg, notice, outer, trace_header)
     if report is None:
-        report = _as_plain_bounce(msg, text, outer, trace_header)
+        report = _as_plain_bounce(msg, notice, outer, trace_header)
     if report is None and autoreply.is_auto_reply(msg, text):
         report = Report(kind=Kind.AUTO_REPLY, **outer)
     if report is None:
@@ -198,13 +184,13 @@ def _complaint(
 
 
 def _bounce_original(
-    msg: Message, text: str, fields: dict[str, str], trace_header: str
+    msg: Message, notice: nonstandard.Notice, fields: dict[str, str], trace_header: str
 ) -> OriginalMessage | None:
     headers = arf.reported_message(msg)
     if headers is None:
-        cut = len(nonstandard.cut_original(text))
-        if cut < len(text):
-            headers = arf.find_pasted_headers(text[cut:])
+        cut = len(notice.body)
+        if cut < len(notice.text):
+            headers = arf.find_pasted_headers(notice.text[cut:])
     report_fields = {k: [v] for k, v in fields.items()}
     sender = fields.get("x-postfix-sender")
     if sender:
@@ -233,11 +219,14 @@ def _bounce_report(
 
 
 def _as_dsn(
-    msg: Message, text: str, outer: dict[str, object], trace_header: str
+    msg: Message,
+    notice: nonstandard.Notice,
+    outer: dict[str, object],
+    trace_header: str,
 ) -> Report | None:
     delivery = dsn.read_delivery_status(msg)
-    if delivery is None and dsn.looks_like_dsn_text(text):
-        delivery = dsn.read_text_delivery_status(text)
+    if delivery is None and dsn.looks_like_dsn_text(notice.text):
+        delivery = dsn.read_text_delivery_status(notice.text)
     if delivery is None:
         delivery = dsn.read_rejecting_mdn(msg)
     if delivery is None or not delivery.per_recipient:
@@ -247,13 +236,13 @@ def _as_dsn(
         address = dsn.recipient_address(fields)
         near = None
         if address and not dsn.has_diagnostic(fields):
-            near = nonstandard.diagnostic_near(text, address)
+            near = nonstandard.diagnostic_near(notice, address)
         recipient = dsn.build_recipient(fields, near)
         if recipient is not None and recipient.address not in recipients:
             recipients[recipient.address] = recipient
     if not recipients:
         return None
-    original = _bounce_original(msg, text, delivery.per_message, trace_header)
+    original = _bounce_original(msg, notice, delivery.per_message, trace_header)
     return _bounce_report(list(recipients.values()), original, outer)
 
 
@@ -270,7 +259,9 @@ def _excluded_addresses(msg: Message) -> set[str]:
     return excluded
 
 
-def _bounce_evidence(msg: Message, text: str, failed_header: list[str]) -> int:
+def _bounce_evidence(
+    msg: Message, notice: nonstandard.Notice, failed_header: list[str]
+) -> int:
     """How sure the notice is a bounce: 0 no, 1 maybe, 2 certainly."""
     if parse.content_type(msg) == "multipart/report":
         report_type = (msg.get_param("report-type") or "").lower()
@@ -283,33 +274,36 @@ def _bounce_evidence(msg: Message, text: str, failed_header: list[str]) -> int:
     sender = nonstandard.has_bounce_sender(msg)
     subject = nonstandard.has_bounce_subject(msg)
     if (sender and subject) or (
-        (sender or subject) and nonstandard.has_failure_text(text)
+        (sender or subject) and nonstandard.has_failure_text(notice)
     ):
         return 2
     return 1 if sender or subject else 0
 
 
 def _as_plain_bounce(
-    msg: Message, text: str, outer: dict[str, object], trace_header: str
+    msg: Message,
+    notice: nonstandard.Notice,
+    outer: dict[str, object],
+    trace_header: str,
 ) -> Report | None:
     failed_header = parse.addresses_in(
         " ".join(parse.header_all(msg, "X-Failed-Recipients"))
     )
-    evidence = _bounce_evidence(msg, text, failed_header)
+    evidence = _bounce_evidence(msg, notice, failed_header)
     if not evidence:
         return None
     failures = nonstandard.find_failures(
-        text, exclude=_excluded_addresses(msg), extra=failed_header
+        notice, exclude=_excluded_addresses(msg), extra=failed_header
     )
     if not failures:
-        failures = _flufl_failures(msg, text)
-    warning = nonstandard.is_warning_notice(text) or _is_delay_subject(msg)
+        failures = fallback.flufl_failures(msg, notice)
+    warning = notice.is_warning or _is_delay_subject(msg)
     recipients = [
         _recipient(f.address, f.diagnostic, f.is_delayed or warning) for f in failures
     ]
     if not recipients and (evidence < 2 or autoreply.has_reply_subject(msg)):
         return None
-    original = _bounce_original(msg, text, {}, trace_header)
+    original = _bounce_original(msg, notice, {}, trace_header)
     return Report(
         kind=Kind.BOUNCE, recipients=tuple(recipients), original=original, **outer
     )
@@ -332,21 +326,3 @@ def _recipient(address: str, diagnostic: str | None, is_delayed: bool) -> Recipi
         reason=verdict.reason,
         is_hard=verdict.is_hard,
     )
-
-
-def _flufl_failures(msg: Message, text: str) -> list[nonstandard.Failure]:
-    """Ask flufl.bounce for addresses when the own readers found none."""
-    if all_failures is None:
-        return []
-    try:
-        temporary, permanent = all_failures(msg)
-    except _FLUFL_ERRORS:
-        return []
-    failures = []
-    for addresses, delayed in ((permanent, False), (temporary, True)):
-        for raw in addresses:
-            address = parse.clean_address(raw.decode("ascii", "replace"))
-            if address:
-                diagnostic = nonstandard.diagnostic_near(text, address)
-                failures.append(nonstandard.Failure(address, diagnostic, delayed))
-    return failures

@@ -15,11 +15,10 @@ own addresses must never be reported.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
+from functools import cached_property
 
 from . import parse, status
 
@@ -128,6 +127,7 @@ _SENDER_BEFORE_RE = re.compile(r"\b(from|sender|by|envelope)\s*:?\s*<?$", re.I)
 _SMTP_PREFIX_RE = re.compile(r"^(smtp|rfc822|sip|mailto)[=:]", re.I)
 _REPLY_LEAD_RE = re.compile(r"^\s*[<>#(]*\s*[245]\d\d[\s-]")
 _MAX_DIAGNOSTIC_LINES = 6
+_ID_BEFORE_RE = re.compile(r"\bid\s*<?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,6 @@ def has_bounce_subject(msg: Message) -> bool:
     return bool(BOUNCE_SUBJECT_RE.search((parse.header(msg, "Subject") or "").lower()))
 
 
-@functools.lru_cache(maxsize=16)
 def cut_original(text: str) -> str:
     """Return the notification part of ``text``, before the quoted original."""
     for match in _CUT_RE.finditer(text):
@@ -163,41 +162,96 @@ def cut_original(text: str) -> str:
     return text
 
 
+class Notice:
+    """The text of one notification and what the readers derive from it.
+
+    Each property is worked out at most once per message, on first use, so
+    the readers can ask freely without passing results around.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def body(self) -> str:
+        """The text before the quoted original message."""
+        return cut_original(self.text)
+
+    @cached_property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self.body.split("\n"))
+
+    @cached_property
+    def lowered(self) -> str:
+        """The start of ``body``, lowercased, for the whole-notice tests."""
+        return self.body[:20000].lower()
+
+    @cached_property
+    def flags(self) -> list[int | None]:
+        """``_line_flag`` of each line, filled in as lines are looked at."""
+        return [None] * len(self.lines)
+
+    def flag(self, index: int) -> int:
+        flag = self.flags[index]
+        if flag is None:
+            flag = self.flags[index] = _line_flag(self.lines[index])
+        return flag
+
+    @cached_property
+    def candidates(self) -> dict[str, list[str]]:
+        """Strongly placed addresses, with the lines that explain them."""
+        return _all_candidates(self)
+
+    @cached_property
+    def global_diagnostic(self) -> str | None:
+        return _global_diagnostic(self.lines)
+
+    @cached_property
+    def is_warning(self) -> bool:
+        """True when the notice only warns of a delay (nothing failed yet)."""
+        notice = self.lowered
+        if _SURE_WARNING_RE.search(notice) and not _GAVE_UP_RE.search(notice):
+            return True
+        return bool(_WARNING_RE.search(notice)) and not _FATAL_RE.search(notice)
+
+
 def _is_message_id(address: str, line: str, start: int) -> bool:
     local = address.split("@", 1)[0]
-    if "message-id" in line.lower() or re.search(r"\bid\s*<?$", line[:start], re.I):
+    if "message-id" in line.lower() or _ID_BEFORE_RE.search(line[:start]):
         return True
     digits = sum(ch.isdigit() for ch in local)
     return bool(_MESSAGE_ID_LOCAL_RE.match(local)) and digits * 3 >= len(local)
 
 
-def _usable(address: str, exclude: set[str]) -> bool:
+def _usable(address: str, exclude: set[str] | frozenset[str]) -> bool:
     local = address.split("@", 1)[0]
     return address not in exclude and not _IGNORED_LOCAL_RE.match(local)
+
+
+def _starts_entry(line: str) -> bool:
+    """True when ``line`` names an address of its own (a new entry)."""
+    # Both patterns need an "@"; checking first skips most lines cheaply.
+    return "@" in line and bool(
+        _ADDRESS_ONLY_RE.match(line) or _ADDRESS_LEAD_RE.match(line)
+    )
 
 
 def _block_after(lines: tuple[str, ...], index: int) -> list[str]:
     """Lines explaining the address on ``lines[index]``: up to a blank line."""
     block = []
     for line in lines[index + 1 : index + 1 + _MAX_DIAGNOSTIC_LINES]:
-        if (
-            not line.strip()
-            or _ADDRESS_ONLY_RE.match(line)
-            or _ADDRESS_LEAD_RE.match(line)
-        ):
+        if not line.strip() or _starts_entry(line):
             break
         block.append(line.strip())
     return block
 
 
-def _heading_above(lines: tuple[str, ...], index: int) -> bool:
+def _heading_above(notice: Notice, index: int) -> bool:
     """True when a recipients heading appears within a few lines above."""
-    start = max(0, index - 8)
-    flags = [_line_flag(line) for line in lines[start:index]]
+    flags = [notice.flag(i) for i in range(max(0, index - 8), index)]
     return 2 in flags or any(flags[-2:])
 
 
-@functools.lru_cache(maxsize=256)
 def _line_flag(line: str) -> int:
     """2 for a recipients heading, 1 for a failure sentence, else 0."""
     lowered = line.lower()
@@ -206,23 +260,16 @@ def _line_flag(line: str) -> int:
     return 1 if FAILURE_TEXT_RE.search(lowered) else 0
 
 
-def _candidates(lines: list[str], exclude: set[str]) -> dict[str, list[str]]:
-    """Map strongly placed addresses to the lines that explain them."""
-    found = _all_candidates(tuple(lines))
-    return {a: e for a, e in found.items() if _usable(a, exclude)}
-
-
-@functools.lru_cache(maxsize=16)
-def _all_candidates(lines: tuple[str, ...]) -> dict[str, list[str]]:
+def _all_candidates(notice: Notice) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for index, line in enumerate(lines):
+    for index, line in enumerate(notice.lines):
         if "@" not in line or _HEADERISH_RE.match(line):
             continue
         for match in parse.ADDRESS_RE.finditer(line):
             address = _SMTP_PREFIX_RE.sub("", match.group(1).lower())
             if not _plausible(address, line, match.start()):
                 continue
-            explanation = _explain(lines, index, match, address)
+            explanation = _explain(notice, index, match, address)
             if explanation is not None:
                 known = found.setdefault(address, [])
                 known.extend(e for e in explanation if e and e not in known)
@@ -234,16 +281,14 @@ def _plausible(address: str, line: str, start: int) -> bool:
     before = line[:start]
     if _URL_BEFORE_RE.search(before) or _SENDER_BEFORE_RE.search(before):
         return False
-    return _usable(address, set()) and not _is_message_id(address, line, start)
+    return _usable(address, frozenset()) and not _is_message_id(address, line, start)
 
 
 def _explain(
-    lines: tuple[str, ...],
-    index: int,
-    match: re.Match[str],
-    address: str,
+    notice: Notice, index: int, match: re.Match[str], address: str
 ) -> list[str] | None:
     """The lines explaining an address placed like a failed recipient, or None."""
+    lines = notice.lines
     line = lines[index]
     lead = _ADDRESS_LEAD_RE.match(line) or _COLON_LEAD_RE.match(line)
     if lead and _SMTP_PREFIX_RE.sub("", lead.group("addr").lower()) == address:
@@ -251,7 +296,7 @@ def _explain(
     rest = line.strip() if _has_more_than(line, match.group(1)) else ""
     if (
         _ADDRESS_ONLY_RE.match(line)
-        or _heading_above(lines, index)
+        or _heading_above(notice, index)
         or _HEADING_RE.search(line[: match.start()].lower())
         or _REPLY_LEAD_RE.match(line)
         or status.match_reason(line)
@@ -268,7 +313,7 @@ def _has_more_than(line: str, address: str) -> bool:
     return sum(ch.isalnum() for ch in rest) > 3
 
 
-def _evidence(lines: list[str], address: str) -> str | None:
+def _evidence(lines: tuple[str, ...], address: str) -> str | None:
     """A line elsewhere that mentions ``address`` with an SMTP reply."""
     for line in lines:
         if address in line.lower() and (
@@ -278,7 +323,7 @@ def _evidence(lines: list[str], address: str) -> str | None:
     return None
 
 
-def _global_diagnostic(lines: list[str]) -> str | None:
+def _global_diagnostic(lines: tuple[str, ...]) -> str | None:
     """The first line that states a reason (for formats listing it once)."""
     usable = [line for line in lines if not _HEADERISH_RE.match(line)]
     for test in (status.find_status, _REPLY_LEAD_RE.match, status.match_reason):
@@ -289,33 +334,30 @@ def _global_diagnostic(lines: list[str]) -> str | None:
 
 
 def _diagnostic_for(
-    explanation: list[str],
-    lines: list[str],
-    address: str,
-    fallback: Callable[[], str | None],
+    explanation: list[str], notice: Notice, address: str, use_global: bool
 ) -> str | None:
     text = " ".join(explanation)
     if status.find_status(text) or status.find_reply_code(text):
         return parse.squash(text) or None
-    evidence = _evidence(lines, address)
+    evidence = _evidence(notice.lines, address)
     if evidence and evidence.strip() not in text:
         return parse.squash(f"{text} {evidence}") or None
     if text and status.match_reason(text):
         return parse.squash(text)
-    return parse.squash(fallback() or text) or None
+    fallback = notice.global_diagnostic if use_global else None
+    return parse.squash(fallback or text) or None
 
 
-def diagnostic_near(text: str, address: str) -> str | None:
-    """Explanation of ``address`` in ``text`` (to complete a terse DSN)."""
-    lines = cut_original(text).split("\n")
-    found = _candidates(lines, set()).get(address)
+def diagnostic_near(notice: Notice, address: str) -> str | None:
+    """Explanation of ``address`` in the notice (to complete a terse DSN)."""
+    found = notice.candidates.get(address)
     if found is None:
         return None
-    return _diagnostic_for(found, lines, address, lambda: None)
+    return _diagnostic_for(found, notice, address, use_global=False)
 
 
 def find_failures(
-    text: str, *, exclude: set[str], extra: list[str] | None = None
+    notice: Notice, *, exclude: set[str], extra: list[str] | None = None
 ) -> list[Failure]:
     """Return the failed addresses a bounce's text names, with explanations.
 
@@ -323,29 +365,19 @@ def find_failures(
     notice's sender and addressee, the original's sender); ``extra`` holds
     addresses known from headers such as Exim's ``X-Failed-Recipients``.
     """
-    notice = cut_original(text)
-    lines = notice.split("\n")
-    found = _candidates(lines, exclude)
+    found = {a: e for a, e in notice.candidates.items() if _usable(a, exclude)}
     for address in extra or ():
         found.setdefault(address, [])
-    fallback = functools.cache(lambda: _global_diagnostic(lines))
-    notice_delayed = is_warning_notice(notice)
-    failures = []
-    for address, explanation in found.items():
-        diagnostic = _diagnostic_for(explanation, lines, address, fallback)
-        failures.append(Failure(address, diagnostic, notice_delayed))
-    return failures
+    return [
+        Failure(
+            address,
+            _diagnostic_for(explanation, notice, address, use_global=True),
+            notice.is_warning,
+        )
+        for address, explanation in found.items()
+    ]
 
 
-def has_failure_text(text: str) -> bool:
-    """True when ``text`` reads like a delivery failure or delay notice."""
-    return bool(FAILURE_TEXT_RE.search(cut_original(text)[:20000].lower()))
-
-
-@functools.lru_cache(maxsize=16)
-def is_warning_notice(text: str) -> bool:
-    """True when the notice only warns of a delay (nothing failed yet)."""
-    notice = cut_original(text)[:20000].lower()
-    if _SURE_WARNING_RE.search(notice) and not _GAVE_UP_RE.search(notice):
-        return True
-    return bool(_WARNING_RE.search(notice)) and not _FATAL_RE.search(notice)
+def has_failure_text(notice: Notice) -> bool:
+    """True when the notice reads like a delivery failure or delay notice."""
+    return bool(FAILURE_TEXT_RE.search(notice.lowered))

@@ -17,6 +17,8 @@ from email.message import Message
 from . import parse
 from .report import OriginalMessage
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
 _BY_RE = re.compile(r"\sby\s", re.I)
 _IPV4_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
 _IPV6_RE = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:]{3,}(?:\d+\.\d+\.\d+\.\d+)?)\]")
@@ -38,60 +40,70 @@ _LOGIN_RES = tuple(
 _QUEUE_ID_RE = re.compile(r"\bid\s+<?([A-Za-z0-9][\w.\-]{4,80})>?", re.I)
 
 
-def _is_external(ip: str) -> bool:
+# Private, loopback, link-local and "this network" IPv4 ranges (RFC 1918,
+# RFC 1122, RFC 3927), built once rather than for every address checked.
+_INTERNAL_V4 = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "0.0.0.0/8",
+    )
+)
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _is_external_ip(addr: IPAddress) -> bool:
     """True for an address that can identify a sender on the internet.
 
     Documentation ranges (RFC 5737) count as external so that examples and
     test fixtures behave like real traffic.
     """
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
     if addr.version == 4:
-        private = any(
-            addr in net
-            for net in (
-                ipaddress.ip_network("10.0.0.0/8"),
-                ipaddress.ip_network("172.16.0.0/12"),
-                ipaddress.ip_network("192.168.0.0/16"),
-                ipaddress.ip_network("127.0.0.0/8"),
-                ipaddress.ip_network("169.254.0.0/16"),
-                ipaddress.ip_network("0.0.0.0/8"),
-            )
-        )
-        return not private
+        return not any(addr in net for net in _INTERNAL_V4)
     return not (addr.is_loopback or addr.is_link_local or addr.is_private)
+
+
+def _client_ips(received: str) -> list[tuple[str, IPAddress]]:
+    """The client IPs named in the ``from`` clause of one Received, as written
+    and parsed (each is parsed once)."""
+    clause = _BY_RE.split(received, maxsplit=1)[0]
+    texts = [m.group(1) for m in _IPV6_RE.finditer(clause) if ":" in m.group(1)]
+    texts += _IPV4_RE.findall(clause)
+    parsed = [(text, _parse_ip(text)) for text in texts]
+    return [(text, ip) for text, ip in parsed if ip is not None]
 
 
 def received_ips(received: str) -> list[str]:
     """Return the client IPs named in the ``from`` clause of one Received."""
-    clause = _BY_RE.split(received, maxsplit=1)[0]
-    ips = [m.group(1) for m in _IPV6_RE.finditer(clause) if ":" in m.group(1)]
-    ips += _IPV4_RE.findall(clause)
-    return [ip for ip in ips if _valid_ip(ip)]
-
-
-def _valid_ip(ip: str) -> bool:
-    try:
-        ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return True
+    return [text for text, _ip in _client_ips(received)]
 
 
 def first_external_ip(received: Sequence[str]) -> str | None:
     """The oldest external client IP of a Received trail (read bottom up)."""
     for header in reversed(received):
-        for ip in received_ips(header):
-            if _is_external(ip):
-                return ip
+        for text, ip in _client_ips(header):
+            if _is_external_ip(ip):
+                return text
     return None
 
 
 def find_login(headers: Sequence[str]) -> str | None:
     """The authenticated login recorded in a Received trail, oldest first."""
     for header in reversed(headers):
+        # Every pattern names "auth" or "(user="; most headers name neither.
+        lowered = header.lower()
+        if "auth" not in lowered and "(user=" not in lowered:
+            continue
         for pattern in _LOGIN_RES:
             match = pattern.search(header)
             if match:
@@ -161,4 +173,4 @@ def _source_ip(fields: Mapping[str, Sequence[str]]) -> str | None:
     if not value:
         return None
     value = value.strip("[] ")
-    return value if _valid_ip(value) else None
+    return value if _parse_ip(value) is not None else None

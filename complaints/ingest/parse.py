@@ -23,6 +23,8 @@ from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.policy import compat32
 
+from .prepare import prepare
+
 # Reports worth reading are small; a multi-megabyte input is nearly always a
 # bounce carrying the original's attachments. Parsing is capped so one huge
 # message cannot stall the worker; the notification and the headers of the
@@ -38,7 +40,6 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _CR_ONLY = re.compile(rb"\r(?!\n)")
 _CRLF = re.compile(rb"\r\n")
 _FOLD = re.compile(r"\r?\n[ \t]+")
-_WS = re.compile(r"\s+")
 _FALLBACK_CHARSETS = ("utf-8", "cp1252")
 _CHARSET_ALIASES = {
     "unicode-1-1-utf-7": "utf-7",
@@ -75,7 +76,7 @@ def parse_bytes(raw: bytes) -> Message:
     # An mbox "From " separator line is not a header and would hide the rest.
     if raw.startswith(b"From ") and b"\n" in raw:
         raw = raw.split(b"\n", 1)[1]
-    return _BYTES_PARSER.parsebytes(raw)
+    return _BYTES_PARSER.parsebytes(prepare(raw))
 
 
 def parse_header_block(text: str) -> Message:
@@ -120,7 +121,10 @@ def decode_header_value(value: object) -> str:
     """Decode an RFC 2047 header value (any charset, any junk) to one line."""
     if value is None:
         return ""
-    text = unsurrogate(_FOLD.sub(" ", str(value)))
+    text = str(value)
+    if "\n" in text:
+        text = _FOLD.sub(" ", text)
+    text = unsurrogate(text)
     if "=?" in text:
         # RFC 2047 section 6.2: whitespace between encoded words is dropped.
         text = _ENCODED_WORD.sub(_decode_word, _BETWEEN_WORDS.sub(r"\1\2", text))
@@ -161,14 +165,27 @@ def header_all(msg: Message, name: str) -> list[str]:
 
 
 def part_text(part: Message, limit: int = MAX_PART_CHARS) -> str:
-    """Return the decoded text of a non-multipart part, capped at ``limit``."""
+    """Return the decoded text of a non-multipart part, capped at ``limit``.
+
+    The text is decoded once per part and kept on it: several readers look
+    at the same part (ARF, DSN, the notification text).
+    """
+    text: str | None = getattr(part, "_ingest_text", None)
+    if text is None:
+        text = _decode_part(part)
+        part._ingest_text = text  # type: ignore[attr-defined]
+    return text[:limit] if limit < MAX_PART_CHARS else text
+
+
+def _decode_part(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        text = decode_bytes(payload[: limit * 2], part.get_content_charset())
+        charset = part.get_content_charset()
+        text = decode_bytes(payload[: MAX_PART_CHARS * 2], charset)
     else:
         raw = part.get_payload()
         text = unsurrogate(raw) if isinstance(raw, str) else ""
-    return text[:limit].replace("\r\n", "\n").replace("\r", "\n")
+    return text[:MAX_PART_CHARS].replace("\r\n", "\n").replace("\r", "\n")
 
 
 def content_type(part: Message) -> str:
@@ -281,9 +298,17 @@ def clean_address(value: str | None) -> str | None:
 
 def addresses_in(text: str) -> list[str]:
     """Return every address in ``text``, lowercased, in order, deduplicated."""
+    if "@" not in text:
+        return []
     return list(dict.fromkeys(m.group(1).lower() for m in ADDRESS_RE.finditer(text)))
 
 
 def squash(text: str, limit: int = 1000) -> str:
     """Collapse whitespace and cap the length, for diagnostics."""
-    return _WS.sub(" ", text).strip()[:limit]
+    # str.split() splits on exactly the characters \s matches. A long text is
+    # squashed from its start only, when that already yields ``limit``
+    # characters (what follows cannot change them).
+    head = " ".join(text[: limit * 4].split())
+    if len(head) >= limit or len(text) <= limit * 4:
+        return head[:limit]
+    return " ".join(text.split())[:limit]

@@ -8,6 +8,7 @@
 from complaints.services.ingest import (
     inbound_enqueue,
     inbound_process,
+    inbound_process_many,
     inbound_reprocess,
     inbound_store,
     inbound_sweep,
@@ -23,6 +24,7 @@ from complaints.services.strikes import (
 __all__ = [
     "inbound_enqueue",
     "inbound_process",
+    "inbound_process_many",
     "inbound_reprocess",
     "inbound_store",
     "inbound_sweep",

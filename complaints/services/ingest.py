@@ -1,16 +1,17 @@
 """Inbound mail, from stored bytes to complaints and bounces (DESIGN.md, steps 1–5).
 
 ``inbound_store`` is what every channel calls: it commits the raw message before
-anything else and enqueues its processing after the commit. ``inbound_process``
-runs in the worker: behind a row lock and a state guard it parses the message,
-links it, records the complaint or bounces and marks the message done, all in one
-transaction, so a second run, or a run after a killed worker, writes nothing twice.
+anything else and enqueues its processing after the commit. ``inbound_process_many``
+runs in the worker on a batch of ids: behind row locks and a state guard it parses
+the messages, links them, records the complaints and bounces and marks the
+messages done, all in one transaction, so a second run, or a run after a killed
+worker, writes nothing twice. A batch costs a few queries whatever its size.
 """
 
 import hashlib
 import logging
 import re
-import secrets
+import traceback
 from datetime import datetime, timedelta
 
 import redis
@@ -19,16 +20,15 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from complaints.exceptions import EmptyMessageError, IngestError, MessageTooLargeError
-from complaints.ingest import ComplaintSource, Kind, OriginalMessage, Report, classify
-from complaints.models import Bounce, Complaint, InboundMessage, Mailing
-from complaints.services import linking, notices
+from complaints.exceptions import EmptyMessageError, MessageTooLargeError
+from complaints.ingest import Kind, Report, classify
+from complaints.models import InboundMessage, Mailing
+from complaints.services import linking, notices, recording
+from complaints.services import strikes as strike_services
 
 logger = logging.getLogger(__name__)
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*?)\r?$", re.I | re.M)
-# Unambiguous characters for references people read out on the phone.
-_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def inbound_store(
@@ -106,7 +106,22 @@ def inbound_sweep(*, now: datetime | None = None) -> int:
         inbound_enqueue(inbound_ids=ids[start : start + 200])
     if ids:
         logger.info("sweep re-enqueued %s pending messages", len(ids))
+    _sweep_after_commit_work(now=now, cutoff=cutoff)
     return len(ids)
+
+
+def _sweep_after_commit_work(*, now: datetime, cutoff: datetime) -> None:
+    """What a batch does after its commit, redone for a worker that died there:
+    the policy on recently active mailings, and lost acknowledgments."""
+    recent = Mailing.objects.filter(
+        last_seen__gte=now - timedelta(days=2), state=Mailing.State.OPEN
+    ).values_list("pk", flat=True)
+    mailings_policy_apply(mailing_ids=list(recent[:10_000]), now=now)
+    late = notices.complaints_unacknowledged(
+        now=now, older_than=now - cutoff, within=timedelta(days=2)
+    )
+    if late:
+        notices.complaints_acknowledge_enqueue(complaint_ids=late)
 
 
 @transaction.atomic
@@ -122,77 +137,111 @@ def inbound_reprocess(*, inbound: InboundMessage) -> None:
 
 
 def inbound_process(*, inbound_id: int, now: datetime | None = None) -> str | None:
-    """Parse, link and record one stored message; return its new state.
+    """Process one stored message; return its new state, or None when it was not
+    pending (already processed, or another worker holds it)."""
+    return inbound_process_many(inbound_ids=[inbound_id], now=now).get(inbound_id)
 
-    One transaction behind a row lock: returns None at once when the message is
-    not pending (already processed, or another worker holds it), so running it
-    twice is harmless. IngestError marks the message failed. Database errors roll
-    back and propagate, so RQ retries. Any other error is a bug that no retry
-    fixes: the message is marked failed with it, for staff to reprocess later.
+
+def inbound_process_many(
+    *, inbound_ids: list[int], now: datetime | None = None
+) -> dict[int, str]:
+    """Parse, link and record a batch of stored messages; return the new state of
+    each message this call processed.
+
+    One transaction for the batch. Database errors roll it back and propagate so
+    RQ retries. Any other error is a bug that no retry fixes: the batch is then
+    processed one message at a time, and the message that fails is marked failed
+    with the error, for staff to reprocess once it is fixed.
     """
     now = now or timezone.now()
     try:
-        return _process_locked(inbound_id=inbound_id, now=now)
+        return _process_batch(inbound_ids, now)
     except DatabaseError:
         raise
-    except Exception as error:
-        logger.exception("inbound %s failed with an internal error", inbound_id)
-        InboundMessage.objects.filter(
-            pk=inbound_id, state=InboundMessage.State.PENDING
-        ).update(
-            state=InboundMessage.State.FAILED,
-            error=f"Internal error: {type(error).__name__}: {error}"[:2000],
-            processed_at=now,
-        )
-        return InboundMessage.State.FAILED
+    except Exception:
+        if len(inbound_ids) > 1:
+            logger.exception("batch failed; processing its messages one by one")
+            states = {}
+            for inbound_id in inbound_ids:
+                states.update(inbound_process_many(inbound_ids=[inbound_id], now=now))
+            return states
+        logger.exception("inbound %s failed with an internal error", inbound_ids[0])
+        return _mark_internal_error(inbound_ids[0], now)
 
 
-def _process_locked(*, inbound_id: int, now: datetime) -> str | None:
+def _mark_internal_error(inbound_id: int, now: datetime) -> dict[int, str]:
+    error = traceback.format_exc(limit=3)[-2000:]
+    updated = InboundMessage.objects.filter(
+        pk=inbound_id, state=InboundMessage.State.PENDING
+    ).update(
+        state=InboundMessage.State.FAILED,
+        error=f"Internal error: {error}",
+        processed_at=now,
+    )
+    return {inbound_id: InboundMessage.State.FAILED} if updated else {}
+
+
+def _process_batch(inbound_ids: list[int], now: datetime) -> dict[int, str]:
     with transaction.atomic():
-        inbound = (
+        inbounds = list(
             InboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=inbound_id, state=InboundMessage.State.PENDING)
-            .first()
+            .filter(pk__in=inbound_ids, state=InboundMessage.State.PENDING)
+            .order_by("pk")
         )
-        if inbound is None:
-            return None
-        inbound.attempts += 1
-        try:
-            report = _parse(inbound)
-            state, mailings = _record(inbound=inbound, report=report, now=now)
-        except IngestError as error:
-            state, mailings = InboundMessage.State.FAILED, []
-            inbound.error = str(error)[:2000]
-        inbound.state = state
-        inbound.processed_at = now
-        inbound.save(
-            update_fields=["state", "kind", "error", "processed_at", "attempts"]
-        )
-        for mailing in mailings:
-            _policy_apply(mailing=mailing, now=now)
-    return state
+        if not inbounds:
+            return {}
+        items = []
+        for inbound in inbounds:
+            item = _parse(inbound)
+            if item is not None:
+                items.append(item)
+        mailing_ids = _record(items)
+        _states_save(inbounds, now)
+    # After the commit, in transactions of its own: the policy locks subscriber
+    # then mailing, the order staff's clicks use; inside the batch it would hold
+    # mailing locks while waiting for subscribers. A crash in between is
+    # caught up by the sweep.
+    mailings_policy_apply(mailing_ids=mailing_ids, now=now)
+    return {inbound.pk: inbound.state for inbound in inbounds}
 
 
-def _parse(inbound: InboundMessage) -> Report:
+def _states_save(inbounds: list[InboundMessage], now: datetime) -> None:
+    """One UPDATE per distinct outcome (a batch has a handful), not per row."""
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for inbound in inbounds:
+        groups.setdefault((inbound.state, inbound.kind, inbound.error), []).append(
+            inbound.pk
+        )
+    for (state, kind, error), ids in groups.items():
+        InboundMessage.objects.filter(pk__in=ids).update(
+            state=state,
+            kind=kind,
+            error=error,
+            processed_at=now,
+            attempts=F("attempts") + 1,
+        )
+
+
+def _parse(inbound: InboundMessage) -> recording.Item | None:
+    """Classify one message and decide its state; return it for recording when it
+    carries a complaint or bounces."""
     report = classify(bytes(inbound.raw), trace_header=settings.ABUSE_TRACE_HEADER)
     inbound.kind = str(report.kind)
     if report.error:
-        raise IngestError(f"Unreadable message: {report.error}")
-    return report
-
-
-def _record(
-    *, inbound: InboundMessage, report: Report, now: datetime
-) -> tuple[str, list[Mailing]]:
-    if report.kind == Kind.COMPLAINT and not report.is_auto_submitted:
-        complaint = complaint_record(inbound=inbound, report=report, now=now)
-        mailings = [complaint.mailing] if complaint.mailing_id else []
-        return InboundMessage.State.PROCESSED, mailings
-    if report.kind == Kind.BOUNCE and report.recipients:
-        mailing = bounces_record(inbound=inbound, report=report, now=now)
-        return InboundMessage.State.PROCESSED, [mailing] if mailing else []
-    inbound.error = _ignored_because(report)
-    return InboundMessage.State.IGNORED, []
+        inbound.state = InboundMessage.State.FAILED
+        inbound.error = f"Unreadable message: {report.error}"[:2000]
+        return None
+    recordable = (report.kind == Kind.COMPLAINT and not report.is_auto_submitted) or (
+        report.kind == Kind.BOUNCE and report.recipients
+    )
+    if not recordable:
+        inbound.state = InboundMessage.State.IGNORED
+        inbound.error = _ignored_because(report)
+        return None
+    inbound.state = InboundMessage.State.PROCESSED
+    inbound.error = ""
+    at = linking.report_time(report.original, fallback=inbound.received_at)
+    return recording.Item(inbound=inbound, report=report, at=at)
 
 
 def _ignored_because(report: Report) -> str:
@@ -205,157 +254,21 @@ def _ignored_because(report: Report) -> str:
     return f"Nothing to record for a message of kind {report.kind}."
 
 
-def _link(*, report: Report, at: datetime, source: str) -> linking.Link:
-    original = report.original or OriginalMessage()
-    subscriber, how = linking.subscriber_find(original=original, at=at)
-    if subscriber is None:
-        return linking.Link(None, None, how)
-    # Serialise reports about one subscriber so two workers never create the
-    # same mailing twice or lose a counter update.
-    subscriber = type(subscriber).objects.select_for_update().get(pk=subscriber.pk)
-    mailing, mailing_how = linking.mailing_find_or_create(
-        subscriber=subscriber, original=original, at=at, source=source
+def _record(items: list[recording.Item]) -> list[int]:
+    if not items:
+        return []
+    recording.batch_link(items)
+    tally = recording.Tally()
+    recording.complaints_record(
+        [i for i in items if i.report.kind == Kind.COMPLAINT], tally
     )
-    linking.mailing_touch(mailing=mailing, at=at)
-    return linking.Link(subscriber, mailing, f"{how}; {mailing_how}")
+    recording.bounces_record([i for i in items if i.report.kind == Kind.BOUNCE], tally)
+    return recording.mailings_count(tally)
 
 
-def complaint_record(
-    *, inbound: InboundMessage, report: Report, now: datetime
-) -> Complaint:
-    """Record the complaint a message carries, linked when possible. Idempotent
-    by the one-complaint-per-message constraint."""
-    existing = Complaint.objects.filter(inbound=inbound).first()
-    if existing is not None:
-        return existing
-    original = report.original or OriginalMessage()
-    at = linking.report_time(report.original, fallback=inbound.received_at)
-    link = _link(report=report, at=at, source=Mailing.Source.COMPLAINTS)
-    complaint = Complaint(
-        inbound=inbound,
-        reference=reference_new(),
-        channel=_complaint_channel(inbound, report),
-        received_at=inbound.received_at,
-        complainant_email=(report.reporter or "")[:254],
-        feedback_type=(report.feedback_type or "")[:32],
-        user_agent=(report.user_agent or "")[:255],
-        **_original_fields(original),
-        subscriber=link.subscriber,
-        mailing=link.mailing,
-        link_note=link.note[:255],
-    )
-    complaint.state = _complaint_state(complaint)
-    complaint.save()
-    if complaint.state == Complaint.State.LINKED:
-        Mailing.objects.filter(pk=complaint.mailing_id).update(
-            complaint_count=F("complaint_count") + 1
-        )
-    if (
-        complaint.channel != Complaint.Channel.FEEDBACK_LOOP
-        and complaint.complainant_email
-    ):
-        transaction.on_commit(
-            lambda: notices.complaint_acknowledge(complaint_id=complaint.pk),
-            robust=True,
-        )
-    return complaint
-
-
-def _complaint_channel(inbound: InboundMessage, report: Report) -> str:
-    if inbound.channel == InboundMessage.Channel.WEB_FORM:
-        return Complaint.Channel.WEB_FORM
-    if report.complaint_source == ComplaintSource.FEEDBACK_LOOP:
-        return Complaint.Channel.FEEDBACK_LOOP
-    return Complaint.Channel.EMAIL
-
-
-def _complaint_state(complaint: Complaint) -> str:
-    """A complaint about a message the same person already reported is a
-    duplicate: kept as evidence, not counted again."""
-    if complaint.message_id and complaint.complainant_email:
-        repeated = Complaint.objects.filter(
-            message_id=complaint.message_id,
-            complainant_email=complaint.complainant_email,
-            original_recipient=complaint.original_recipient,
-        ).exists()
-        if repeated:
-            return Complaint.State.DUPLICATE
-    return Complaint.State.LINKED if complaint.mailing_id else Complaint.State.NEW
-
-
-def _original_fields(original: OriginalMessage) -> dict:
-    rcpt = original.rcpt_to[0] if original.rcpt_to else (original.to or "")
-    return {
-        "message_id": (original.message_id or "")[:998],
-        "mail_from": (original.mail_from or "")[:998],
-        "header_from": (original.from_ or "")[:998],
-        "subject": (original.subject or "")[:998],
-        "date_header": (original.date or "")[:255],
-        "source_ip": original.source_ip
-        if linking._is_ip(original.source_ip or "")
-        else None,
-        "original_recipient": rcpt[:998],
-        "arrival_date": linking._parse_date(original.arrival_date),
-        "login": (original.login or "")[:254],
-    }
-
-
-def bounces_record(
-    *, inbound: InboundMessage, report: Report, now: datetime
-) -> Mailing | None:
-    """Record one Bounce per failed recipient and count them on the mailing.
-    Idempotent by the one-bounce-per-recipient-per-message constraint."""
-    if Bounce.objects.filter(inbound=inbound).exists():
-        return Bounce.objects.filter(inbound=inbound).first().mailing
-    at = linking.report_time(report.original, fallback=inbound.received_at)
-    link = _link(report=report, at=at, source=Mailing.Source.BOUNCES)
-    seen: dict[str, Bounce] = {}
-    for recipient in report.recipients:
-        address = recipient.address.strip().lower()[:254]
-        if not address or address in seen:
-            continue
-        seen[address] = _bounce(inbound, report, recipient, address, link)
-    Bounce.objects.bulk_create(seen.values())
-    if link.mailing is not None:
-        hard = sum(1 for b in seen.values() if b.is_hard)
-        Mailing.objects.filter(pk=link.mailing.pk).update(
-            hard_bounce_count=F("hard_bounce_count") + hard,
-            soft_bounce_count=F("soft_bounce_count") + len(seen) - hard,
-        )
-    return link.mailing
-
-
-def _bounce(inbound, report, recipient, address, link) -> Bounce:
-    return Bounce(
-        inbound=inbound,
-        received_at=inbound.received_at,
-        address=address,
-        action=(recipient.action or "")[:16],
-        status=(recipient.status or "")[:16],
-        reply_code=recipient.reply_code
-        if recipient.reply_code and 0 < recipient.reply_code < 1000
-        else None,
-        diagnostic=(recipient.diagnostic or "")[:1000],
-        reason=recipient.reason[:32],
-        is_hard=recipient.is_hard,
-        message_id=((report.original.message_id if report.original else None) or "")[
-            :998
-        ],
-        subscriber=link.subscriber,
-        mailing=link.mailing,
-    )
-
-
-def reference_new() -> str:
-    """A complaint reference people can read out: C-XXXX-XXXX (about 10^12 values;
-    the unique constraint catches the rare clash)."""
-    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
-    return f"C-{chars[:4]}-{chars[4:]}"
-
-
-def _policy_apply(*, mailing: Mailing, now: datetime) -> None:
-    """Hand the mailing to the strike policy (automatic strikes, bounce storms)."""
-    from complaints.services import strikes
-
-    mailing.refresh_from_db()
-    strikes.mailing_policy_apply(mailing=mailing, now=now)
+def mailings_policy_apply(*, mailing_ids: list[int], now: datetime) -> None:
+    """Hand mailings to the strike policy (automatic strikes, bounce storms). The
+    unlocked pre-check skips the many on which nothing is due."""
+    for mailing in Mailing.objects.filter(pk__in=mailing_ids).order_by("pk"):
+        if strike_services.mailing_policy_due(mailing=mailing):
+            strike_services.mailing_policy_apply(mailing=mailing, now=now)

@@ -1,20 +1,24 @@
-"""Finding the subscriber and the mailing a report is about (DESIGN.md, step 4).
+"""Finding the subscriber and the mailing each report is about (DESIGN.md, step 4),
+for a batch of reports at a time.
 
 Subscriber, in order of trust: the authenticated login in the reported message's
 Received trail, the trace header the ISP's outbound servers stamp, the sender
 address, the Message-ID or queue id of a known mailing, then the source IP at the
 time the message arrived. Mailing: a known Message-ID or queue id; else the
 subscriber's mailing with the same normalised subject inside the window; else a
-new mailing learned from this report.
+new mailing learned from the reports.
+
+A batch costs a handful of queries whatever its size: ``LinkIndex.load`` fetches
+every login, address, key and account number the batch mentions at once.
 """
 
 import email.utils
 import ipaddress
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Q
 
 from accounts.models import MailAccount, Subscriber
@@ -28,13 +32,7 @@ _SUBJECT_PREFIX = re.compile(
     r"^\s*(?:(?:re|fwd?|aw|wg|tr|sv|vs)\s*:|\[[^\]]{0,40}\])\s*", re.I
 )
 _TRACE_PAIR = re.compile(r"(login|account|acct|user)\s*=\s*([^;\s]+)", re.I)
-
-
-@dataclass(frozen=True)
-class Link:
-    subscriber: Subscriber | None
-    mailing: Mailing | None
-    note: str
+KEY_LENGTH = 255
 
 
 def normalize_subject(subject: str | None) -> str:
@@ -47,16 +45,8 @@ def normalize_subject(subject: str | None) -> str:
     return " ".join(text.lower().split())[:255]
 
 
-def report_time(original: OriginalMessage | None, fallback: datetime) -> datetime:
-    """When the reported message was sent: its Date, else its arrival, else ours."""
-    for value in (original.date, original.arrival_date) if original else ():
-        when = _parse_date(value)
-        if when is not None and abs(when - fallback) < timedelta(days=365):
-            return when
-    return fallback
-
-
-def _parse_date(value: str | None) -> datetime | None:
+def parse_date(value: str | None) -> datetime | None:
+    """An RFC 5322 date as an aware datetime, or None when it cannot be read."""
     if not value:
         return None
     try:
@@ -68,57 +58,27 @@ def _parse_date(value: str | None) -> datetime | None:
     return when
 
 
-def subscriber_find(
-    *, original: OriginalMessage, at: datetime
-) -> tuple[Subscriber | None, str]:
-    """The subscriber who sent the reported message and how it was found."""
-    if original.login:
-        account = _mail_account(login=original.login)
-        if account:
-            return account.subscriber, f"login {original.login}"
-    if original.trace:
-        subscriber = _subscriber_from_trace(original.trace)
-        if subscriber:
-            return subscriber, "trace header"
-    for address in _addresses(original.from_, original.mail_from):
-        account = _mail_account(address=address)
-        if account:
-            return account.subscriber, "sender address"
-    mailing = mailing_by_keys(original=original)
-    if mailing:
-        return mailing.subscriber, "known Message-ID or queue id"
-    if original.source_ip and _is_ip(original.source_ip):
-        holder = subscriber_by_ip(address=original.source_ip, at=at).first()
-        if holder:
-            return holder, f"source IP {original.source_ip}"
-    return None, "no login, trace, sender, Message-ID or IP matched a subscriber"
+def report_time(original: OriginalMessage | None, fallback: datetime) -> datetime:
+    """When the reported message was sent: its Date, else its arrival, else ours.
+    A date more than a year off ours is a forged or broken header."""
+    for value in (original.date, original.arrival_date) if original else ():
+        when = parse_date(value)
+        if when is not None and abs(when - fallback) < timedelta(days=365):
+            return when
+    return fallback
 
 
-def _mail_account(**lookup: str) -> MailAccount | None:
-    lookup = {key: value.strip().lower() for key, value in lookup.items()}
-    return MailAccount.objects.select_related("subscriber").filter(**lookup).first()
+def is_ip(text: str | None) -> bool:
+    try:
+        ipaddress.ip_address(text or "")
+    except ValueError:
+        return False
+    return True
 
 
-def _subscriber_from_trace(trace: str) -> Subscriber | None:
-    """The trace header carries ``login=...`` and/or ``account=...``; a bare value
-    is tried as a login, then as an account number."""
-    pairs = {key.lower(): value for key, value in _TRACE_PAIR.findall(trace)}
-    login = pairs.get("login") or pairs.get("user")
-    account = pairs.get("account") or pairs.get("acct")
-    if not pairs:
-        login = account = trace.strip()
-    if login:
-        found = _mail_account(login=login)
-        if found:
-            return found.subscriber
-    if account:
-        return Subscriber.objects.filter(account_number=account).first()
-    return None
-
-
-def _addresses(*values: str | None) -> list[str]:
+def sender_addresses(original: OriginalMessage) -> list[str]:
     found = []
-    for value in values:
+    for value in (original.from_, original.mail_from):
         if value:
             _name, address = email.utils.parseaddr(value)
             if "@" in address:
@@ -126,80 +86,166 @@ def _addresses(*values: str | None) -> list[str]:
     return found
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+def trace_identity(trace: str | None) -> tuple[str | None, str | None]:
+    """(login, account number) from the trace header: ``login=...; account=...``,
+    or a bare value tried as both."""
+    if not trace:
+        return None, None
+    pairs = {key.lower(): value for key, value in _TRACE_PAIR.findall(trace)}
+    if not pairs:
+        bare = trace.strip()[:254]
+        return bare.lower(), bare
+    login = pairs.get("login") or pairs.get("user")
+    return (login.lower() if login else None), pairs.get("account") or pairs.get("acct")
 
 
-def mailing_by_keys(*, original: OriginalMessage) -> Mailing | None:
-    keys = Q()
+def mailing_keys(original: OriginalMessage) -> list[tuple[str, str]]:
+    keys = [(MailingKey.Kind.QUEUE_ID, q[:KEY_LENGTH]) for q in original.queue_ids]
     if original.message_id:
-        keys |= Q(kind=MailingKey.Kind.MESSAGE_ID, value=original.message_id[:255])
-    for queue_id in original.queue_ids:
-        keys |= Q(kind=MailingKey.Kind.QUEUE_ID, value=queue_id[:255])
-    if not keys:
+        keys.append((MailingKey.Kind.MESSAGE_ID, original.message_id[:KEY_LENGTH]))
+    return keys
+
+
+@dataclass
+class LinkIndex:
+    """Everything a batch's reports point at, fetched in a few queries."""
+
+    by_login: dict[str, int] = field(default_factory=dict)
+    by_address: dict[str, int] = field(default_factory=dict)
+    by_account: dict[str, int] = field(default_factory=dict)
+    by_key: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, originals: Iterable[OriginalMessage]) -> "LinkIndex":
+        logins, addresses, accounts, keys = set(), set(), set(), set()
+        for original in originals:
+            if original.login:
+                logins.add(original.login.strip().lower())
+            login, account = trace_identity(original.trace)
+            logins.update([login] if login else [])
+            accounts.update([account] if account else [])
+            addresses.update(sender_addresses(original))
+            keys.update(mailing_keys(original))
+        index = cls()
+        for row in MailAccount.objects.filter(
+            Q(login__in=logins) | Q(address__in=addresses)
+        ).values_list("login", "address", "subscriber_id"):
+            index.by_login[row[0]] = row[2]
+            index.by_address.setdefault(row[1], row[2])
+        if accounts:
+            index.by_account = dict(
+                Subscriber.objects.filter(account_number__in=accounts).values_list(
+                    "account_number", "pk"
+                )
+            )
+        if keys:
+            index.by_key = _keys_lookup(keys)
+        return index
+
+    def subscriber_for(
+        self, original: OriginalMessage, at: datetime
+    ) -> tuple[int | None, str]:
+        """The subscriber who sent the reported message and how it was found."""
+        login = (original.login or "").strip().lower()
+        if login in self.by_login:
+            return self.by_login[login], f"login {login}"
+        trace_login, trace_account = trace_identity(original.trace)
+        found = self.by_login.get(trace_login) or self.by_account.get(trace_account)
+        if found:
+            return found, "trace header"
+        for address in sender_addresses(original):
+            if address in self.by_address:
+                return self.by_address[address], "sender address"
+        known = self.mailing_for_keys(original)
+        if known:
+            return known[1], "known Message-ID or queue id"
+        if is_ip(original.source_ip):
+            holder = subscriber_by_ip(address=original.source_ip, at=at).first()
+            if holder:
+                return holder.pk, f"source IP {original.source_ip}"
+        return None, "no login, trace, sender, Message-ID or IP matched a subscriber"
+
+    def mailing_for_keys(self, original: OriginalMessage) -> tuple[int, int] | None:
+        """(mailing id, subscriber id) of a known mailing this message belongs to."""
+        for key in mailing_keys(original):
+            if key in self.by_key:
+                return self.by_key[key]
         return None
-    key = MailingKey.objects.select_related("mailing__subscriber").filter(keys).first()
-    return key.mailing if key else None
 
 
-def mailing_find_or_create(
-    *, subscriber: Subscriber, original: OriginalMessage, at: datetime, source: str
-) -> tuple[Mailing, str]:
-    """The mailing a report belongs to, creating one when none matches.
+def _keys_lookup(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
+    values = {value for _kind, value in keys}
+    rows = MailingKey.objects.filter(value__in=values).values_list(
+        "kind", "value", "mailing_id", "mailing__subscriber_id"
+    )
+    return {(kind, value): (mailing, sub) for kind, value, mailing, sub in rows}
 
-    The caller holds a row lock on the subscriber, so two workers cannot both
-    create the same mailing.
-    """
-    known = mailing_by_keys(original=original)
-    if known and known.subscriber_id == subscriber.pk:
-        return known, "known Message-ID or queue id"
-    subject = normalize_subject(original.subject)
-    window = timedelta(hours=settings.ABUSE_MAILING_WINDOW_HOURS)
-    same_subject = (
-        Mailing.objects.filter(
-            subscriber=subscriber,
+
+@dataclass
+class MailingMatcher:
+    """Finds, or creates, the mailing of each (subscriber, subject, time) of a
+    batch: the subscriber's mailing with the same normalised subject whose seen
+    window, widened by ``window``, covers the time."""
+
+    window: timedelta
+    candidates: dict[tuple[int, str], dict[int, Mailing]] = field(default_factory=dict)
+
+    def preload(self, wanted: list[tuple[int, str, datetime]]) -> None:
+        if not wanted:
+            return
+        earliest = min(at for _s, _n, at in wanted) - self.window
+        latest = max(at for _s, _n, at in wanted) + self.window
+        for mailing in Mailing.objects.filter(
+            subscriber_id__in={s for s, _n, _at in wanted},
+            normalized_subject__in={n for _s, n, _at in wanted},
+            last_seen__gte=earliest,
+            first_seen__lte=latest,
+        ):
+            key = (mailing.subscriber_id, mailing.normalized_subject)
+            self.candidates.setdefault(key, {})[mailing.pk] = mailing
+
+    def find(self, subscriber_id: int, subject: str, at: datetime) -> Mailing | None:
+        near = [
+            m
+            for m in self.candidates.get((subscriber_id, subject), {}).values()
+            if m.last_seen >= at - self.window and m.first_seen <= at + self.window
+        ]
+        return max(near, key=lambda m: m.last_seen) if near else None
+
+    def match_or_create(
+        self,
+        *,
+        wanted: tuple[int, str, datetime],
+        original: OriginalMessage,
+        source: str,
+    ) -> tuple[Mailing, str]:
+        found = self.find(*wanted)
+        if found is not None:
+            return found, "same subject within the window"
+        subscriber_id, subject, at = wanted
+        mailing = Mailing.objects.create(
+            subscriber_id=subscriber_id,
+            sender=(original.from_ or original.mail_from or "")[:254],
+            subject=(original.subject or "")[:998],
             normalized_subject=subject,
-            last_seen__gte=at - window,
-            first_seen__lte=at + window,
+            first_seen=at,
+            last_seen=at,
+            source=source,
         )
-        .order_by("-last_seen")
-        .first()
+        self.candidates.setdefault((subscriber_id, subject), {})[mailing.pk] = mailing
+        return mailing, "new mailing learned from reports"
+
+
+def mailing_keys_remember(pairs: Iterable[tuple[int, OriginalMessage]]) -> None:
+    """Record the Message-IDs and queue ids seen for mailings, so later reports
+    about the same messages link by key. A key already taken stays with its
+    first mailing."""
+    rows = {
+        (kind, value): mailing_id
+        for mailing_id, original in pairs
+        for kind, value in mailing_keys(original)
+    }
+    MailingKey.objects.bulk_create(
+        [MailingKey(mailing_id=m, kind=k, value=v) for (k, v), m in rows.items()],
+        ignore_conflicts=True,
     )
-    if same_subject:
-        _remember_keys(same_subject, original)
-        return same_subject, "same subject within the window"
-    mailing = Mailing.objects.create(
-        subscriber=subscriber,
-        sender=(original.from_ or original.mail_from or "")[:254],
-        subject=(original.subject or "")[:998],
-        normalized_subject=subject,
-        first_seen=at,
-        last_seen=at,
-        source=source,
-    )
-    _remember_keys(mailing, original)
-    return mailing, "new mailing learned from reports"
-
-
-def _remember_keys(mailing: Mailing, original: OriginalMessage) -> None:
-    keys = [(MailingKey.Kind.QUEUE_ID, q[:255]) for q in original.queue_ids]
-    if original.message_id:
-        keys.append((MailingKey.Kind.MESSAGE_ID, original.message_id[:255]))
-    if keys:
-        MailingKey.objects.bulk_create(
-            [
-                MailingKey(mailing=mailing, kind=kind, value=value)
-                for kind, value in keys
-            ],
-            ignore_conflicts=True,
-        )
-
-
-def mailing_touch(*, mailing: Mailing, at: datetime) -> None:
-    """Widen the mailing's seen window to include ``at``."""
-    Mailing.objects.filter(pk=mailing.pk, last_seen__lt=at).update(last_seen=at)
-    Mailing.objects.filter(pk=mailing.pk, first_seen__gt=at).update(first_seen=at)

@@ -5,7 +5,9 @@ desk's own mail, bounced or auto-answered, can never loop back in as a complaint
 """
 
 import logging
+from datetime import timedelta
 
+import redis
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
@@ -19,6 +21,36 @@ AUTO_REPLY_HEADERS = {
     "Auto-Submitted": "auto-replied",
     "X-Auto-Response-Suppress": "All",
 }
+
+
+def complaints_acknowledge_enqueue(*, complaint_ids: list[int]) -> bool:
+    """Queue the acknowledgments of new complaints. A Redis outage is logged, not
+    raised: the sweep finds complaints still unacknowledged and queues them."""
+    from complaints import jobs  # jobs import services; import at call time
+
+    try:
+        jobs.complaints_acknowledge_job.delay(list(complaint_ids))
+    except redis.exceptions.RedisError:
+        logger.warning("could not queue acknowledgments for %s", complaint_ids)
+        return False
+    return True
+
+
+def complaints_unacknowledged(
+    *, now, older_than: timedelta, within: timedelta
+) -> list[int]:
+    """Complaints whose acknowledgment should have gone out by now (their job was
+    lost). Only recent ones: an acknowledgment weeks late helps nobody."""
+    return list(
+        Complaint.objects.filter(
+            acknowledged_at__isnull=True,
+            received_at__lt=now - older_than,
+            received_at__gte=now - within,
+        )
+        .exclude(channel=Complaint.Channel.FEEDBACK_LOOP)
+        .exclude(complainant_email="")
+        .values_list("pk", flat=True)[:5000]
+    )
 
 
 def complaint_acknowledge(*, complaint_id: int) -> bool:

@@ -35,7 +35,8 @@ from django.conf import settings
 from django.core.cache import caches
 
 from complaints.models import InboundMessage
-from complaints.services.ingest import inbound_store, reference_new
+from complaints.services.ingest import inbound_store
+from complaints.services.recording import reference_new
 
 logger = logging.getLogger(__name__)
 

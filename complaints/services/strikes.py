@@ -131,6 +131,17 @@ def strike_issue(
     return strike
 
 
+def mailing_policy_due(*, mailing: Mailing) -> bool:
+    """Whether ``mailing_policy_apply`` would issue an automatic strike, judged
+    from the row as read, without locks. The ingest pipeline uses it to skip the
+    locked check for the many mailings nothing is due on; the locked check stays
+    the authority."""
+    if mailing.state in CLOSED_WITHOUT_STRIKE or mailing.state == Mailing.State.STRUCK:
+        return False
+    found = _eligibility(mailing)
+    return found.is_eligible and (found.is_bounce_storm or settings.ABUSE_AUTO_STRIKE)
+
+
 @transaction.atomic
 def mailing_policy_apply(
     *, mailing: Mailing, now: datetime | None = None

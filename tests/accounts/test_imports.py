@@ -20,8 +20,15 @@ from accounts.importing import (
     parse_mail_accounts,
     read_rows,
 )
-from accounts.models import Action, IPAssignment, MailAccount, Subscriber
+from accounts.models import (
+    Action,
+    IPAssignment,
+    MailAccount,
+    Subscriber,
+    network_to_keys,
+)
 from accounts.selectors import subscriber_by_ip
+from accounts.services import imports
 from accounts.services.imports import subscriber_import
 from tests.accounts.factories import (
     IPAssignmentFactory,
@@ -142,6 +149,15 @@ def test_changed_end_of_an_ip_window_updates_the_assignment_in_place():
     assert summary.updated == 1
     assignment.refresh_from_db()
     assert assignment.valid_to == datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def test_removed_end_of_an_ip_window_reopens_the_assignment():
+    _import(_csv("A1,Example Shop Ltd,,active,,192.0.2.7@2026-01-01..2026-02-01"))
+
+    summary = _import(_csv("A1,Example Shop Ltd,,active,,192.0.2.7@2026-01-01.."))
+
+    assert summary.updated == 1
+    assert IPAssignment.objects.get().valid_to is None
 
 
 def test_subscribers_missing_from_the_file_are_left_alone():
@@ -421,3 +437,54 @@ def test_generated_csv_imports_cleanly_and_a_rerun_changes_nothing(tmp_path):
 
     assert "40 created, 0 updated, 0 unchanged, 0 bad" in first
     assert "0 created, 0 updated, 40 unchanged, 0 bad" in second
+
+
+def test_import_without_copy_writes_the_same_rows(monkeypatch):
+    """Databases other than PostgreSQL take the bulk_create and bulk_update path."""
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+
+    summary = _import((FIXTURES / "sample.csv").read_text())
+
+    assert summary.created == 4
+    assert MailAccount.objects.count() == 6
+    assignment = IPAssignment.objects.get(network="198.51.100.0/28")
+    assert (assignment.range_start, assignment.range_end) == network_to_keys(
+        "198.51.100.0/28"
+    )
+
+    summary = _import(
+        _csv(
+            "S00000000,Gary Foster,,suspended,gfoster0:gf@isp.example:webmail,"
+            "198.51.100.0/28@2025-03-01..2026-01-01"
+        )
+    )
+
+    assert summary.updated == 1
+    subscriber = Subscriber.objects.get(account_number="S00000000")
+    assert (subscriber.contact_email, subscriber.status) == ("", "suspended")
+    account = subscriber.mail_accounts.get()
+    assert (account.address, account.is_webmail) == ("gf@isp.example", True)
+    assert subscriber.ip_assignments.get().valid_to == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_row_the_database_refuses_fails_alone_and_the_rest_of_its_batch_imports(
+    monkeypatch,
+):
+    """A clash the checks could not see (another writer took the login after the
+    batch was read) fails only its own row, and none of that row is written."""
+    MailAccountFactory(login="bob", subscriber__account_number="A0")
+    monkeypatch.setattr(imports, "_login_owners", lambda rows, mail_accounts: {})
+
+    summary = _import(
+        _csv(
+            "A1,Example Shop Ltd,,active,bob:bob@isp.example,192.0.2.7@2026-01-01..",
+            "A2,Example Two Ltd,,active,two:two@isp.example,",
+        )
+    )
+
+    assert [p.line for p in summary.problems] == [2]
+    assert "database refused it" in summary.problems[0].reason
+    assert (summary.created, summary.bad) == (1, 1)
+    assert not Subscriber.objects.filter(account_number="A1").exists()
+    assert not IPAssignment.objects.exists()
+    assert Subscriber.objects.filter(account_number="A2").exists()

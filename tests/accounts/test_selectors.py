@@ -145,3 +145,19 @@ def test_history_takes_a_fixed_number_of_queries(abigail, django_assert_num_quer
         history = selectors.subscriber_history(subscriber=abigail)
         [(s.mailing.subject, s.issued_by) for s in history.strikes]
         history.events  # noqa: B018
+
+
+def test_history_from_a_short_timeline_matches_the_queried_one(abigail):
+    StrikeFactory(mailing=MailingFactory(subscriber=abigail))
+    ActionFactory(
+        subscriber=abigail, kind=Action.Kind.SUSPENSION, notice_template="suspension"
+    )
+    ActionFactory(
+        subscriber=abigail, kind=Action.Kind.WARNING, notice_template="warning"
+    )
+    recent = list(selectors.subscriber_timeline(subscriber=abigail))
+    derived = selectors.subscriber_history(subscriber=abigail, recent=recent)
+    queried = selectors.subscriber_history(subscriber=abigail)
+    assert derived.status_changes == queried.status_changes
+    assert derived.notices == queried.notices
+    assert derived.events == queried.events

@@ -114,11 +114,6 @@ def test_processing_records_a_web_form_complaint_linked_by_login(
     assert [message.to for message in mail.outbox] == [["jo@example.org"]]
 
 
-@pytest.mark.xfail(
-    reason="LEAD: complaint_record must take the reference of a web report from "
-    "its X-Abuse-Desk-Reference header (issue 6)",
-    strict=False,
-)
 def test_complaint_takes_the_reference_shown_on_the_form(client, bob):
     _report(client)
     reference = _reference(client)

@@ -5,6 +5,7 @@ accounts.services.imports.subscriber_import. The CSV format is described in
 accounts/importing.py.
 """
 
+import gc
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -58,6 +59,17 @@ class Command(BaseCommand):
 
     def _import(self, stream, *, total, options) -> ImportSummary:
         rows = read_rows(stream)
+        # The import keeps file-wide maps of every account number and login, hundreds
+        # of thousands of long-lived objects without reference cycles. Python's cycle
+        # collector rescans them again and again, which cost about a third of a
+        # 200,000-row run; reference counting still frees everything, so pause it.
+        gc.disable()
+        try:
+            return self._run(rows, total=total, options=options)
+        finally:
+            gc.enable()
+
+    def _run(self, rows, *, total, options) -> ImportSummary:
         with tqdm(
             rows,
             total=total,

@@ -90,9 +90,8 @@ class Command(BaseCommand):
         )
         # Production static storage needs its manifest, as in a real deployment.
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        subprocess.run(
-            [*manage, "collectstatic", "--no-input", "-v0"], env=env, check=True
-        )  # noqa: S603
+        collect = [*manage, "collectstatic", "--no-input", "-v0"]
+        subprocess.run(collect, env=env, check=True)  # noqa: S603
         args = [
             sys.executable,
             "-m",

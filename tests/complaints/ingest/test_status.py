@@ -194,7 +194,7 @@ def test_find_reply_code_reads_the_smtp_reply_not_an_ip_octet(text, expected):
 
 
 def test_every_reason_class_is_one_of_the_documented_names():
-    reasons = {reason for reason, _detail, _pattern in status._RULES}
+    reasons = {reason for reason, _detail, _pattern in status._RULES_SPEC}
     assert reasons <= set(status.REASONS)
 
 

@@ -1,0 +1,194 @@
+"""Prepare raw bytes so the stdlib MIME parser has less work to do.
+
+Two rewrites, each of which leaves everything the readers look at as it was.
+
+**Attached bodies are dropped.** A bounce or a feedback report often carries
+the whole original message (``message/rfc822``), and parsing is paid per line:
+a returned newsletter with its images costs far more than the notice around it. The readers only
+ever use an attached message's *headers* (RFC 5965 section 2 and RFC 3464
+section 2 need nothing more to link a report), so its body is cut out of the
+raw bytes, up to the enclosing part's closing boundary, before the MIME
+parser sees it.
+
+Two exceptions keep the body: an attached ``multipart/report`` (a gateway
+forwarding a DSN or ARF report, which ``classify`` unwraps) and a part whose
+content is base64 or quoted-printable encoded (its "headers" are not text
+yet).
+
+**Boundaries are renamed.** The parser compiles a regular expression for
+every multipart boundary it meets, and real boundaries are unique per
+message, so each multipart message paid for a fresh compilation (more than
+the rest of its parsing). Renaming each distinct boundary to a fixed token
+(``=_ingest_boundary_0``, ``..._1``) in its ``boundary=`` parameter and its
+delimiter lines (RFC 2046 section 5.1.1) lets ``re`` reuse the few patterns
+it has compiled for every later message. The new names show only in the
+``boundary`` parameters, which no reader looks at.
+
+Anything unexpected leaves the bytes as they were: both rewrites only save
+time and must never change what is read.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Searched in a lowercased copy: a literal prefix lets ``re`` skip ahead, which
+# case-insensitive matching would not (ASCII lowercasing keeps every offset).
+_ATTACHED_TYPE = re.compile(
+    rb"content-type:[ \t]*(?:message/(?:rfc822|global)|text/rfc822-headers"
+    rb"|message/rfc822-headers)[ \t]*(?:;|$)",
+    re.M,
+)
+_BOUNDARY_PARAM = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\n]+)"|([^\s;"]+))')
+_ENCODED = re.compile(rb"content-transfer-encoding:[ \t]*(?:base64|quoted-printable)")
+_REPORT = re.compile(rb"content-type:[ \t]*multipart/report")
+_TOKEN = b"=_ingest_boundary_"
+# A delimiter line ends after the boundary, an optional "--" closing it and
+# optional blanks (what the stdlib parser's boundary pattern accepts).
+_DELIMITER_END = re.compile(rb"(?:--)?[ \t]*(?:\n|\Z)")
+
+
+def prepare(raw: bytes) -> bytes:
+    """Return ``raw`` (LF line endings) trimmed and with renamed boundaries."""
+    return rename_boundaries(trim_attached_bodies(raw))
+
+
+def trim_attached_bodies(raw: bytes) -> bytes:
+    """Return ``raw`` (LF line endings) without the bodies of attached messages."""
+    lowered = raw.lower()
+    pos = 0
+    while True:
+        match = _ATTACHED_TYPE.search(lowered, pos)
+        if match is None:
+            return raw
+        at = match.start()
+        span = (
+            _body_span(raw, lowered, at)
+            if lowered[at - 1 : at] in (b"\n", b"")
+            else None
+        )
+        if span is None:
+            pos = match.end()
+            continue
+        start, stop = span
+        raw, lowered = raw[:start] + raw[stop:], lowered[:start] + lowered[stop:]
+        pos = start
+
+
+def _boundary_spans(lowered: bytes, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans of the ``boundary=`` values of Content-Type headers before ``end``."""
+    spans = []
+    for match in _BOUNDARY_PARAM.finditer(
+        lowered, 0, len(lowered) if end is None else end
+    ):
+        # Other headers say "boundary=" too (LSMTP's X-Report-Type).
+        if _header_name_start(lowered, match.start()) >= 0:
+            group = 1 if match.start(1) >= 0 else 2
+            spans.append((match.start(group), match.end(group)))
+    return spans
+
+
+def _header_name_start(lowered: bytes, at: int) -> int:
+    """Where the Content-Type header holding ``at`` starts, or -1."""
+    start = lowered.rfind(b"\n", 0, at) + 1
+    # Step back over folded continuation lines to the header's name.
+    while start > 0 and lowered[start : start + 1] in (b" ", b"\t"):
+        start = lowered.rfind(b"\n", 0, start - 1) + 1
+    return start if lowered.startswith(b"content-type:", start) else -1
+
+
+def _delimiters(raw: bytes, lowered: bytes, at: int) -> list[bytes]:
+    """Delimiter lines (RFC 2046 section 5.1.1) of multiparts opened before ``at``."""
+    # Boundaries are case-sensitive: the values come from the original.
+    found = (b"\n--" + raw[start:end] for start, end in _boundary_spans(lowered, at))
+    return list(dict.fromkeys(found))
+
+
+def _part_header_start(raw: bytes, at: int, delimiters: list[bytes]) -> int:
+    """Where the MIME header block holding ``at`` begins, or -1 if in a body."""
+    # Without a delimiter above, only the top-level header block qualifies.
+    start = max((raw.rfind(d, 0, at) for d in delimiters), default=0)
+    if start < 0 or b"\n\n" in raw[start:at]:
+        return -1
+    return start
+
+
+def _body_span(raw: bytes, lowered: bytes, at: int) -> tuple[int, int] | None:
+    """The bytes to drop for the attached message declared at ``at``, or None."""
+    delimiters = _delimiters(raw, lowered, at)
+    block_start = _part_header_start(raw, at, delimiters)
+    part_head_end = raw.find(b"\n\n", at)
+    if block_start < 0 or part_head_end < 0:
+        return None
+    if _ENCODED.search(lowered, block_start, part_head_end):
+        return None
+    inner = part_head_end + 2
+    while raw.startswith(b"\n", inner):
+        inner += 1
+    inner_head_end = raw.find(b"\n\n", inner)
+    if inner_head_end < 0 or _REPORT.search(lowered, inner, inner_head_end):
+        return None
+    start = inner_head_end + 2
+    ends = [raw.find(delimiter, inner_head_end) for delimiter in delimiters]
+    stop = min((end for end in ends if end >= 0), default=len(raw))
+    return (start, stop) if stop > start else None
+
+
+def _boundary_values(raw: bytes) -> list[tuple[int, int]] | None:
+    """Spans of every ``boundary=`` value, or None when renaming is unsafe."""
+    lowered = raw.lower()
+    if b"boundary*" in lowered or _TOKEN in raw:
+        return None  # RFC 2231 continuations, or the token already present
+    spans = _boundary_spans(lowered)
+    for start, end in spans:
+        value = raw[start:end]
+        # The parser unquotes and strips trailing blanks; such values are
+        # left alone rather than reproduced.
+        if b"\\" in value or value != value.rstrip():
+            return None
+    return spans
+
+
+def rename_boundaries(raw: bytes) -> bytes:
+    """Rename each multipart boundary to a fixed token (see the docstring)."""
+    spans = _boundary_values(raw)
+    if not spans:
+        return raw
+    names: dict[bytes, bytes] = {}
+    for start, end in spans:
+        names.setdefault(raw[start:end], _TOKEN + str(len(names)).encode())
+    # "--abc--" closes "abc" but opens "abc--": such sets are left alone.
+    values = sorted(names)
+    if any(b.startswith(a) for a, b in zip(values, values[1:], strict=False)):
+        return raw
+    edits = [(start, end, names[raw[start:end]]) for start, end in spans]
+    for value, token in names.items():
+        edits.extend(_delimiter_edits(raw, value, token))
+    return _apply(raw, sorted(edits))
+
+
+def _delimiter_edits(
+    raw: bytes, value: bytes, token: bytes
+) -> list[tuple[int, int, bytes]]:
+    """Edits renaming ``value`` on each of its delimiter lines."""
+    edits = []
+    needle = b"\n--" + value
+    at = raw.find(needle)
+    while at >= 0:
+        start = at + 3
+        end = start + len(value)
+        if _DELIMITER_END.match(raw, end):
+            edits.append((start, end, token))
+        at = raw.find(needle, end)
+    return edits
+
+
+def _apply(raw: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+    """``raw`` with each (start, end) span replaced; ``edits`` sorted, disjoint."""
+    pieces = []
+    done = 0
+    for start, end, replacement in edits:
+        pieces += [raw[done:start], replacement]
+        done = end
+    pieces.append(raw[done:])
+    return b"".join(pieces)

@@ -1,0 +1,55 @@
+"""The phrase pre-check only ever skips patterns that could not have matched."""
+
+import re
+
+import pytest
+
+from complaints.ingest import status
+from complaints.ingest.prefilter import Starts, word_starts
+
+from .conftest import EMAILS, FLUFL
+
+
+def _lines() -> list[str]:
+    paths = sorted(EMAILS.glob("*.eml")) + sorted(FLUFL.glob("*.txt"))
+    lines = []
+    for path in paths:
+        lines += path.read_bytes().decode("latin-1").lower().split("\n")
+    return [line for line in lines if line.strip()]
+
+
+LINES = _lines()
+
+
+def _first_rule(text: str) -> tuple[str, str] | None:
+    """``match_reason`` without the pre-check: every rule, in order."""
+    text = text[:2000].lower()
+    for reason, detail, pattern in status._RULES_SPEC:
+        if re.search(rf"\b(?:{pattern})", text):
+            return reason, detail
+    return None
+
+
+def test_match_reason_agrees_with_trying_every_rule():
+    assert [status.match_reason(t) for t in LINES] == [_first_rule(t) for t in LINES]
+
+
+@pytest.mark.parametrize("rule", status._RULES, ids=lambda r: f"{r[0]}-{r[1]}")
+def test_a_skipped_rule_never_matches(rule):
+    _reason, _detail, pattern, starts = rule
+    for line in LINES:
+        if not starts.may_match(word_starts(line)):
+            assert pattern.search(line) is None
+
+
+def test_short_phrases_and_optional_letters_are_found():
+    starts = Starts(re.compile(r"\b(?:ip|e-?mail box|no mx)"))
+    assert starts.may_match(word_starts("blocked ip"))
+    assert starts.may_match(word_starts("the email box"))
+    assert starts.may_match(word_starts("no mx record"))
+    assert not starts.may_match(word_starts("nothing to see"))
+
+
+def test_pattern_it_cannot_read_is_always_run():
+    for pattern in (r"spam", r"\b(?i:spam)", r"\b(?:\w+ box)", r"\b(?:-x)"):
+        assert Starts(re.compile(pattern)).may_match(set())

@@ -1,0 +1,105 @@
+"""Raw bytes are trimmed and their boundaries renamed without changing what is read."""
+
+import pytest
+
+from complaints.ingest import classify, parse
+from complaints.ingest.prepare import rename_boundaries, trim_attached_bodies
+
+from .conftest import EMAILS, FLUFL
+
+DSN = b"""From: MAILER-DAEMON@mx.example.net
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="Xy.1/z"
+
+--Xy.1/z
+Content-Type: text/plain
+
+<gone@example.org>: host said: 550 5.1.1 User unknown
+
+--Xy.1/z
+Content-Type: message/rfc822
+
+Subject: Our offers
+Message-ID: <offer-1@example.com>
+Content-Type: multipart/alternative; boundary="inner"
+
+--inner
+Content-Type: text/plain
+
+NEWSLETTER BODY LINE
+--inner--
+
+--Xy.1/z--
+"""
+
+
+def test_attached_message_body_is_dropped_but_its_headers_are_kept():
+    trimmed = trim_attached_bodies(DSN)
+    assert b"NEWSLETTER BODY LINE" not in trimmed
+    assert b"Message-ID: <offer-1@example.com>" in trimmed
+    assert trimmed.endswith(b"--Xy.1/z--\n")
+
+
+def test_attached_report_keeps_its_body():
+    wrapped = (
+        b"Content-Type: multipart/mixed; boundary=outer\n\n--outer\n"
+        b"Content-Type: message/rfc822\n\n"
+        + DSN.replace(b"MIME-Version: 1.0\n", b"")
+        + b"\n--outer--\n"
+    )
+    assert b"gone@example.org" in trim_attached_bodies(wrapped)
+
+
+def test_encoded_attached_message_is_left_alone():
+    raw = DSN.replace(
+        b"Content-Type: message/rfc822\n",
+        b"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n",
+    )
+    assert trim_attached_bodies(raw) == raw
+
+
+def test_boundaries_are_renamed_on_parameters_and_delimiter_lines():
+    renamed = rename_boundaries(DSN)
+    assert b"Xy.1/z" not in renamed
+    assert renamed.count(b"=_ingest_boundary_0") == 4
+
+
+def test_boundary_outside_a_content_type_header_is_not_renamed():
+    raw = b'X-Report-Type: Nondelivery; boundary="> Error"\n\n--> Error\ntext\n'
+    assert rename_boundaries(raw) == raw
+
+
+def test_boundary_that_prefixes_another_is_not_renamed():
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=abc\n\n--abc\n"
+        b"Content-Type: multipart/mixed; boundary=abc--\n\n--abc--\n--abc--\n"
+    )
+    assert rename_boundaries(raw) == raw
+
+
+def test_parsed_parts_and_attached_headers_are_the_same_after_preparation():
+    prepared = parse.parse_bytes(DSN)
+    plain = parse._BYTES_PARSER.parsebytes(DSN)
+    assert [p.get_content_type() for p in prepared.get_payload()] == [
+        p.get_content_type() for p in plain.get_payload()
+    ]
+    assert parse.part_text(prepared.get_payload(0)) == parse.part_text(
+        plain.get_payload(0)
+    )
+    inner = prepared.get_payload(1).get_payload(0)
+    original = plain.get_payload(1).get_payload(0)
+    # Only the boundary parameter differs, and no reader looks at it.
+    assert inner.items()[:2] == original.items()[:2]
+    assert inner.get_content_type() == original.get_content_type()
+
+
+SAMPLES = sorted(EMAILS.glob("*.eml")) + sorted(FLUFL.glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_classification_does_not_depend_on_preparation(path, monkeypatch):
+    raw = path.read_bytes()
+    prepared = classify(raw)
+    monkeypatch.setattr(parse, "prepare", lambda data: data)
+    assert classify(raw) == prepared
