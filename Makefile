@@ -41,7 +41,7 @@ run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.installed
 	mkdir -p var
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --base-url http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(PY) -m abusedesk.launcher
 
 ## test: lint, then the whole suite against PostgreSQL and Redis.

@@ -9,14 +9,14 @@ import csv
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from abusedesk.roles import desk_required
+from abusedesk.roles import abuse_required, desk_required
 from accounts import selectors, services
-from accounts.forms import NoteForm, SubscriberSearchForm
+from accounts.forms import NoteForm, StatusChangeForm, SubscriberSearchForm
 from accounts.models import Subscriber
 
 
@@ -52,6 +52,10 @@ def subscriber_detail(request, pk: int):
         "timeline": timeline,
         "timeline_limit": selectors.TIMELINE_LIMIT,
         "note_form": NoteForm(),
+        "status_actions": [
+            (change, STATUS_CHANGES[change][1])
+            for change in services.transitions_allowed(status=subscriber.status)
+        ],
     }
     return render(request, "accounts/subscriber_detail.html", context)
 
@@ -129,3 +133,69 @@ def _csv_cell(value: str) -> str:
 
 def _safe_filename(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum() or ch in "-_.") or "subscriber"
+
+
+# What staff may do to an account, the service that does it, and what the
+# confirmation page says will happen.
+STATUS_CHANGES = {
+    "suspend": (
+        services.subscriber_suspend,
+        "Suspend",
+        "The account can no longer send mail. The customer is sent a suspension notice.",
+    ),
+    "reinstate": (
+        services.subscriber_reinstate,
+        "Reinstate",
+        "The account can send again. The customer is sent a reinstatement notice.",
+    ),
+    "terminate": (
+        services.subscriber_terminate,
+        "Terminate",
+        "The account is closed for good; its evidence is kept. "
+        "The customer is sent a termination notice.",
+    ),
+    "restrict": (
+        services.subscriber_restrict,
+        "Restrict (compromised)",
+        "The account cannot send until its password is reset. "
+        "The customer is sent the security advice.",
+    ),
+    "password_reset": (
+        services.password_reset_record,
+        "Record password reset",
+        "The restricted account may send again.",
+    ),
+}
+
+
+@require_http_methods(["GET", "POST"])
+@abuse_required
+def subscriber_status_change(request, pk: int, change: str):
+    """A status change by abuse staff: the GET is the confirmation step, the POST
+    (reason and confirmation required) makes the change."""
+    if change not in STATUS_CHANGES:
+        raise Http404("Unknown change.")
+    subscriber = get_object_or_404(Subscriber, pk=pk)
+    service, label, consequence = STATUS_CHANGES[change]
+    form = StatusChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            action = service(
+                subscriber=subscriber,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            done = "Done." if action is not None else "Nothing to change: already so."
+            messages.success(request, f"{label}: {done}")
+            return redirect(subscriber)
+    context = {
+        "subscriber": subscriber,
+        "form": form,
+        "label": label,
+        "consequence": consequence,
+        "change": change,
+    }
+    return render(request, "accounts/subscriber_status_change.html", context)

@@ -1,8 +1,8 @@
 """Shared fixtures: staff users of each role and the common domain rows."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 
 from tests.accounts.factories import SubscriberFactory

@@ -5,6 +5,7 @@
 - ``imports``: keeping subscribers in step with the billing system's CSV.
 """
 
+from accounts.services.imports import subscriber_import
 from accounts.services.status import (
     notice_deliver,
     notice_send,
@@ -13,10 +14,11 @@ from accounts.services.status import (
     subscriber_restrict,
     subscriber_suspend,
     subscriber_terminate,
+    transitions_allowed,
 )
 from accounts.services.timeline import action_record, subscriber_note_add
 
-__all__ = ["action_record", "subscriber_note_add"]
+__all__ = ["action_record", "subscriber_import", "subscriber_note_add"]
 __all__ += [
     "notice_deliver",
     "notice_send",
@@ -25,4 +27,5 @@ __all__ += [
     "subscriber_restrict",
     "subscriber_suspend",
     "subscriber_terminate",
+    "transitions_allowed",
 ]

@@ -95,6 +95,11 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+def transitions_allowed(*, status: str) -> list[str]:
+    """The names of the transitions that would change an account in ``status``."""
+    return [name for name, t in TRANSITIONS.items() if status in t.allowed_from]
+
+
 def _require_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:

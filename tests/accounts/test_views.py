@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Action
+from accounts.models import Action, Subscriber
 from tests.accounts.factories import (
     ActionFactory,
     IPAssignmentFactory,
@@ -22,67 +22,67 @@ SEARCH = reverse("accounts:subscriber_search")
 
 
 @pytest.fixture
-def abigail(db):
+def harbour(db):
     subscriber = SubscriberFactory(
-        account_number="B0000042", name="Abigail Garner", status="suspended"
+        account_number="B0000042", name="Harbour Bakery", status="suspended"
     )
-    MailAccountFactory(subscriber=subscriber, login="agarner", address="ag@isp.example")
+    MailAccountFactory(subscriber=subscriber, login="abakery", address="ag@isp.example")
     IPAssignmentFactory(subscriber=subscriber, network="192.0.2.0/28")
     return subscriber
 
 
 @pytest.fixture
-def history(abigail):
+def history(harbour):
     """Two strikes (one revoked), a suspension with its notice, a complaint."""
     now = timezone.now()
-    mailing = MailingFactory(subscriber=abigail, subject="=HYPERLINK(1) deals")
+    mailing = MailingFactory(subscriber=harbour, subject="=HYPERLINK(1) deals")
     StrikeFactory(mailing=mailing)
     StrikeFactory(
-        mailing=MailingFactory(subscriber=abigail, subject="Newsletter"),
+        mailing=MailingFactory(subscriber=harbour, subject="Newsletter"),
         revoked_at=now,
         revoke_reason="Confirmed opt-in list",
     )
     ActionFactory(
-        subscriber=abigail,
+        subscriber=harbour,
         kind=Action.Kind.SUSPENSION,
         reason="Strike 3 of 3: the limit is reached.",
         notice_template="suspension",
         notified_at=now,
     )
-    ActionFactory(subscriber=abigail, kind=Action.Kind.NOTE, reason="Internal note")
+    ActionFactory(subscriber=harbour, kind=Action.Kind.NOTE, reason="Internal note")
     ComplaintFactory(
-        subscriber=abigail,
+        subscriber=harbour,
         mailing=mailing,
         complainant_email="whistle@complainer.example",
         complainant_name="Wanda Whistle",
     )
-    return abigail
+    return harbour
 
 
 @pytest.mark.parametrize(
-    "query", ["B0000042", "agarner", "ag@isp.example", "192.0.2.5", "Abigail"]
+    "query", ["B0000042", "abakery", "ag@isp.example", "192.0.2.5", "Harbour"]
 )
-def test_single_match_goes_straight_to_the_subscriber(support_client, abigail, query):
+def test_single_match_goes_straight_to_the_subscriber(support_client, harbour, query):
     response = support_client.get(SEARCH, {"q": query})
     assert response.status_code == 302
-    assert response["Location"] == abigail.get_absolute_url()
+    assert response["Location"] == harbour.get_absolute_url()
 
 
-def test_several_matches_are_listed(support_client, abigail):
-    SubscriberFactory(name="Abigail Other")
-    response = support_client.get(SEARCH, {"q": "abigail"})
+def test_several_matches_are_listed(support_client, harbour):
+    SubscriberFactory(name="Harbour Other")
+    response = support_client.get(SEARCH, {"q": "harbour"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Abigail Garner" in html and "Abigail Other" in html
+    assert "Harbour Bakery" in html and "Harbour Other" in html
     assert "found by name" in html
 
 
-def test_no_match_says_so(support_client, abigail):
+def test_no_match_says_so(support_client, harbour):
     response = support_client.get(SEARCH, {"q": "nobody-at-all"})
     assert "No subscriber matches that" in response.content.decode()
 
 
-def test_search_by_ip_at_a_time(support_client, abigail):
+def test_search_by_ip_at_a_time(support_client, harbour):
     response = support_client.get(
         SEARCH, {"q": "192.0.2.1", "at": timezone.now().strftime("%Y-%m-%dT%H:%M")}
     )
@@ -154,17 +154,67 @@ def test_history_pages_need_a_desk_login(client, history):
 
 
 def test_subscriber_page_makes_no_query_per_row(
-    support_client, abigail, django_assert_max_num_queries
+    support_client, harbour, django_assert_max_num_queries
 ):
     for _ in range(10):
-        StrikeFactory(mailing=MailingFactory(subscriber=abigail))
-        ActionFactory(subscriber=abigail, notice_template="warning")
+        StrikeFactory(mailing=MailingFactory(subscriber=harbour))
+        ActionFactory(subscriber=harbour, notice_template="warning")
     with django_assert_max_num_queries(14):
-        support_client.get(abigail.get_absolute_url())
+        support_client.get(harbour.get_absolute_url())
 
 
-def test_support_may_add_a_note(support_client, abigail):
-    url = reverse("accounts:subscriber_note_add", args=[abigail.pk])
+def test_support_may_add_a_note(support_client, harbour):
+    url = reverse("accounts:subscriber_note_add", args=[harbour.pk])
     response = support_client.post(url, {"text": "Customer called about it."})
     assert response.status_code == 302
-    assert abigail.actions.filter(kind=Action.Kind.NOTE).count() == 1
+    assert harbour.actions.filter(kind=Action.Kind.NOTE).count() == 1
+
+
+@pytest.fixture
+def shop(db):
+    return SubscriberFactory(account_number="B0000077", name="Corner Shop")
+
+
+def test_abuse_staff_suspend_after_a_confirmation_step(abuse_client, shop):
+    url = f"/subscribers/{shop.pk}/status/suspend/"
+    page = abuse_client.get(url)
+    assert page.status_code == 200
+    assert b"suspension notice" in page.content
+    abuse_client.post(url, {"reason": "Third strike", "confirm": ""})
+    shop.refresh_from_db()
+    assert shop.status == Subscriber.Status.ACTIVE, "no change without confirmation"
+    response = abuse_client.post(url, {"reason": "Third strike", "confirm": "on"})
+    assert response.status_code == 302
+    shop.refresh_from_db()
+    assert shop.status == Subscriber.Status.SUSPENDED
+    assert shop.actions.filter(kind="suspension", reason="Third strike").count() == 1
+
+
+def test_status_change_needs_a_reason(abuse_client, shop):
+    abuse_client.post(f"/subscribers/{shop.pk}/status/terminate/", {"confirm": "on"})
+    shop.refresh_from_db()
+    assert shop.status == Subscriber.Status.ACTIVE
+
+
+def test_refused_status_change_explains_why(abuse_client, shop):
+    Subscriber.objects.filter(pk=shop.pk).update(status=Subscriber.Status.TERMINATED)
+    response = abuse_client.post(
+        f"/subscribers/{shop.pk}/status/reinstate/",
+        {"reason": "Customer called", "confirm": "on"},
+    )
+    assert response.status_code == 200
+    assert b"cannot be reinstated" in response.content
+
+
+def test_only_meaningful_status_actions_are_offered(abuse_client, shop):
+    page = abuse_client.get(f"/subscribers/{shop.pk}/")
+    offered = [change for change, _label in page.context["status_actions"]]
+    assert offered == ["suspend", "terminate", "restrict"]
+
+
+def test_support_sees_no_status_controls(support_client, shop):
+    page = support_client.get(f"/subscribers/{shop.pk}/")
+    assert b"/status/" not in page.content
+    assert (
+        support_client.get(f"/subscribers/{shop.pk}/status/suspend/").status_code == 403
+    )
