@@ -66,7 +66,9 @@ def inbound_store(
     except IntegrityError:
         # Another process stored the same bytes between the lookup and the insert.
         return InboundMessage.objects.defer("raw").get(sha256=digest), False
-    logger.info("stored inbound %s via %s (%s bytes)", inbound.pk, channel, len(raw))
+    # DEBUG: an MTA pipe may treat any output as failure, and bulk imports
+    # would print a line per message.
+    logger.debug("stored inbound %s via %s (%s bytes)", inbound.pk, channel, len(raw))
     return inbound, True
 
 
