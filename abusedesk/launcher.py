@@ -87,7 +87,10 @@ def main() -> int:
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
+    # Installed explicitly: a shell that starts this in the background would
+    # otherwise leave SIGINT ignored.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         if not os.environ.get("REDIS_URL"):
             redis_process = start_embedded_redis()
