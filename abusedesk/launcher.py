@@ -68,15 +68,16 @@ def start_embedded_redis() -> subprocess.Popen | None:
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
+    """Stop in reverse start order, each before the next, so the worker finishes
+    its warm shutdown while Redis is still there."""
     for process in reversed(processes):
         if process.poll() is None:
             process.terminate()
-    deadline = time.monotonic() + 10
-    for process in reversed(processes):
         try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def main() -> int:
@@ -96,15 +97,14 @@ def main() -> int:
             redis_process = start_embedded_redis()
             if redis_process is not None:
                 processes.append(redis_process)
-        processes.append(
-            subprocess.Popen(
-                MANAGE + ["rqworker", "ingest", "default", "--with-scheduler"]
-            )
-        )
-        processes.append(subprocess.Popen(MANAGE + ["run_periodic"]))
-        processes.append(
-            subprocess.Popen(MANAGE + ["runserver", f"127.0.0.1:{port}", "--noreload"])
-        )
+        for args in (
+            ["rqworker", "ingest", "default", "--with-scheduler"],
+            ["run_periodic"],
+            ["runserver", f"127.0.0.1:{port}", "--noreload"],
+        ):
+            # A session of their own: Ctrl-C reaches only this launcher, which
+            # then stops them in order instead of racing them.
+            processes.append(subprocess.Popen(MANAGE + args, start_new_session=True))
         sys.stdout.write(
             f"\nThe abuse desk is up: http://127.0.0.1:{port}/  (Ctrl-C stops it)\n\n"
         )
