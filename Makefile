@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev samples bench-parse
+.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,23 @@ format: $(VENV)/.installed-dev
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+## Benchmarks (figures in the README). Ingest and pages each use a PostgreSQL
+## database of their own, created when missing, and Redis database 14.
+BENCH_DB ?= postgres://postgres@127.0.0.1:5432
+BENCH_ENV = REDIS_URL=redis://127.0.0.1:6379/14 DJANGO_SECRET_KEY=bench-only-secret DJANGO_DEBUG=0 EMAIL_URL=dummymail:// DJANGO_LOG_LEVEL=WARNING
+
 bench-parse: $(VENV)/.installed-dev $(SAMPLES)/.fetched
 	DJANGO_DEBUG=1 $(PY) manage.py bench_parse
+
+bench-ingest: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_ingest
+bench-ingest: $(VENV)/.installed-dev
+	$(BENCH_ENV) $(PY) -m abusedesk.checkservices --create-database
+	$(BENCH_ENV) $(PY) manage.py migrate -v0
+	$(BENCH_ENV) $(PY) manage.py bench_ingest --messages 100000 --force
+
+bench-pages: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_pages
+bench-pages: $(VENV)/.installed-dev
+	$(BENCH_ENV) $(PY) -m abusedesk.checkservices --create-database
+	$(BENCH_ENV) $(PY) manage.py migrate -v0
+	$(BENCH_ENV) $(PY) manage.py populate_scale --skip-if-populated
+	$(BENCH_ENV) $(PY) manage.py bench_pages --requests 100

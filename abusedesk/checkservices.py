@@ -9,6 +9,7 @@ import sys
 
 import environ
 import psycopg
+import psycopg.sql
 import redis
 
 PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
@@ -42,7 +43,33 @@ def check_redis(url: str) -> str | None:
     return None
 
 
+def create_database(url: str) -> None:
+    """Create the PostgreSQL database named in ``url`` when it does not exist."""
+    config = environ.Env.db_url_config(url)
+    with psycopg.connect(
+        host=config.get("HOST") or "127.0.0.1",
+        port=config.get("PORT") or 5432,
+        user=config.get("USER") or "postgres",
+        password=config.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=3,
+    ) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
+        ).fetchone()
+        if not exists:
+            conn.execute(
+                psycopg.sql.SQL("CREATE DATABASE {}").format(
+                    psycopg.sql.Identifier(config["NAME"])
+                )
+            )
+
+
 def main() -> int:
+    if "--create-database" in sys.argv:
+        create_database(os.environ["DATABASE_URL"])
+        return 0
     problems = [
         check_postgres(
             os.environ.get(

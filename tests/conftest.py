@@ -1,9 +1,11 @@
 """Shared fixtures: staff users of each role and the common domain rows."""
 
+import django_rq
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
+from rq import SimpleWorker
 
 from tests.accounts.factories import SubscriberFactory
 from tests.complaints.factories import MailingFactory
@@ -35,6 +37,21 @@ def _user_in_group(username: str, group: str) -> User:
     # Transactional tests flush the tables, including the groups the migration made.
     user.groups.add(Group.objects.get_or_create(name=group)[0])
     return user
+
+
+@pytest.fixture
+def run_jobs():
+    """Run what is queued, now, in this process, through a real RQ worker on the
+    real Redis (``SimpleWorker`` does not fork, so it shares the test's
+    transaction)."""
+
+    def run(*queue_names: str) -> None:
+        worker = django_rq.get_worker(
+            *(queue_names or ("ingest", "default")), worker_class=SimpleWorker
+        )
+        worker.work(burst=True)
+
+    return run
 
 
 @pytest.fixture

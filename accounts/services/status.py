@@ -18,6 +18,7 @@ sends the same notice twice. This module knows nothing of complaints; callers pa
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -282,6 +283,27 @@ def notice_deliver(*, action_id: int) -> bool:
         return False
     logger.info("notice %s sent for action %s", action.notice_template, action_id)
     return True
+
+
+def notices_redeliver(
+    *, now: datetime, older_than: timedelta, within: timedelta
+) -> int:
+    """Send the notices whose first attempt failed or was lost with its worker
+    (still unsent after ``older_than``, no older than ``within``); returns how many
+    went out. Safe to run any time: each send is claimed first."""
+    pending = (
+        Action.objects.filter(
+            notified_at__isnull=True,
+            created_at__lt=now - older_than,
+            created_at__gte=now - within,
+        )
+        .exclude(notice_template="")
+        .exclude(subscriber__contact_email="")
+    )
+    return sum(
+        notice_deliver(action_id=pk)
+        for pk in pending.values_list("pk", flat=True)[:500]
+    )
 
 
 def _notice_message(*, action: Action) -> EmailMessage:

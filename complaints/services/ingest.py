@@ -20,6 +20,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.services.status import notices_redeliver
 from complaints.exceptions import EmptyMessageError, MessageTooLargeError
 from complaints.ingest import Kind, Report, classify
 from complaints.models import InboundMessage, Mailing
@@ -114,7 +115,8 @@ def inbound_sweep(*, now: datetime | None = None) -> int:
 
 def _sweep_after_commit_work(*, now: datetime, cutoff: datetime) -> None:
     """What a batch does after its commit, redone for a worker that died there:
-    the policy on recently active mailings, and lost acknowledgments."""
+    the policy on recently active mailings, lost acknowledgments, and notices
+    whose sending failed."""
     recent = Mailing.objects.filter(
         last_seen__gte=now - timedelta(days=2), state=Mailing.State.OPEN
     ).values_list("pk", flat=True)
@@ -124,6 +126,7 @@ def _sweep_after_commit_work(*, now: datetime, cutoff: datetime) -> None:
     )
     if late:
         notices.complaints_acknowledge_enqueue(complaint_ids=late)
+    notices_redeliver(now=now, older_than=now - cutoff, within=timedelta(days=2))
 
 
 @transaction.atomic

@@ -149,15 +149,20 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
         repeated.add(key)
         rows.append(complaint)
     Complaint.objects.bulk_create(rows)
-    for complaint in rows:
-        if (
-            complaint.channel != Complaint.Channel.FEEDBACK_LOOP
-            and complaint.complainant_email
-        ):
-            transaction.on_commit(
-                lambda pk=complaint.pk: notices.complaint_acknowledge(complaint_id=pk),
-                robust=True,
-            )
+    to_acknowledge = [
+        c.pk
+        for c in rows
+        if c.channel != Complaint.Channel.FEEDBACK_LOOP and c.complainant_email
+    ]
+    if to_acknowledge:
+        # Mail goes out from its own job: a slow SMTP server must not hold up
+        # the ingest, and a failed send is retried without reprocessing.
+        transaction.on_commit(
+            lambda: notices.complaints_acknowledge_enqueue(
+                complaint_ids=to_acknowledge
+            ),
+            robust=True,
+        )
 
 
 def _already_reported(items: list[Item]) -> set[tuple[str, str, str]]:

@@ -174,10 +174,17 @@ def test_same_person_reporting_the_same_message_twice_is_a_duplicate(bob):
 def test_human_complaint_is_acknowledged_once_with_its_reference(
     bob, django_capture_on_commit_callbacks
 ):
+    queue = django_rq.get_queue("default")
+    queue.empty()
     with django_capture_on_commit_callbacks(execute=True):
         inbound = _process(human_complaint(login="bob"))
     complaint = Complaint.objects.get()
     assert complaint.channel == Complaint.Channel.EMAIL
+    assert mail.outbox == [], "the acknowledgment goes out from its own job"
+    (job,) = queue.jobs
+    assert job.args == ([complaint.pk],)
+    job.func(*job.args)
+    job.func(*job.args)
     assert len(mail.outbox) == 1
     assert complaint.reference in mail.outbox[0].subject
     assert mail.outbox[0].extra_headers["Auto-Submitted"] == "auto-replied"
@@ -256,3 +263,34 @@ def test_reprocess_puts_a_failed_message_back_in_the_pipeline(
     inbound.refresh_from_db()
     assert (inbound.state, inbound.error) == ("pending", "")
     assert ingest_queue.count == 1
+
+
+def test_sweep_sends_a_notice_whose_first_attempt_failed():
+    from accounts.models import Action
+    from tests.accounts.factories import ActionFactory
+
+    action = ActionFactory(
+        kind=Action.Kind.WARNING,
+        notice_template="warning",
+        reason="Strike 1 of 3",
+        created_at=timezone.now() - timedelta(hours=1),
+    )
+    services.inbound_sweep()
+    action.refresh_from_db()
+    assert action.notified_at is not None
+    assert [m.to for m in mail.outbox] == [[action.subscriber.contact_email]]
+    services.inbound_sweep()
+    assert len(mail.outbox) == 1
+
+
+def test_sweep_queues_acknowledgments_lost_with_their_job(bob):
+    inbound = _process(human_complaint(login="bob"))
+    complaint = Complaint.objects.get(inbound=inbound)
+    Complaint.objects.filter(pk=complaint.pk).update(
+        received_at=timezone.now() - timedelta(hours=1)
+    )
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    services.inbound_sweep()
+    assert [job.args for job in queue.jobs] == [([complaint.pk],)]
+    queue.empty()

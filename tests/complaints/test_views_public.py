@@ -1,5 +1,6 @@
 """The public report form and status page, through the test client."""
 
+import django_rq
 import pytest
 from django.core import mail
 from django.core.cache import caches
@@ -101,11 +102,13 @@ def test_uploaded_eml_is_attached_byte_for_byte(client):
 
 
 def test_processing_records_a_web_form_complaint_linked_by_login(
-    client, bob, django_capture_on_commit_callbacks
+    client, bob, django_capture_on_commit_callbacks, run_jobs
 ):
+    django_rq.get_queue("default").empty()
     _report(client)
     with django_capture_on_commit_callbacks(execute=True):
         _process_pending()
+    run_jobs("default")
     complaint = Complaint.objects.get()
     assert complaint.channel == Complaint.Channel.WEB_FORM
     assert complaint.complainant_email == "jo@example.org"

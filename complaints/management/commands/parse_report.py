@@ -8,6 +8,7 @@ the command never touches the database, so it is safe on production data.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for path in iter_paths(options["paths"]):
-            report = report_for(path, options["trace_header"])
-            if options["json"]:
-                self.stdout.write(json_line(path, report))
-            else:
-                self.stdout.write(human_summary(path, report) + "\n")
+        try:
+            for path in iter_paths(options["paths"]):
+                report = report_for(path, options["trace_header"])
+                if options["json"]:
+                    self.stdout.write(json_line(path, report))
+                else:
+                    self.stdout.write(human_summary(path, report) + "\n")
+        except BrokenPipeError:
+            # Piped into head or a pager that quit: stop quietly, as Unix tools do.
+            sys.stderr.close()

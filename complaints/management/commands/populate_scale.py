@@ -29,10 +29,18 @@ class Command(BaseCommand):
         parser.add_argument("--bounces", type=int, default=200_000)
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--force", action="store_true")
+        parser.add_argument(
+            "--skip-if-populated",
+            action="store_true",
+            help="Do nothing when the database already has complaints.",
+        )
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
             raise CommandError("populate_scale needs PostgreSQL (it uses COPY).")
+        if Complaint.objects.exists() and options["skip_if_populated"]:
+            self.stdout.write("already populated; keeping it")
+            return
         if Complaint.objects.exists() and not options["force"]:
             raise CommandError(
                 "This database already has complaints; use --force to add more."
