@@ -123,7 +123,7 @@ def _subscriber_transition(
     Callers own the transaction.
     """
     transition = TRANSITIONS[name]
-    locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    locked = Subscriber.objects.select_for_update(no_key=True).get(pk=subscriber.pk)
     subscriber.status = locked.status
     if locked.status in transition.unchanged_from:
         return None

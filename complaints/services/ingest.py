@@ -189,7 +189,7 @@ def _mark_internal_error(inbound_id: int, now: datetime) -> dict[int, str]:
 def _process_batch(inbound_ids: list[int], now: datetime) -> dict[int, str]:
     with transaction.atomic():
         inbounds = list(
-            InboundMessage.objects.select_for_update(skip_locked=True)
+            InboundMessage.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(pk__in=inbound_ids, state=InboundMessage.State.PENDING)
             .order_by("pk")
         )

@@ -120,8 +120,12 @@ def _source(item: Item) -> str:
 
 
 def _lock_subscribers(ids: set[int]) -> None:
+    # Every lock in the desk is FOR NO KEY UPDATE (no_key=True): it still
+    # serialises writers, but does not block the FOR KEY SHARE that PostgreSQL's
+    # deferred foreign-key checks take at COMMIT, which would deadlock a batch
+    # inserting complaints against a staff action holding their subscriber.
     list(
-        Subscriber.objects.select_for_update()
+        Subscriber.objects.select_for_update(no_key=True)
         .filter(pk__in=ids)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -266,7 +270,7 @@ def mailings_count(tally: Tally) -> list[int]:
     # Lock the rows in id order first: the joined UPDATE alone would lock them in
     # whatever order its plan visits them, and two batches could deadlock.
     list(
-        Mailing.objects.select_for_update()
+        Mailing.objects.select_for_update(no_key=True)
         .filter(pk__in=ids)
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -60,8 +60,8 @@ def _lock(mailing_id: int) -> tuple[Mailing, Subscriber]:
     owner_id = Mailing.objects.values_list("subscriber_id", flat=True).get(
         pk=mailing_id
     )
-    subscriber = Subscriber.objects.select_for_update().get(pk=owner_id)
-    mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
+    subscriber = Subscriber.objects.select_for_update(no_key=True).get(pk=owner_id)
+    mailing = Mailing.objects.select_for_update(no_key=True).get(pk=mailing_id)
     if mailing.subscriber_id != subscriber.pk:  # moved before the lock was taken
         return _lock(mailing_id)
     mailing.subscriber = subscriber
@@ -283,7 +283,7 @@ def strike_revoke(
         raise ValidationError("Give the reason for revoking the strike.")
     now = now or timezone.now()
     mailing, subscriber = _lock(strike.mailing_id)
-    locked = Strike.objects.select_for_update().get(pk=strike.pk)
+    locked = Strike.objects.select_for_update(no_key=True).get(pk=strike.pk)
     if locked.revoked_at is not None:
         return locked
     should_reinstate = reinstate and _reinstatable(

@@ -35,7 +35,7 @@ def _count(mailing_id: int | None, delta: int) -> None:
 
 
 def _locked(complaint: Complaint) -> Complaint:
-    return Complaint.objects.select_for_update().get(pk=complaint.pk)
+    return Complaint.objects.select_for_update(no_key=True).get(pk=complaint.pk)
 
 
 @transaction.atomic
@@ -50,9 +50,11 @@ def complaint_link(
     it already is changes nothing."""
     # Subscriber first, then mailing: the order ingest and the strike services
     # lock in, so a staff click and a worker cannot deadlock.
-    Subscriber.objects.select_for_update().filter(pk=mailing.subscriber_id).first()
+    Subscriber.objects.select_for_update(no_key=True).filter(
+        pk=mailing.subscriber_id
+    ).first()
     complaint = _locked(complaint)
-    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    mailing = Mailing.objects.select_for_update(no_key=True).get(pk=mailing.pk)
     if complaint.mailing_id == mailing.pk and complaint.state == Complaint.State.LINKED:
         return complaint
     if complaint.state == Complaint.State.LINKED:
@@ -170,7 +172,7 @@ def mailing_hold_reject(
 
 
 def _hold_decide(mailing: Mailing, actor, reason: str, *, release: bool) -> Mailing:
-    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    mailing = Mailing.objects.select_for_update(no_key=True).get(pk=mailing.pk)
     if mailing.state != Mailing.State.HELD:
         return mailing
     mailing.state = Mailing.State.RELEASED if release else Mailing.State.REJECTED
