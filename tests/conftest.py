@@ -40,6 +40,26 @@ def _user_in_group(username: str, group: str) -> User:
 
 
 @pytest.fixture
+def ingest_queue():
+    """The real ingest queue, empty before and after the test."""
+    queue = django_rq.get_queue("ingest")
+    queue.empty()
+    yield queue
+    queue.empty()
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Call a service and run its on-commit callbacks, as a real commit would."""
+
+    def call(service, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return service(**kwargs)
+
+    return call
+
+
+@pytest.fixture
 def run_jobs():
     """Run what is queued, now, in this process, through a real RQ worker on the
     real Redis (``SimpleWorker`` does not fork, so it shares the test's

@@ -19,7 +19,16 @@ from __future__ import annotations
 
 from email.message import Message
 
-from . import arf, autoreply, dsn, fallback, nonstandard, parse, status
+from . import (
+    arf,
+    autoreply,
+    dsn,
+    fallback,
+    lastresort,
+    nonstandard,
+    parse,
+    status,
+)
 from .original import build_original
 from .report import ComplaintSource, Kind, OriginalMessage, Recipient, Report
 
@@ -254,8 +263,13 @@ def _excluded_addresses(msg: Message) -> set[str]:
         excluded.update(parse.addresses_in(" ".join(parse.header_all(msg, name))))
     attached = arf.reported_message(msg)
     if attached is not None:
+        senders: set[str] = set()
         for name in ("From", "Return-Path", "Sender"):
-            excluded.update(parse.addresses_in(parse.header(attached, name) or ""))
+            senders.update(parse.addresses_in(parse.header(attached, name) or ""))
+        # A message sent to oneself bounces for its own sender: an address
+        # the original was addressed to stays a candidate.
+        addressed = " ".join(parse.header_all(attached, "To"))
+        excluded.update(senders - set(parse.addresses_in(addressed)))
     return excluded
 
 
@@ -292,9 +306,10 @@ def _as_plain_bounce(
     evidence = _bounce_evidence(msg, notice, failed_header)
     if not evidence:
         return None
-    failures = nonstandard.find_failures(
-        notice, exclude=_excluded_addresses(msg), extra=failed_header
-    )
+    excluded = _excluded_addresses(msg)
+    failures = nonstandard.find_failures(notice, exclude=excluded, extra=failed_header)
+    if not failures and evidence == 2:
+        failures = _last_resort_failures(msg, notice, excluded)
     if not failures:
         failures = fallback.flufl_failures(msg, notice)
     warning = notice.is_warning or _is_delay_subject(msg)
@@ -307,6 +322,21 @@ def _as_plain_bounce(
     return Report(
         kind=Kind.BOUNCE, recipients=tuple(recipients), original=original, **outer
     )
+
+
+def _last_resort_failures(
+    msg: Message, notice: nonstandard.Notice, excluded: set[str]
+) -> list[nonstandard.Failure]:
+    """Failures of a certain bounce whose recipient only a guess can name."""
+    addresses = lastresort.summary_addressee(notice, excluded)
+    if not addresses:
+        domain = lastresort.sender_domain(parse.header(msg, "From"))
+        addresses = lastresort.bare_local_parts(notice, domain)
+    diagnostic = notice.global_diagnostic
+    return [
+        nonstandard.Failure(address, diagnostic, notice.is_warning)
+        for address in addresses
+    ]
 
 
 def _is_delay_subject(msg: Message) -> bool:

@@ -122,8 +122,19 @@ _IGNORED_LOCAL_RE = re.compile(
 )
 _MESSAGE_ID_LOCAL_RE = re.compile(r"^[\w.$-]{16,}$")
 _URL_BEFORE_RE = re.compile(r"(https?://|www\.)\S*$", re.I)
-# "... not accepting mail from <sender>": the sender, not a recipient.
-_SENDER_BEFORE_RE = re.compile(r"\b(from|sender|by|envelope)\s*:?\s*<?$", re.I)
+# "... not accepting mail from <sender>": the sender, not a recipient. Exim's
+# "(generated from a@b)" names the address the sender wrote, though.
+_SENDER_BEFORE_RE = re.compile(
+    r"\b(?<!generated )(from|sender|by|envelope)\s*:?\s*<?$", re.I
+)
+# Words that put the failed address right after them on the same line:
+# "addressed to 'a@b'", Demon's "was addressed, a@b, did not", LISTSERV's
+# "Error-for: a@b", SMTP32's "Invalid final delivery userid: a@b".
+_LEAD_IN_RE = re.compile(
+    r"(addressed( to|,)|error-for:|generated from|userid:|undeliverable to)"
+    r"\s*['\"<(]?$",
+    re.I,
+)
 _SMTP_PREFIX_RE = re.compile(r"^(smtp|rfc822|sip|mailto)[=:]", re.I)
 _REPLY_LEAD_RE = re.compile(r"^\s*[<>#(]*\s*[245]\d\d[\s-]")
 _MAX_DIAGNOSTIC_LINES = 6
@@ -266,7 +277,8 @@ def _all_candidates(notice: Notice) -> dict[str, list[str]]:
         if "@" not in line or _HEADERISH_RE.match(line):
             continue
         for match in parse.ADDRESS_RE.finditer(line):
-            address = _SMTP_PREFIX_RE.sub("", match.group(1).lower())
+            # "'a@b'": a quote opening a local part is the text's quoting.
+            address = _SMTP_PREFIX_RE.sub("", match.group(1).lower()).lstrip("'")
             if not _plausible(address, line, match.start()):
                 continue
             explanation = _explain(notice, index, match, address)
@@ -298,6 +310,7 @@ def _explain(
         _ADDRESS_ONLY_RE.match(line)
         or _heading_above(notice, index)
         or _HEADING_RE.search(line[: match.start()].lower())
+        or _LEAD_IN_RE.search(line[: match.start()])
         or _REPLY_LEAD_RE.match(line)
         or status.match_reason(line)
         or status.find_status(line)

@@ -32,17 +32,6 @@ SERVICES = {
 }
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Call a service and run its on-commit callbacks, as a real commit would."""
-
-    def call(service, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
-
-    return call
-
-
 @pytest.mark.parametrize(
     ("name", "start", "end"),
     [

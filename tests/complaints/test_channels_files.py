@@ -4,7 +4,6 @@ import io
 import shutil
 from pathlib import Path
 
-import django_rq
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -14,14 +13,6 @@ from complaints.models import InboundMessage
 pytestmark = pytest.mark.django_db
 
 MAILBOXES = Path(__file__).resolve().parent.parent / "fixtures" / "mailboxes"
-
-
-@pytest.fixture
-def ingest_queue():
-    queue = django_rq.get_queue("ingest")
-    queue.connection.flushdb()
-    yield queue
-    queue.connection.flushdb()
 
 
 def run(*paths: Path) -> str:

@@ -4,7 +4,6 @@ import hashlib
 import json
 import socket
 
-import django_rq
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -19,15 +18,6 @@ MESSAGE = (
     b"Subject: Spam from your customer\r\nMessage-ID: <http-1@example.org>\r\n"
     b"\r\nPlease make it stop.\r\n"
 )
-
-
-@pytest.fixture
-def ingest_queue():
-    """The real RQ queue on the test Redis, emptied before and after the test."""
-    queue = django_rq.get_queue("ingest")
-    queue.connection.flushdb()
-    yield queue
-    queue.connection.flushdb()
 
 
 @pytest.fixture

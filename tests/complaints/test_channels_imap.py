@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import django_rq
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -205,14 +204,6 @@ def dovecot():
     server, process, root = _start_dovecot()
     yield server
     _stop_dovecot(process, root)
-
-
-@pytest.fixture
-def ingest_queue():
-    queue = django_rq.get_queue("ingest")
-    queue.connection.flushdb()
-    yield queue
-    queue.connection.flushdb()
 
 
 def message(n: int) -> bytes:

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import django_rq
 import pytest
 from django.conf import settings
 
@@ -48,14 +47,6 @@ def ingest(stdin: bytes, **env: str) -> subprocess.CompletedProcess:
         cwd=MANAGE_PY.parent,
         timeout=60,
     )
-
-
-@pytest.fixture
-def ingest_queue():
-    queue = django_rq.get_queue("ingest")
-    queue.connection.flushdb()
-    yield queue
-    queue.connection.flushdb()
 
 
 def test_message_on_stdin_is_stored_and_exits_0(ingest_queue):

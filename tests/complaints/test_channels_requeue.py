@@ -3,7 +3,6 @@
 import io
 from datetime import timedelta
 
-import django_rq
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -14,14 +13,6 @@ from tests.complaints.factories import InboundMessageFactory
 pytestmark = pytest.mark.django_db
 
 State = InboundMessage.State
-
-
-@pytest.fixture
-def ingest_queue():
-    queue = django_rq.get_queue("ingest")
-    queue.connection.flushdb()
-    yield queue
-    queue.connection.flushdb()
 
 
 def minutes_ago(minutes: int):

@@ -8,7 +8,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import django_rq
 import pytest
 from django.conf import settings
 from django.utils import timezone
@@ -19,14 +18,6 @@ from tests.accounts.factories import MailAccountFactory
 from tests.complaints.mail import arf_report
 
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-@pytest.fixture
-def ingest_queue():
-    queue = django_rq.get_queue("ingest")
-    queue.empty()
-    yield queue
-    queue.empty()
 
 
 def _child_env() -> dict[str, str]:

@@ -73,15 +73,6 @@ def smtp(settings):
     server.stop()
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    def call(service, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
-
-    return call
-
-
 def test_warning_reaches_the_subscriber_marked_as_automatic(
     smtp, committed, subscriber, abuse_user
 ):

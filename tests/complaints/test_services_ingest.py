@@ -19,14 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ingest_queue():
-    queue = django_rq.get_queue("ingest")
-    queue.empty()
-    yield queue
-    queue.empty()
-
-
-@pytest.fixture
 def bob(db):
     return MailAccountFactory(login="bob", address="bob@isp.example")
 

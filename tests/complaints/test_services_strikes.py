@@ -29,17 +29,6 @@ from tests.complaints.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Call a service and run its on-commit callbacks, as a real commit would."""
-
-    def call(service, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
-
-    return call
-
-
 def complained(subscriber, count=1, **fields):
     """A mailing of ``subscriber`` with ``count`` linked complaints."""
     mailing = MailingFactory(subscriber=subscriber, complaint_count=count, **fields)
