@@ -92,3 +92,20 @@ def test_abuse_staff_see_the_dashboard(abuse_client):
 def test_support_users_cannot_see_abuse_pages(support_client):
     assert support_client.get("/dashboard/").status_code == 403
     assert support_client.get("/complaints/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [r for r in ROUTES if r[0] not in {"complaints:ingest_http", "healthz"}],
+)
+def test_every_post_without_a_csrf_token_is_refused(abuse_user, name, path):
+    """The token-authenticated /ingest/ endpoint is the one POST without CSRF: mail
+    systems, not browsers, call it."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(abuse_user)
+    response = client.post(path, {"reason": "x", "confirm": "1"})
+    assert response.status_code in (403, 405), (name, response.status_code)
+    if response.status_code == 403:
+        assert b"CSRF" in response.content, name
