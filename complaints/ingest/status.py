@@ -114,7 +114,7 @@ _RULES_SPEC: tuple[tuple[str, str, str], ...] = (
         r"|closed|suspended|deactivated|expired|dormant) (e-?mail )?(account"
         r"|mail ?box|user)|no longer (active|in use|available|exists|with)"
         r"|(account|mail ?box) (is )?(no longer|not) (active|accepting)"
-        r"|not accepting (any )?(mail|messages)|has been disabled",
+        r"|not accepting (any )?(mail|messages)(?! from)|has been disabled",
     ),
     (
         USER_UNKNOWN,
@@ -186,9 +186,16 @@ _RULES_SPEC: tuple[tuple[str, str, str], ...] = (
         "7.1",
         r"relay|authenticat|access denied|permission denied|not authori[sz]ed"
         r"|administrative prohibition|polic|prohibit|not allowed|refused|denied"
-        r"|rejected by|restricted|blocked|forbidden",
+        r"|rejected by|restricted|blocked|forbidden|not accepting (mail|messages) from",
     ),
-    (TEMPORARY, "4.7", r"expired|too long|time exceeded|retry timeout|gave up"),
+    # Exim gives up on a host that failed for longer than its retry rules
+    # allow: "retry time not reached ... after a long failure period".
+    (
+        TEMPORARY,
+        "4.7",
+        r"expired|too long|time exceeded|retry timeout|gave up|long failure period"
+        r"|retry time not reached",
+    ),
     (
         TEMPORARY,
         "4.1",

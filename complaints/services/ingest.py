@@ -23,12 +23,16 @@ from django.utils import timezone
 from accounts.services.status import notices_redeliver
 from complaints.exceptions import EmptyMessageError, MessageTooLargeError
 from complaints.ingest import Kind, Report, classify
+from complaints.ingest.autoreply import OWN_MARKER_HEADER
 from complaints.models import InboundMessage, Mailing
 from complaints.services import linking, notices, recording
 from complaints.services import strikes as strike_services
 
 logger = logging.getLogger(__name__)
 
+_OWN_MARKER = re.compile(
+    rb"^" + re.escape(OWN_MARKER_HEADER.encode()) + rb":", re.I | re.M
+)
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*?)\r?$", re.I | re.M)
 
 
@@ -236,7 +240,10 @@ def _parse(inbound: InboundMessage) -> recording.Item | None:
         inbound.state = InboundMessage.State.FAILED
         inbound.error = f"Unreadable message: {report.error}"[:2000]
         return None
-    recordable = (report.kind == Kind.COMPLAINT and not report.is_auto_submitted) or (
+    # Auto-Submitted alone does not disqualify a complaint: many feedback loops
+    # stamp their reports auto-generated. Only the desk's own mail coming back is
+    # ignored, and automatic complaints are never acknowledged (recording).
+    recordable = (report.kind == Kind.COMPLAINT and not _is_own_mail(inbound)) or (
         report.kind == Kind.BOUNCE and report.recipients
     )
     if not recordable:
@@ -249,9 +256,14 @@ def _parse(inbound: InboundMessage) -> recording.Item | None:
     return recording.Item(inbound=inbound, report=report, at=at)
 
 
+def _is_own_mail(inbound: InboundMessage) -> bool:
+    head = bytes(inbound.raw[:65536]).split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    return _OWN_MARKER.search(head) is not None
+
+
 def _ignored_because(report: Report) -> str:
     if report.kind == Kind.COMPLAINT:
-        return "Automatic message (Auto-Submitted): never treated as a complaint."
+        return "The desk's own mail (X-Abuse-Desk-Generated): never a complaint."
     if report.feedback_type == "not-spam":
         return "A not-spam feedback report is not a complaint."
     if report.kind == Kind.BOUNCE:

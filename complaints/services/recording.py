@@ -153,10 +153,13 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
         repeated.add(key)
         rows.append(complaint)
     Complaint.objects.bulk_create(rows)
+    # RFC 3834: nothing automatic is answered, and feedback loops are machines.
     to_acknowledge = [
-        c.pk
-        for c in rows
-        if c.channel != Complaint.Channel.FEEDBACK_LOOP and c.complainant_email
+        complaint.pk
+        for complaint, item in zip(rows, items, strict=True)
+        if complaint.channel != Complaint.Channel.FEEDBACK_LOOP
+        and complaint.complainant_email
+        and not item.report.is_auto_submitted
     ]
     if to_acknowledge:
         # Mail goes out from its own job: a slow SMTP server must not hold up

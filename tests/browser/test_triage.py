@@ -113,8 +113,12 @@ def test_hostile_complaint_stays_inert_and_readable(
     screenshot("hostile_queue")
 
 
-def test_staff_reprocess_a_failed_message(page, live_server, login, abuse_user, screenshot):
-    failed = InboundMessageFactory(state="failed", error="Unreadable message: no headers")
+def test_staff_reprocess_a_failed_message(
+    page, live_server, login, abuse_user, screenshot
+):
+    failed = InboundMessageFactory(
+        state="failed", error="Unreadable message: no headers"
+    )
     login(abuse_user)
     page.goto(f"{live_server.url}/inbound/failed/")
     assert page.get_by_text("Unreadable message: no headers").is_visible()

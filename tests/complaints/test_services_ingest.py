@@ -206,6 +206,40 @@ def test_auto_reply_never_becomes_a_complaint():
     assert not Complaint.objects.exists()
 
 
+def test_feedback_report_stamped_auto_generated_is_still_a_complaint(bob):
+    raw = arf_report(login="bob").replace(
+        b"MIME-Version: 1.0", b"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0", 1
+    )
+    inbound = _process(raw)
+    assert inbound.state == InboundMessage.State.PROCESSED
+    assert Complaint.objects.get().subscriber == bob.subscriber
+
+
+def test_automatic_human_style_complaint_is_recorded_but_not_acknowledged(
+    bob, django_capture_on_commit_callbacks
+):
+    raw = human_complaint(login="bob").replace(
+        b"MIME-Version: 1.0", b"Auto-Submitted: auto-forwarded\r\nMIME-Version: 1.0", 1
+    )
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    with django_capture_on_commit_callbacks(execute=True):
+        _process(raw)
+    assert Complaint.objects.count() == 1
+    assert queue.count == 0
+
+
+def test_the_desks_own_mail_coming_back_is_never_a_complaint(bob):
+    raw = human_complaint(login="bob").replace(
+        b"MIME-Version: 1.0",
+        b"X-Abuse-Desk-Generated: acknowledgment\r\nMIME-Version: 1.0",
+        1,
+    )
+    inbound = _process(raw)
+    assert inbound.state == InboundMessage.State.IGNORED
+    assert not Complaint.objects.exists()
+
+
 def test_bounce_report_records_each_failed_recipient_on_the_known_mailing():
     mailing = MailingFactory()
     MailingKey.objects.create(
