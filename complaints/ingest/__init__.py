@@ -2,9 +2,9 @@
 
 Modules: ``parse`` (bytes to message, decoding), ``classify`` (the decision
 order), ``arf`` (complaints), ``dsn`` (RFC 3464), ``nonstandard`` (non-DSN
-bounces), ``status`` (RFC 3463 codes, reasons, hardness), ``autoreply``
-(RFC 3834), ``original`` (the reported message's headers), ``report`` (the
-dataclasses).
+bounces), ``lastresort`` (recipients only a guess can name), ``status``
+(RFC 3463 codes, reasons, hardness), ``autoreply`` (RFC 3834), ``original``
+(the reported message's headers), ``report`` (the dataclasses).
 """
 
 from .classify import classify

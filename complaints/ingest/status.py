@@ -188,8 +188,7 @@ _RULES_SPEC: tuple[tuple[str, str, str], ...] = (
         r"|administrative prohibition|polic|prohibit|not allowed|refused|denied"
         r"|rejected by|restricted|blocked|forbidden|not accepting (mail|messages) from",
     ),
-    # Exim gives up on a host that failed for longer than its retry rules
-    # allow: "retry time not reached ... after a long failure period".
+    # Exim: "retry time not reached for any host ... after a long failure period".
     (
         TEMPORARY,
         "4.7",

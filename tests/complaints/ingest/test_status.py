@@ -150,6 +150,32 @@ ASSESS_CASES = [
         "temporary",
         False,
     ),
+    (
+        "retry time not reached for any host for 'example.org' after a long"
+        " failure period",
+        None,
+        "failed",
+        "5.4.7",
+        "temporary",
+        False,
+    ),
+    # AOL's per-user block: the mailbox exists, the sender is refused.
+    (
+        "not accepting mail from offers@example.com",
+        None,
+        "failed",
+        "5.7.1",
+        "policy",
+        False,
+    ),
+    (
+        "Account is not accepting mail",
+        None,
+        "failed",
+        "5.2.1",
+        "mailbox_disabled",
+        True,
+    ),
 ]
 
 
