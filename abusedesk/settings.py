@@ -35,7 +35,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",
-    "django_htmx",
     "django_rq",
     "accounts",
     "complaints",
@@ -50,7 +49,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "abusedesk.urls"
@@ -77,6 +75,8 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default lives under var/; SQLite creates the file, not the folder.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # SQLite is the single-machine embedded default: WAL lets the worker write
     # while the web process reads, and the timeout rides out short write locks.
     DATABASES["default"]["OPTIONS"] = {
