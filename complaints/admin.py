@@ -1,6 +1,3 @@
-import hashlib
-import secrets
-
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
@@ -13,6 +10,7 @@ from complaints.models import (
     MailingKey,
     Strike,
 )
+from complaints.services.tokens import ingest_token_create
 
 RAW_PREVIEW_LIMIT = 200_000
 
@@ -146,11 +144,13 @@ class IngestTokenAdmin(admin.ModelAdmin):
     fields = ["name", "is_active", "created_at", "last_used_at"]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            token = secrets.token_urlsafe(32)
-            obj.token_sha256 = hashlib.sha256(token.encode()).hexdigest()
-            messages.warning(
-                request,
-                f"Token for {obj.name}: {token} — copy it now, it is not shown again.",
-            )
-        obj.save()
+        if change:
+            obj.save()
+            return
+        created, token = ingest_token_create(name=obj.name)
+        obj.pk = created.pk
+        obj.token_sha256 = created.token_sha256
+        messages.warning(
+            request,
+            f"Token for {created.name}: {token} — copy it now, it is not shown again.",
+        )
