@@ -131,3 +131,73 @@ def test_worker_killed_mid_batch_then_restarted_processes_every_message_once(
 
 def _processed() -> int:
     return InboundMessage.objects.filter(state=InboundMessage.State.PROCESSED).count()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_keep_mailing_counters_exact(ingest_queue):
+    """Complaints and bounces about the same few mailings, split over two real
+    workers running at the same time: the counters equal the rows."""
+    from tests.complaints.mail import dsn_report
+
+    accounts = [MailAccountFactory(login=f"sender{n}") for n in range(3)]
+    ids = []
+    for n in range(240):
+        login = accounts[n % 3].login
+        if n % 2:
+            raw = arf_report(
+                login=login, subject=f"Offer {n % 4}", recipient=f"r{n}@example.org"
+            )
+        else:
+            complaint, _ = services.inbound_store(
+                raw=arf_report(
+                    login=login, subject=f"Offer {n % 4}", recipient=f"s{n}@example.org"
+                ),
+                channel="pipe",
+                enqueue=False,
+            )
+            ids.append(complaint.pk)
+            raw = dsn_report(
+                original_message_id=f"<{n}@x.example>",
+                failed=[(f"gone{n}@example.com", "5.1.1", "550 5.1.1 User unknown")],
+            ).replace(
+                b"From: Shop News <news@shop.example>",
+                f"From: {login}@isp.example".encode(),
+            )
+        inbound, _ = services.inbound_store(raw=raw, channel="pipe", enqueue=False)
+        ids.append(inbound.pk)
+    for start in range(0, len(ids), 10):
+        services.inbound_enqueue(inbound_ids=ids[start : start + 10])
+
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(BASE_DIR / "manage.py"),
+                "rqworker",
+                "ingest",
+                "--burst",
+            ],
+            env=_child_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=180) == 0
+
+    assert (
+        InboundMessage.objects.filter(state=InboundMessage.State.PENDING).count() == 0
+    )
+    linked = Complaint.objects.filter(state=Complaint.State.LINKED).count()
+    assert linked == Complaint.objects.count() > 0
+    assert sum(Mailing.objects.values_list("complaint_count", flat=True)) == linked
+    from complaints.models import Bounce
+
+    bounces = Bounce.objects.filter(mailing__isnull=False).count()
+    assert bounces > 0
+    assert sum(Mailing.objects.values_list("hard_bounce_count", flat=True)) == bounces
+    # Neither worker created a mailing the other had already created.
+    distinct = Mailing.objects.values("subscriber", "normalized_subject").distinct()
+    assert distinct.count() == Mailing.objects.count()
