@@ -28,28 +28,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db import IntegrityError, transaction
 
 from accounts.importing import (
-    IPAssignmentRow,
-    MailAccountRow,
     RowError,
     SubscriberRow,
     parse_row,
 )
 from accounts.models import (
-    Action,
     IPAssignment,
     MailAccount,
     Subscriber,
-    network_to_keys,
 )
+from accounts.services.import_writes import SUBSCRIBER_FIELDS, RowChange, changes_write
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
-SUBSCRIBER_FIELDS = ("name", "contact_email", "status")
 
 
 @dataclass(frozen=True)
@@ -88,37 +83,6 @@ class _Stored:
     mail_accounts: dict[int, dict[str, tuple[int, str, bool]]]
     ip_assignments: dict[int, dict[tuple[str, datetime], tuple[int, datetime | None]]]
     login_owners: dict[str, int]
-
-
-@dataclass
-class _Change:
-    """Everything one row writes; applied whole or not at all."""
-
-    row: SubscriberRow
-    subscriber_pk: int | None = None
-    is_updated: bool = False
-    action_reason: str = ""
-    mail_delete: list[int] = field(default_factory=list)
-    mail_update: list[tuple[int, MailAccountRow]] = field(default_factory=list)
-    mail_create: list[MailAccountRow] = field(default_factory=list)
-    ip_delete: list[int] = field(default_factory=list)
-    ip_update: list[tuple[int, datetime | None]] = field(default_factory=list)
-    ip_create: list[IPAssignmentRow] = field(default_factory=list)
-
-    @property
-    def is_new(self) -> bool:
-        return self.subscriber_pk is None
-
-    @property
-    def has_writes(self) -> bool:
-        return self.is_new or self.is_updated or self.touches_children
-
-    @property
-    def touches_children(self) -> bool:
-        return any(
-            (self.mail_delete, self.mail_update, self.mail_create)
-            + (self.ip_delete, self.ip_update, self.ip_create)
-        )
 
 
 def subscriber_import(
@@ -246,7 +210,7 @@ def _plan_batch(
     stored: _Stored,
     state: _FileState,
     summary: ImportSummary,
-) -> list[_Change]:
+) -> list[RowChange]:
     """Compare each row with the stored state; a row failing a check is reported and
     left out whole. Rows are planned in file order so a login given up by one row can
     be taken by a later one."""
@@ -265,11 +229,11 @@ def _plan_batch(
     return changes
 
 
-def _plan_row(*, row: SubscriberRow, stored: _Stored, state: _FileState) -> _Change:
+def _plan_row(*, row: SubscriberRow, stored: _Stored, state: _FileState) -> RowChange:
     existing = stored.subscribers.get(row.account_number)
     pk = existing[0] if existing else None
     _check_logins(row=row, subscriber_pk=pk, stored=stored, state=state)
-    change = _Change(row=row, subscriber_pk=pk)
+    change = RowChange(row=row, subscriber_pk=pk)
     if existing is None:
         if row.status != Subscriber.Status.ACTIVE:
             change.action_reason = f"Imported from billing as {row.status}."
@@ -310,7 +274,7 @@ def _check_logins(
 
 
 def _plan_mail_accounts(
-    *, change: _Change, stored: dict[str, tuple[int, str, bool]]
+    *, change: RowChange, stored: dict[str, tuple[int, str, bool]]
 ) -> None:
     wanted = {account.login: account for account in change.row.mail_accounts}
     for login, (pk, address, is_webmail) in stored.items():
@@ -323,7 +287,7 @@ def _plan_mail_accounts(
 
 
 def _plan_ip_assignments(
-    *, change: _Change, stored: dict[tuple[str, datetime], tuple]
+    *, change: RowChange, stored: dict[tuple[str, datetime], tuple]
 ) -> None:
     wanted = {(a.network, a.valid_from): a for a in change.row.ip_assignments}
     for key, (pk, valid_to) in stored.items():
@@ -335,7 +299,7 @@ def _plan_ip_assignments(
     change.ip_create = [a for key, a in wanted.items() if key not in stored]
 
 
-def _count(change: _Change, summary: ImportSummary) -> bool:
+def _count(change: RowChange, summary: ImportSummary) -> bool:
     """Count the row's outcome; True when it has something to write."""
     if change.is_new:
         summary.created += 1
@@ -347,20 +311,20 @@ def _count(change: _Change, summary: ImportSummary) -> bool:
 
 
 def _apply_batch(
-    *, changes: list[_Change], now: datetime, summary: ImportSummary
+    *, changes: list[RowChange], now: datetime, summary: ImportSummary
 ) -> None:
     """Write a batch in one transaction. If the database refuses it (a row changed by
     someone else since it was read), retry row by row so only the refused rows fail."""
     try:
         with transaction.atomic():
-            _write(changes=changes, now=now)
+            changes_write(changes=changes, now=now)
         return
     except IntegrityError:
         logger.warning("subscriber import: batch refused, retrying row by row")
     for change in changes:
         try:
             with transaction.atomic():
-                _write(changes=[change], now=now)
+                changes_write(changes=[change], now=now)
         except IntegrityError as exc:
             _uncount(change, summary)
             summary.problems.append(
@@ -368,161 +332,8 @@ def _apply_batch(
             )
 
 
-def _uncount(change: _Change, summary: ImportSummary) -> None:
+def _uncount(change: RowChange, summary: ImportSummary) -> None:
     if change.is_new:
         summary.created -= 1
     else:
         summary.updated -= 1
-
-
-def _write(*, changes: list[_Change], now: datetime) -> None:
-    """Write the batch's changes. Deletions go first, so a login given up in this
-    batch can be taken in it. ``changes`` is not modified, so a retry is clean."""
-    MailAccount.objects.filter(
-        pk__in=[pk for change in changes for pk in change.mail_delete]
-    ).delete()
-    IPAssignment.objects.filter(
-        pk__in=[pk for change in changes for pk in change.ip_delete]
-    ).delete()
-    pk_of = _write_subscribers(changes=changes, now=now)
-    _update(
-        MailAccount,
-        ("address", "is_webmail"),
-        [
-            (pk, account.address, account.is_webmail)
-            for change in changes
-            for pk, account in change.mail_update
-        ],
-    )
-    _insert_mail_accounts(changes=changes, pk_of=pk_of, now=now)
-    _update(
-        IPAssignment,
-        ("valid_to",),
-        [(pk, valid_to) for change in changes for pk, valid_to in change.ip_update],
-    )
-    _insert_ip_assignments(changes=changes, pk_of=pk_of)
-    Action.objects.bulk_create(
-        Action(
-            subscriber_id=pk_of[change.row.line],
-            kind=Action.Kind.STATUS_IMPORTED,
-            actor=None,
-            reason=change.action_reason,
-            created_at=now,
-        )
-        for change in changes
-        if change.action_reason
-    )
-
-
-def _write_subscribers(*, changes: list[_Change], now: datetime) -> dict[int, int]:
-    """Create and update the subscribers; return their pks by line number."""
-    new = [change.row for change in changes if change.is_new]
-    _insert(
-        Subscriber,
-        ("account_number", *SUBSCRIBER_FIELDS, "created_at", "updated_at"),
-        [(row.account_number, *_fields(row).values(), now, now) for row in new],
-    )
-    _update(
-        Subscriber,
-        (*SUBSCRIBER_FIELDS, "updated_at"),
-        [
-            (change.subscriber_pk, *_fields(change.row).values(), now)
-            for change in changes
-            if not change.is_new and change.has_writes
-        ],
-    )
-    pk_of = {change.row.line: change.subscriber_pk for change in changes}
-    if new:
-        # One indexed query brings back the new pks (COPY cannot return them).
-        created = dict(
-            Subscriber.objects.filter(
-                account_number__in=[row.account_number for row in new]
-            ).values_list("account_number", "pk")
-        )
-        pk_of.update((row.line, created[row.account_number]) for row in new)
-    return pk_of
-
-
-def _fields(row: SubscriberRow) -> dict[str, str]:
-    return {name: getattr(row, name) for name in SUBSCRIBER_FIELDS}
-
-
-def _insert_mail_accounts(
-    *, changes: list[_Change], pk_of: dict, now: datetime
-) -> None:
-    _insert(
-        MailAccount,
-        ("subscriber_id", "login", "address", "is_webmail", "created_at"),
-        [
-            (pk_of[change.row.line], a.login, a.address, a.is_webmail, now)
-            for change in changes
-            for a in change.mail_create
-        ],
-    )
-
-
-def _insert_ip_assignments(*, changes: list[_Change], pk_of: dict) -> None:
-    # network_to_keys is the model's own derivation: save() is skipped here.
-    _insert(
-        IPAssignment,
-        ("subscriber_id", "network", "range_start", "range_end")
-        + ("valid_from", "valid_to"),
-        [
-            (pk_of[change.row.line], a.network, *network_to_keys(a.network))
-            + (a.valid_from, a.valid_to)
-            for change in changes
-            for a in change.ip_create
-        ],
-    )
-
-
-def _insert(model: type[Model], fields: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert many rows that need no pk back: COPY on PostgreSQL (several times
-    faster than INSERT at this volume, which matters for a full billing load),
-    bulk_create elsewhere."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(
-            model(**dict(zip(fields, row, strict=True))) for row in rows
-        )
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
-    # Identifiers come from the model's metadata and are quoted; values go as data.
-    sql = f"COPY {table} ({columns}) FROM STDIN"  # noqa: S608
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        with cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-
-
-def _update(model: type[Model], fields: tuple[str, ...], rows: list[tuple]) -> None:
-    """Update many rows, each given as ``(pk, *values)``: one UPDATE ... FROM unnest()
-    on PostgreSQL (bulk_update's CASE per row and field costs seconds per batch
-    when much has changed), bulk_update elsewhere."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(
-            [
-                model(pk=pk, **dict(zip(fields, values, strict=True)))
-                for pk, *values in rows
-            ],
-            fields,
-        )
-        return
-    quote = connection.ops.quote_name
-    meta = model._meta
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
-    names = [quote(column.column) for column in columns]
-    arrays = ", ".join(f"%s::{column.db_type(connection)}[]" for column in columns)
-    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
-    # Identifiers and types come from the model's metadata; values go as parameters.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608
-        f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE t.{names[0]} = v.{names[0]}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(values) for values in zip(*rows, strict=True)])
