@@ -3,8 +3,6 @@ views hand cleaned data to services."""
 
 from django import forms
 
-from complaints.services.triage import BULK_ACTIONS
-
 
 class ReasonForm(forms.Form):
     """For every decision that must say why (suspend, reject, revoke...)."""
@@ -30,7 +28,11 @@ class LinkForm(forms.Form):
 
 class BulkActionForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[(a, a) for a in sorted(BULK_ACTIONS)],
+        choices=[
+            ("dismiss", "Dismiss"),
+            ("duplicate", "Mark duplicate"),
+            ("link", "Link to the mailing below"),
+        ],
         label="With the selected complaints",
     )
     complaints = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)

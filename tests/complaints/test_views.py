@@ -230,3 +230,11 @@ def test_failed_queue_reprocess_returns_the_message_to_pending(abuse_client):
     abuse_client.post(f"/inbound/{inbound.pk}/reprocess/")
     inbound.refresh_from_db()
     assert inbound.state == InboundMessage.State.PENDING
+
+
+def test_bulk_form_offers_exactly_the_actions_the_service_knows():
+    from complaints.forms import BulkActionForm
+    from complaints.services.triage import BULK_ACTIONS
+
+    offered = {value for value, _label in BulkActionForm().fields["action"].choices}
+    assert offered == BULK_ACTIONS
