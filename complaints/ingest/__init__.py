@@ -3,8 +3,10 @@
 Modules: ``parse`` (bytes to message, decoding), ``classify`` (the decision
 order), ``arf`` (complaints), ``dsn`` (RFC 3464), ``nonstandard`` (non-DSN
 bounces), ``lastresort`` (recipients only a guess can name), ``status``
-(RFC 3463 codes, reasons, hardness), ``autoreply`` (RFC 3834), ``original``
-(the reported message's headers), ``report`` (the dataclasses).
+(RFC 3463 codes and hardness), ``reasons`` (the wording of each reason
+class), ``autoreply`` (RFC 3834), ``original`` (the reported message's
+headers), ``prepare`` (cheap rewrites before MIME parsing), ``report`` (the
+dataclasses).
 """
 
 from .classify import classify

@@ -56,7 +56,7 @@ def _classify(raw: bytes, trace_header: str) -> Report:
     outer = _outer_fields(msg)
     text = parse.notification_text(msg)
     notice = nonstandard.Notice(text)
-    report = _as_feedback_report(msg, outer, trace_header)
+    report = _as_feedback_report(msg, text, outer, trace_header)
     if report is None:
         report = _as_dsn(msg, notice, outer, trace_header)
     if report is None:
@@ -94,7 +94,7 @@ def _mailer(msg: Message) -> str | None:
 
 
 def _as_feedback_report(
-    msg: Message, outer: dict[str, object], trace_header: str
+    msg: Message, text: str, outer: dict[str, object], trace_header: str
 ) -> Report | None:
     if not arf.is_feedback_report(msg) and parse.content_type(msg) not in (
         "multipart/report",
@@ -105,7 +105,13 @@ def _as_feedback_report(
     feedback = arf.read_feedback_report(msg)
     if feedback is None:
         return None
-    headers = arf.reported_message(msg) or arf.inline_reported_message(msg)
+    # A report forwarded inline as text by a person keeps the reported
+    # message's headers only as pasted lines after the report's fields.
+    headers = (
+        arf.reported_message(msg)
+        or arf.inline_reported_message(msg)
+        or arf.find_pasted_headers(text)
+    )
     original = build_original(headers, feedback.fields, trace_header=trace_header)
     feedback_type = feedback.feedback_type
     # "not-spam" (RFC 6650 section 3) reports a wrongly filtered message.
@@ -192,14 +198,20 @@ def _complaint(
 # -- bounces --------------------------------------------------------------
 
 
-def _bounce_original(
-    msg: Message, notice: nonstandard.Notice, fields: dict[str, str], trace_header: str
-) -> OriginalMessage | None:
+def _returned_headers(msg: Message, notice: nonstandard.Notice) -> Message | None:
+    """The returned message's headers: attached, else quoted after the notice."""
     headers = arf.reported_message(msg)
     if headers is None:
         cut = len(notice.body)
         if cut < len(notice.text):
             headers = arf.find_pasted_headers(notice.text[cut:])
+    return headers
+
+
+def _bounce_original(
+    msg: Message, notice: nonstandard.Notice, fields: dict[str, str], trace_header: str
+) -> OriginalMessage | None:
+    headers = _returned_headers(msg, notice)
     report_fields = {k: [v] for k, v in fields.items()}
     sender = fields.get("x-postfix-sender")
     if sender:
@@ -308,10 +320,16 @@ def _as_plain_bounce(
         return None
     excluded = _excluded_addresses(msg)
     failures = nonstandard.find_failures(notice, exclude=excluded, extra=failed_header)
+    if failed_header:
+        # Exim's X-Failed-Recipients lists exactly the failed addresses; other
+        # addresses in its text are help desks, aliases or the sender.
+        failures = [f for f in failures if f.address in failed_header]
     if not failures and evidence == 2:
         failures = _last_resort_failures(msg, notice, excluded)
     if not failures:
         failures = fallback.flufl_failures(msg, notice)
+    if not failures and evidence == 2:
+        failures = _returned_addressee_failures(msg, notice, excluded)
     warning = notice.is_warning or _is_delay_subject(msg)
     recipients = [
         _recipient(f.address, f.diagnostic, f.is_delayed or warning) for f in failures
@@ -335,6 +353,18 @@ def _last_resort_failures(
     diagnostic = notice.global_diagnostic
     return [
         nonstandard.Failure(address, diagnostic, notice.is_warning)
+        for address in addresses
+    ]
+
+
+def _returned_addressee_failures(
+    msg: Message, notice: nonstandard.Notice, excluded: set[str]
+) -> list[nonstandard.Failure]:
+    """The one addressee of the returned message, for a notice naming nobody."""
+    headers = _returned_headers(msg, notice)
+    addresses = lastresort.original_addressee(headers, excluded)
+    return [
+        nonstandard.Failure(address, notice.global_diagnostic, notice.is_warning)
         for address in addresses
     ]
 

@@ -10,12 +10,18 @@ notice that is certainly a bounce. Two shapes remain common in real mail:
   reporting system's own (AOL's "could not be delivered because they are not
   accepting mail from ...:" followed by the screen name alone).
 
-Both are guesses a stricter reader would refuse, so they run last.
+* the notice names no address at all ("Your message could not be
+  delivered: 550 5.1.1 Recipient unknown"), and only the returned message
+  says whom it was for: its envelope recipient (``X-Original-To``,
+  ``Delivered-To``) or, failing that, its only ``To:``/``Cc:`` address.
+
+All are guesses a stricter reader would refuse, so they run last.
 """
 
 from __future__ import annotations
 
 import re
+from email.message import Message
 
 from . import parse
 from .nonstandard import FAILURE_TEXT_RE, Notice
@@ -65,3 +71,34 @@ def sender_domain(from_header: str | None) -> str | None:
     """The domain of the notice's sender: where a bare local part lives."""
     address = parse.clean_address(from_header or "")
     return address.rsplit("@", 1)[1] if address and "@" in address else None
+
+
+# Envelope recipients recorded by the receiving system (Postfix, Exim,
+# Sendmail), then the addressees the sender wrote.
+_ENVELOPE_HEADERS = ("X-Original-To", "Delivered-To", "Envelope-To")
+_ADDRESSEE_HEADERS = ("To", "Cc")
+# The "for <address>" clause of a Received header (RFC 5321 section 4.4),
+# which MTAs write only when the message has one envelope recipient.
+_RECEIVED_FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?", re.I)
+# List mail (RFC 2369, RFC 2919): its envelope and To: headers name the
+# list, never the subscriber whose copy failed.
+_LIST_HEADERS = ("List-Id", "List-Post", "X-BeenThere", "X-Mailman-Version")
+
+
+def original_addressee(headers: Message | None, exclude: set[str]) -> list[str]:
+    """The one recipient of the returned message, or nothing when unsure."""
+    if headers is None or any(parse.header(headers, n) for n in _LIST_HEADERS):
+        return []
+    received = parse.header(headers, "Received") or ""
+    match = _RECEIVED_FOR_RE.search(received)
+    candidates = [match.group(1)] if match else []
+    for names in (_ENVELOPE_HEADERS, _ADDRESSEE_HEADERS):
+        candidates.append(
+            " ".join(v for n in names for v in parse.header_all(headers, n))
+        )
+    for text in candidates:
+        found = [a for a in parse.addresses_in(text) if a not in exclude]
+        if found:
+            # A message to several people does not say which one failed.
+            return found if len(found) == 1 else []
+    return []

@@ -45,7 +45,9 @@ def test_raw_message_is_shown_as_escaped_text(admin_client):
 
 def test_new_ingest_token_is_shown_once_and_works(admin_client):
     response = admin_client.post(
-        "/admin/complaints/ingesttoken/add/", {"name": "mx1", "is_active": "on"}, follow=True
+        "/admin/complaints/ingesttoken/add/",
+        {"name": "mx1", "is_active": "on"},
+        follow=True,
     )
     shown = [str(m) for m in response.context["messages"]]
     token = shown[0].split("Token for mx1: ")[1].split(" ")[0]

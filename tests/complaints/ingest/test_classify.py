@@ -122,3 +122,37 @@ def test_to_json_dict_has_the_parse_report_shape(email_bytes):
     }
     assert data["recipients"][0]["reply_code"] == 552
     assert isinstance(data["original"]["rcpt_to"], list)
+
+
+# A 5 MB attachment in the returned original, built here rather than stored.
+HUGE_BLOB = (
+    b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\n"
+)
+HUGE_FIXTURES = [
+    "qmail2_inline_original_with_attachment.eml",
+    "dsn_generic_status_reconciled.eml",
+]
+
+
+def _inflated(raw: bytes) -> bytes:
+    """``raw`` with a several-megabyte PDF in the returned original."""
+    pdf = (
+        b'--att\nContent-Type: application/pdf; name="brochure.pdf"\n'
+        b"Content-Transfer-Encoding: base64\n\n" + HUGE_BLOB * 75000 + b"--att--\n"
+    )
+    if b"--att--\n" in raw:  # a multipart original: add a second attachment
+        return raw.replace(b"--att--\n", pdf)
+    return raw.replace(b"Our spring offers are here.\n", b"Our spring offers.\n" + pdf)
+
+
+@pytest.mark.parametrize("name", HUGE_FIXTURES)
+def test_huge_returned_original_is_read_correctly(name):
+    """Speed is measured by bench_parse, never by a timed test; this pins the
+    result on a message several megabytes long."""
+    raw = _inflated((EMAILS / name).read_bytes())
+    assert len(raw) > 5_000_000
+    report = classify(raw)
+    got = {
+        r.address: {"status": r.status, "hard": r.is_hard} for r in report.recipients
+    }
+    assert got == EXPECTED[name]["recipients"]

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from complaints.ingest import status
+from complaints.ingest import reasons
 from complaints.ingest.prefilter import Starts, word_starts
 
 from .conftest import EMAILS, FLUFL
@@ -24,17 +24,24 @@ LINES = _lines()
 def _first_rule(text: str) -> tuple[str, str] | None:
     """``match_reason`` without the pre-check: every rule, in order."""
     text = text[:2000].lower()
-    for reason, detail, pattern in status._RULES_SPEC:
+    for reason, detail, pattern in reasons._RULES_SPEC + reasons._LOCAL_RULES_SPEC:
         if re.search(rf"\b(?:{pattern})", text):
+            return reason, detail
+    if text.isascii():
+        return None
+    for reason, detail, pattern in reasons._CJK_RULES_SPEC:
+        if re.search(pattern, text):
             return reason, detail
     return None
 
 
 def test_match_reason_agrees_with_trying_every_rule():
-    assert [status.match_reason(t) for t in LINES] == [_first_rule(t) for t in LINES]
+    assert [reasons.match_reason(t) for t in LINES] == [_first_rule(t) for t in LINES]
 
 
-@pytest.mark.parametrize("rule", status._RULES, ids=lambda r: f"{r[0]}-{r[1]}")
+@pytest.mark.parametrize(
+    "rule", reasons._RULES + reasons._LOCAL_RULES, ids=lambda r: f"{r[0]}-{r[1]}"
+)
 def test_a_skipped_rule_never_matches(rule):
     _reason, _detail, pattern, starts = rule
     for line in LINES:

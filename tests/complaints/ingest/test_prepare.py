@@ -3,7 +3,12 @@
 import pytest
 
 from complaints.ingest import classify, parse
-from complaints.ingest.prepare import rename_boundaries, trim_attached_bodies
+from complaints.ingest.prepare import (
+    PART_BYTES,
+    rename_boundaries,
+    shorten_long_parts,
+    trim_attached_bodies,
+)
 
 from .conftest import EMAILS, FLUFL
 
@@ -103,3 +108,60 @@ def test_classification_does_not_depend_on_preparation(path, monkeypatch):
     prepared = classify(raw)
     monkeypatch.setattr(parse, "prepare", lambda data: data)
     assert classify(raw) == prepared
+
+
+BASE64_LINE = (
+    b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\n"
+)
+WITH_PDF = b"""From: MAILER-DAEMON@mx.example.net
+Subject: Delivery failure
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: text/plain
+
+<gone@example.org>: 550 5.1.1 User unknown
+
+--outer
+Content-Type: application/pdf; name="brochure.pdf"
+Content-Transfer-Encoding: base64
+
+%s
+--outer
+Content-Type: text/plain
+
+TRAILING PART
+--outer--
+"""
+
+
+def test_media_body_is_dropped_but_its_headers_and_later_parts_are_kept():
+    raw = WITH_PDF % (BASE64_LINE * 1000)
+    shortened = shorten_long_parts(raw)
+    assert BASE64_LINE not in shortened
+    assert b'name="brochure.pdf"' in shortened
+    assert b"TRAILING PART" in shortened
+    assert shortened.count(b"\n--outer") == raw.count(b"\n--outer")
+
+
+def test_overlong_text_is_cut_after_a_whole_line_within_the_limit():
+    raw = b"Subject: x\n\n" + b"a line of notice text\n" * 30000
+    shortened = shorten_long_parts(raw)
+    assert len(shortened) <= PART_BYTES
+    assert shortened.endswith(b"a line of notice text\n")
+
+
+def test_small_message_is_left_as_it_was():
+    raw = WITH_PDF % BASE64_LINE
+    assert shorten_long_parts(raw) is raw
+
+
+def test_shortened_message_has_the_same_parts():
+    raw = WITH_PDF % (BASE64_LINE * 80000)
+    plain = parse._BYTES_PARSER.parsebytes(raw)
+    shortened = parse._BYTES_PARSER.parsebytes(shorten_long_parts(raw))
+    assert [p.get_content_type() for p in shortened.walk()] == [
+        p.get_content_type() for p in plain.walk()
+    ]
+    assert parse.part_text(shortened.get_payload(2)) == "TRAILING PART"

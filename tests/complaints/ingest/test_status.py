@@ -219,20 +219,6 @@ def test_find_reply_code_reads_the_smtp_reply_not_an_ip_octet(text, expected):
     assert status.find_reply_code(text) == expected
 
 
-def test_every_reason_class_is_one_of_the_documented_names():
-    reasons = {reason for reason, _detail, _pattern in status._RULES_SPEC}
-    assert reasons <= set(status.REASONS)
-
-
-def test_only_address_reasons_are_hard():
-    assert status.HARD_REASONS == {
-        "user_unknown",
-        "bad_domain",
-        "bad_syntax",
-        "mailbox_disabled",
-    }
-
-
 def test_a_delayed_user_unknown_is_not_hard():
     verdict = status.assess(diagnostic="550 5.1.1 User unknown", action="delayed")
     assert verdict.status == "5.1.1"
