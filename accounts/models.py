@@ -73,6 +73,15 @@ class MailAccount(models.Model):
         return f"{self.login} <{self.address}>"
 
 
+def is_ip_address(text: str | None) -> bool:
+    """Whether ``text`` is a single IPv4 or IPv6 address."""
+    try:
+        ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return False
+    return True
+
+
 def ip_to_key(address: str) -> str:
     """A sortable fixed-width key for an IP address: 32 hex digits, IPv4 mapped into
     ::ffff:0:0/96. Range lookups then work the same on SQLite and PostgreSQL."""

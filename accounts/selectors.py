@@ -5,13 +5,19 @@ query here is an indexed lookup or bounded by a limit, and lists come back with
 their related rows joined, so pages make no query per row.
 """
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 
-from accounts.models import Action, IPAssignment, MailAccount, Subscriber, ip_to_key
+from accounts.models import (
+    Action,
+    IPAssignment,
+    MailAccount,
+    Subscriber,
+    ip_to_key,
+    is_ip_address,
+)
 
 # Most subscribers one search shows; a longer list is refined, not paged through.
 SEARCH_LIMIT = 50
@@ -70,7 +76,7 @@ def subscriber_search(
     query = query.strip()
     if not query:
         return SubscriberSearch()
-    if _is_ip(query):
+    if is_ip_address(query):
         ids = subscriber_ids_by_ip(address=query, at=at, limit=limit + 1)
         return _bounded(_by_ids(ids), limit, MatchedBy.IP)
     ids = subscriber_ids_by_identifier(identifier=query)
@@ -169,14 +175,6 @@ def _network_starts(key: str) -> list[str]:
     value = int(key, 16)
     starts = {value >> bits << bits for bits in range(129)}
     return [f"{start:032x}" for start in sorted(starts)]
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def subscriber_timeline(*, subscriber: Subscriber) -> QuerySet[Action]:

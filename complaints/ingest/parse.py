@@ -68,6 +68,15 @@ def normalize_newlines(raw: bytes) -> bytes:
     return _CR_ONLY.sub(b"\n", _CRLF.sub(b"\n", raw))
 
 
+def header_block(raw: bytes, *, limit: int = 65536) -> bytes:
+    """The raw header section of a message: up to the first empty line (CRLF or
+    LF endings), within the first ``limit`` bytes. For cheap looks at one header
+    without parsing the message."""
+    head = raw[:limit]
+    ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
+    return head[: min(ends)] if ends else head
+
+
 def parse_bytes(raw: bytes) -> Message:
     """Parse raw bytes into a compat32 ``Message``; never raises on bad input."""
     if len(raw) > MAX_PARSE_BYTES:

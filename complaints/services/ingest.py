@@ -24,6 +24,7 @@ from accounts.services.status import notices_redeliver
 from complaints.exceptions import EmptyMessageError, MessageTooLargeError
 from complaints.ingest import Kind, Report, classify
 from complaints.ingest.autoreply import OWN_MARKER_HEADER
+from complaints.ingest.parse import header_block
 from complaints.models import InboundMessage, Mailing
 from complaints.services import linking, notices, recording
 from complaints.services import strikes as strike_services
@@ -78,8 +79,7 @@ def inbound_store(
 
 
 def _message_id(raw: bytes) -> str:
-    head = raw[: raw.find(b"\n\n") if b"\n\n" in raw[:65536] else 65536]
-    match = _MESSAGE_ID.search(head)
+    match = _MESSAGE_ID.search(header_block(raw))
     return match.group(1).decode("ascii", "replace").strip()[:998] if match else ""
 
 
@@ -257,8 +257,7 @@ def _parse(inbound: InboundMessage) -> recording.Item | None:
 
 
 def _is_own_mail(inbound: InboundMessage) -> bool:
-    head = bytes(inbound.raw[:65536]).split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    return _OWN_MARKER.search(head) is not None
+    return _OWN_MARKER.search(header_block(bytes(inbound.raw[:65536]))) is not None
 
 
 def _ignored_because(report: Report) -> str:

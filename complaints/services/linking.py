@@ -13,7 +13,6 @@ every login, address, key and account number the batch mentions at once.
 """
 
 import email.utils
-import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from accounts.models import MailAccount, Subscriber
+from accounts.models import MailAccount, Subscriber, is_ip_address
 from accounts.selectors import subscriber_by_ip
 from complaints.ingest import OriginalMessage
 from complaints.models import Mailing, MailingKey
@@ -66,14 +65,6 @@ def report_time(original: OriginalMessage | None, fallback: datetime) -> datetim
         if when is not None and abs(when - fallback) < timedelta(days=365):
             return when
     return fallback
-
-
-def is_ip(text: str | None) -> bool:
-    try:
-        ipaddress.ip_address(text or "")
-    except ValueError:
-        return False
-    return True
 
 
 def sender_addresses(original: OriginalMessage) -> list[str]:
@@ -159,7 +150,7 @@ class LinkIndex:
         known = self.mailing_for_keys(original)
         if known:
             return known[1], "known Message-ID or queue id"
-        if is_ip(original.source_ip):
+        if is_ip_address(original.source_ip):
             holder = subscriber_by_ip(address=original.source_ip, at=at).first()
             if holder:
                 return holder.pk, f"source IP {original.source_ip}"

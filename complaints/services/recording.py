@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from accounts.models import Subscriber
+from accounts.models import Subscriber, is_ip_address
 from complaints.ingest import ComplaintSource, Kind, OriginalMessage, Report
+from complaints.ingest.parse import header_block
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing
 from complaints.services import linking, notices
 
@@ -199,7 +200,7 @@ def _complaint(item: Item) -> Complaint:
         header_from=(original.from_ or "")[:998],
         subject=(original.subject or "")[:998],
         date_header=(original.date or "")[:255],
-        source_ip=original.source_ip if linking.is_ip(original.source_ip) else None,
+        source_ip=original.source_ip if is_ip_address(original.source_ip) else None,
         original_recipient=rcpt[:998],
         arrival_date=linking.parse_date(original.arrival_date),
         login=(original.login or "")[:254],
@@ -212,8 +213,7 @@ def _complaint(item: Item) -> Complaint:
 
 def _reference_for(inbound: InboundMessage) -> str:
     if inbound.channel == InboundMessage.Channel.WEB_FORM:
-        head = bytes(inbound.raw[:65536])
-        match = _REFERENCE.search(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
+        match = _REFERENCE.search(header_block(bytes(inbound.raw[:65536])))
         if match:
             return match.group(1).decode("ascii").upper()
     return reference_new()

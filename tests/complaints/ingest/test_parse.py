@@ -87,3 +87,27 @@ def test_clean_address_extracts_the_bare_lowercased_address(value, expected):
 def test_addresses_in_text_are_deduplicated_in_order():
     text = "to <b@example.org>, a@example.org and B@example.org"
     assert parse.addresses_in(text) == ["b@example.org", "a@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "head"),
+    [
+        (
+            b"Subject: a\r\nMessage-ID: <1@x>\r\n\r\nbody\r\n\r\nmore",
+            b"Subject: a\r\nMessage-ID: <1@x>",
+        ),
+        (b"Subject: a\nX: b\n\nbody", b"Subject: a\nX: b"),
+        (b"Subject: no body at all", b"Subject: no body at all"),
+    ],
+)
+def test_header_block_ends_at_the_first_empty_line_of_either_ending(raw, head):
+    from complaints.ingest.parse import header_block
+
+    assert header_block(raw) == head
+
+
+def test_header_block_ignores_headers_of_an_attached_message():
+    from complaints.ingest.parse import header_block
+
+    raw = b"Subject: outer\r\n\r\n--b\r\nMessage-ID: <inner@x>\r\n"
+    assert b"inner" not in header_block(raw)
