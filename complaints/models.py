@@ -64,6 +64,14 @@ class Mailing(models.Model):
         BOUNCES = "bounces", "Bounces"
         MANUAL = "manual", "Manual"
 
+    class Kind(models.TextChoices):
+        CAMPAIGN = "campaign", "Campaign"
+        OUTBREAK = "outbreak", "Outbreak"
+
+    class RecipientSource(models.TextChoices):
+        REPORTS = "reports", "Reports (a lower bound)"
+        OUTBOUND = "outbound", "Outbound records"
+
     class State(models.TextChoices):
         OPEN = "open", "Open"
         HELD = "held", "Held for review"
@@ -79,9 +87,27 @@ class Mailing(models.Model):
     sender = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=998, blank=True)
     normalized_subject = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(
+        max_length=16, choices=Kind.choices, default=Kind.CAMPAIGN
+    )
+    # The normalised subject variants seen (capped), what later reports are
+    # compared with; see complaints/linking/subjects.py.
+    subject_variants = models.JSONField(default=list, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
-    recipient_count = models.PositiveIntegerField(null=True, blank=True)
+    recipient_count = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Recipients from outbound records; unknown (empty) until they exist.",
+    )
+    recipient_source = models.CharField(
+        max_length=16, choices=RecipientSource.choices, default=RecipientSource.REPORTS
+    )
+    is_likely_compromised = models.BooleanField(default=False)
+    compromise_reason = models.CharField(max_length=255, blank=True)
+    # Signals gathered from the mailing's reports (senders, client networks,
+    # direct-to-MX count...), capped; the input of the compromise suspicion.
+    signals = models.JSONField(default=dict, blank=True)
     held_recipients = models.JSONField(default=list, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
@@ -100,6 +126,10 @@ class Mailing(models.Model):
                 name="mailing_subject_window_idx",
             ),
             models.Index(fields=["state", "-last_seen"], name="mailing_state_idx"),
+            # Grouping: a subscriber's mailings active around a report's time.
+            models.Index(
+                fields=["subscriber", "last_seen"], name="mailing_subscriber_seen_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -121,6 +151,7 @@ class MailingKey(models.Model):
     class Kind(models.TextChoices):
         MESSAGE_ID = "message_id", "Message-ID"
         QUEUE_ID = "queue_id", "Queue id"
+        TRACE = "trace", "Trace token"
 
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="keys")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -129,6 +160,10 @@ class MailingKey(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["kind", "value"], name="mailingkey_unique"),
+        ]
+        indexes = [
+            # Lookups by value alone (value IN (...)) across kinds.
+            models.Index(fields=["value"], name="mailingkey_value_idx"),
         ]
 
     def __str__(self) -> str:
@@ -192,6 +227,17 @@ class Complaint(models.Model):
     link_note = models.CharField(
         max_length=255, blank=True, help_text="How it was linked, or why not."
     )
+    attribution = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The clue that decided the subscriber, the clues that disagreed, "
+        "and a confidence.",
+    )
+    is_forged = models.BooleanField(default=False)
+    forged_reason = models.CharField(max_length=255, blank=True)
+    # SHA-256 of the report's own content (its feedback fields and the reported
+    # message's headers): the same report sent again is a duplicate.
+    report_fingerprint = models.CharField(max_length=64, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -210,6 +256,11 @@ class Complaint(models.Model):
             models.Index(Substr("subject", 1, 100), name="complaint_subject_sort_idx"),
             models.Index(
                 fields=["channel", "-received_at"], name="complaint_channel_idx"
+            ),
+            models.Index(
+                fields=["report_fingerprint"],
+                condition=~Q(report_fingerprint=""),
+                name="complaint_fingerprint_idx",
             ),
         ]
         constraints = [
@@ -249,6 +300,7 @@ class Bounce(models.Model):
     reason = models.CharField(max_length=32, blank=True)
     is_hard = models.BooleanField(default=False)
     message_id = models.CharField(max_length=998, blank=True)
+    is_forged = models.BooleanField(default=False)
     subscriber = models.ForeignKey(
         Subscriber,
         on_delete=models.PROTECT,
