@@ -166,19 +166,44 @@ def inline_reported_message(msg: Message) -> Message | None:
 
 
 def _header_blocks(lines: list[str]) -> list[list[str]]:
-    """Runs of consecutive header-looking lines, continuations attached."""
+    """Runs of consecutive header-looking lines, continuations attached.
+
+    Pasted headers often lose the indent of their folded lines ("(Authenticated
+    sender: x)" and "by relay..." of a Received at the start of a line). A line
+    that is neither a header nor indented still continues the header above it
+    when another header line follows before the next blank line: prose after a
+    header block is separated from it by a blank line, or has no header after it.
+    A MIME delimiter ("--boundary", RFC 2046 section 5.1.1) never continues one.
+    """
     blocks: list[list[str]] = []
     current: list[str] = []
-    for line in [*lines, ""]:
+    padded = [*lines, ""]
+    for number, line in enumerate(padded):
         match = _HEADER_LINE.match(line)
         if match:
             current.append(f"{match.group(1)}: {match.group(2)}")
-        elif current and _CONTINUATION.match(line):
-            current.append(" " + line.strip())
+        elif current and (
+            _CONTINUATION.match(line)
+            or (not line.startswith("--") and _header_follows(padded, number + 1))
+        ):
+            current[-1] += " " + line.strip()
         elif current:
             blocks.append(current)
             current = []
     return blocks
+
+
+_UNFOLDED_LOOKAHEAD = 6
+
+
+def _header_follows(lines: list[str], start: int) -> bool:
+    """Whether a header line comes within a few lines, before any blank line."""
+    for line in lines[start : start + _UNFOLDED_LOOKAHEAD]:
+        if not line.strip():
+            return False
+        if _HEADER_LINE.match(line):
+            return True
+    return False
 
 
 def _unquote(line: str) -> str:

@@ -17,6 +17,7 @@ Owns the order of the decisions, which matters because the signals overlap:
 
 from __future__ import annotations
 
+import dataclasses
 from email.message import Message
 
 from . import (
@@ -24,6 +25,7 @@ from . import (
     autoreply,
     dsn,
     fallback,
+    intro,
     lastresort,
     nonstandard,
     parse,
@@ -47,6 +49,7 @@ def _outer_fields(msg: Message) -> dict[str, object]:
         "reporter": parse.clean_address(parse.header(msg, "From")),
         "subject": parse.header(msg, "Subject"),
         "message_id": parse.header(msg, "Message-ID"),
+        "date": parse.header(msg, "Date"),
         "is_auto_submitted": autoreply.is_auto_submitted(msg),
     }
 
@@ -142,7 +145,7 @@ def _as_human_complaint(
             else ComplaintSource.FORWARDED
         )
         return _complaint(
-            attached, source, {**outer, "user_agent": _mailer(msg)}, trace_header
+            attached, source, {**outer, "user_agent": _mailer(msg)}, trace_header, text
         )
     pasted = arf.find_pasted_headers(text)
     forwarded = arf.is_forwarded_inline(text)
@@ -153,7 +156,7 @@ def _as_human_complaint(
     ):
         source = ComplaintSource.FORWARDED if forwarded else ComplaintSource.HUMAN
         return _complaint(
-            pasted, source, {**outer, "user_agent": _mailer(msg)}, trace_header
+            pasted, source, {**outer, "user_agent": _mailer(msg)}, trace_header, text
         )
     subject = str(outer.get("subject") or "")
     if _is_bulk(msg) or autoreply.is_auto_submitted(msg):
@@ -184,13 +187,18 @@ def _complaint(
     source: ComplaintSource,
     outer: dict[str, object],
     trace_header: str,
+    text: str,
 ) -> Report:
-    """A complaint by a person; ``outer`` includes the mailer as user agent."""
+    """A complaint by a person; ``outer`` includes the mailer as user agent.
+    Without a Date header, the forward's own date line tells when it was sent."""
+    original = build_original(headers, {}, trace_header=trace_header)
+    if original is not None and not original.date:
+        original = dataclasses.replace(original, date=intro.forward_date_text(text))
     return Report(
         kind=Kind.COMPLAINT,
         feedback_type="abuse",
         complaint_source=source,
-        original=build_original(headers, {}, trace_header=trace_header),
+        original=original,
         **outer,
     )
 

@@ -53,6 +53,23 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Hop:
+    """One ``Received`` line of the reported message: who handed it to whom."""
+
+    from_name: str | None = None
+    from_rdns: str | None = None
+    from_ip: str | None = None
+    by_host: str | None = None
+    login: str | None = None
+    queue_id: str | None = None
+    protocol: str | None = None
+    date: str | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
 class OriginalMessage:
     """Headers of the message a report is about."""
 
@@ -68,6 +85,10 @@ class OriginalMessage:
     login: str | None = None
     queue_ids: tuple[str, ...] = ()
     trace: str | None = None
+    # The Received trail, newest first, and a digest of the report's content
+    # (feedback fields and the reported headers) that a resent report repeats.
+    hops: tuple[Hop, ...] = ()
+    fingerprint: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +102,9 @@ class OriginalMessage:
             "source_ip": self.source_ip,
             "arrival_date": self.arrival_date,
             "login": self.login,
+            "queue_ids": list(self.queue_ids),
+            "trace": self.trace,
+            "hops": [hop.to_json_dict() for hop in self.hops],
         }
 
 
@@ -97,6 +121,8 @@ class Report:
     user_agent: str | None = None
     subject: str | None = None
     message_id: str | None = None
+    # The report's own Date header: the last trustworthy clock for linking.
+    date: str | None = None
     error: str | None = None
     is_auto_submitted: bool = False
 

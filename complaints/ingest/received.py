@@ -1,0 +1,105 @@
+"""One ``Received`` header (RFC 5321 section 4.4) read into a ``Hop``.
+
+Owns the facts a trace line states: who connected (HELO name, reverse-DNS
+name, client address), who received (the ``by`` host), the authenticated login
+if the receiving server recorded one, its queue id, and its own timestamp,
+the clock of the server that wrote the line. Which hops are trustworthy, and
+whose they are, is decided by ``complaints.linking``; this module only reads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from .report import Hop
+
+_BY_RE = re.compile(r"(?:^|[\s)])by\s+([^\s;()\[\]]+)", re.I)
+_FROM_RE = re.compile(r"^\s*from\s+([^\s;()]+)", re.I)
+_IPV4_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+# IPv6 as MTAs write it: bracketed, often with an "IPv6:" tag (Postfix, Exim,
+# RFC 5321 address literals), or bare in parentheses (Microsoft's servers).
+_IPV6_BRACKET_RE = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)\]", re.I)
+_IPV6_PAREN_RE = re.compile(r"\(([0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\)")
+# "(name [address])": the reverse-DNS name the receiving server looked up.
+_RDNS_RE = re.compile(r"\(\s*([A-Za-z0-9][\w.\-]*\.[A-Za-z][\w\-]*)\.?\s*\[")
+# Authenticated submission as the common MTAs record it: Postfix
+# "(Authenticated sender: x)", Exim/cPanel "authenticated as x" and "auth=x",
+# Courier "(AUTH: LOGIN x, ...)", Sendmail "(authenticated as x)", webmail
+# "(user=x)", and Authentication-Results "smtp.auth=x" (RFC 8601 section 2.7.4).
+_LOGIN_RES = tuple(
+    re.compile(p, re.I)
+    for p in (
+        r"\(authenticated sender:\s*([^)\s]+)\s*\)",
+        r"authenticated (?:as|user|by)\s+<?([^\s;)>]+)",
+        r"\bauth(?:id)?=([^\s;)]+)",
+        r"\(AUTH:\s*\w+\s+([^,\s)]+)",
+        r"smtp\.auth=([^\s;)]+)",
+        r"\(user=([^\s;)]+)\)",
+    )
+)
+_NOT_A_LOGIN = frozenset({"none", "no", "pass", "fail", "yes", "bits=0"})
+_QUEUE_ID_RE = re.compile(r"\bid\s+<?([A-Za-z0-9][\w.\-]{4,80})>?", re.I)
+_WITH_RE = re.compile(r"\bwith\s+([A-Za-z0-9][\w/.\-]*)", re.I)
+
+
+def _ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.split("%", 1)[0]))
+    except ValueError:
+        return None
+
+
+def _from_clause(header: str) -> str:
+    match = _BY_RE.search(header)
+    return header[: match.start()] if match else header.split(";", 1)[0]
+
+
+def client_ips(header: str) -> list[str]:
+    """Every address named in the ``from`` clause, normalised, in order."""
+    clause = _from_clause(header)
+    found = [m.group(1) for m in _IPV6_BRACKET_RE.finditer(clause)]
+    found += [m.group(1) for m in _IPV6_PAREN_RE.finditer(clause)]
+    found += _IPV4_RE.findall(clause)
+    return list(dict.fromkeys(ip for ip in map(_ip, found) if ip))
+
+
+def find_login(header: str) -> str | None:
+    lowered = header.lower()
+    # Every pattern names "auth" or "(user="; most headers name neither.
+    if "auth" not in lowered and "(user=" not in lowered:
+        return None
+    for pattern in _LOGIN_RES:
+        match = pattern.search(header)
+        if match:
+            login = match.group(1).strip("<>\"'.,")
+            if login and login.lower() not in _NOT_A_LOGIN:
+                return login
+    return None
+
+
+def read_hop(header: str) -> Hop:
+    """Read one Received header; fields it does not state are None."""
+    text = " ".join(header.split())
+    by = _BY_RE.search(text)
+    sender = _FROM_RE.match(text)
+    rdns = _RDNS_RE.search(_from_clause(text))
+    ips = client_ips(text)
+    queue = _QUEUE_ID_RE.search(text[by.start() :] if by else text)
+    protocol = _WITH_RE.search(text)
+    date = text.rsplit(";", 1)[1].strip() if ";" in text else None
+    return Hop(
+        from_name=sender.group(1).strip("[]").lower() if sender else None,
+        from_rdns=rdns.group(1).lower().rstrip(".") if rdns else None,
+        from_ip=ips[0] if ips else None,
+        by_host=by.group(1).lower().rstrip(".") if by else None,
+        login=find_login(text),
+        queue_id=queue.group(1) if queue else None,
+        protocol=protocol.group(1).lower() if protocol else None,
+        date=date or None,
+    )
+
+
+def read_hops(headers: list[str]) -> tuple[Hop, ...]:
+    """The hops of a trail, newest first (the order headers are prepended)."""
+    return tuple(read_hop(header) for header in headers[:60])
