@@ -213,6 +213,16 @@ ABUSE_QUEUE_DELETE_COMMAND = env.str(
 ABUSE_PUBLIC_URL = env.str("ABUSE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip(
     "/"
 )
+# The ISP's own mail network, for linking (complaints/linking/network.py): names,
+# addresses or networks of the outbound relays, the inbound MX and the webmail
+# servers, and the ISP's mail domains (empty: the domains most subscribers'
+# addresses use). A report whose trail never touched these, nor one of the
+# subscribers' assigned addresses, cannot be blamed on a subscriber's From line.
+ABUSE_RELAY_HOSTS = env.list("ABUSE_RELAY_HOSTS", default=[])
+ABUSE_MX_HOSTS = env.list("ABUSE_MX_HOSTS", default=[])
+ABUSE_WEBMAIL_CLIENTS = env.list("ABUSE_WEBMAIL_CLIENTS", default=[])
+ABUSE_ISP_DOMAINS = env.list("ABUSE_ISP_DOMAINS", default=[])
+
 # IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
 ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
 ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)

@@ -252,7 +252,7 @@ def _parse(inbound: InboundMessage) -> recording.Item | None:
         return None
     inbound.state = InboundMessage.State.PROCESSED
     inbound.error = ""
-    at = linking.report_time(report.original, fallback=inbound.received_at)
+    at = linking.report_time(report, fallback=inbound.received_at)
     return recording.Item(inbound=inbound, report=report, at=at)
 
 
@@ -279,7 +279,7 @@ def _record(items: list[recording.Item]) -> list[int]:
         [i for i in items if i.report.kind == Kind.COMPLAINT], tally
     )
     recording.bounces_record([i for i in items if i.report.kind == Kind.BOUNCE], tally)
-    return recording.mailings_count(tally)
+    return recording.mailings_count(tally, items)
 
 
 def mailings_policy_apply(*, mailing_ids: list[int], now: datetime) -> None:

@@ -1,70 +1,66 @@
-"""Finding the subscriber and the mailing each report is about (DESIGN.md, step 4),
-for a batch of reports at a time.
+"""Finding the subscriber and the mailing of each report of a batch (DESIGN.md,
+step 4): the database side of ``complaints.linking``.
 
-Subscriber, in order of trust: the authenticated login in the reported message's
-Received trail, the trace header the ISP's outbound servers stamp, the sender
-address, the Message-ID or queue id of a known mailing, then the source IP at the
-time the message arrived. Mailing: a known Message-ID or queue id; else the
-subscriber's mailing with the same normalised subject inside the window; else a
-new mailing learned from the reports.
-
-A batch costs a handful of queries whatever its size: ``LinkIndex.load`` fetches
-every login, address, key and account number the batch mentions at once.
+``LinkIndex.load`` fetches, in a few queries, every login, address, account
+number and strong key (Message-ID, queue id, trace token) a batch mentions;
+``LinkIndex.resolve_ip`` answers "whose address was this at that time" through
+the IP assignments, once per address and hour. ``link_one`` then walks the
+trail and weighs the clues with the pure functions of ``complaints.linking``.
+Grouping into mailings is ``complaints.services.recording.batch_link``'s.
 """
 
+from __future__ import annotations
+
 import email.utils
-import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 
-from accounts.models import MailAccount, Subscriber, is_ip_address
-from accounts.selectors import subscriber_by_ip
-from complaints.ingest import OriginalMessage
-from complaints.models import Mailing, MailingKey
+from accounts.models import MailAccount, Subscriber
+from accounts.selectors import mail_domains_common, subscriber_ids_by_ip
+from complaints.ingest import ComplaintSource, OriginalMessage, Report
+from complaints.linking import attribution, dates, grouping, network, subjects, trace
+from complaints.linking.attribution import Clue, Finding
+from complaints.models import MailingKey
 
-# "Re:", "Fwd:", "AW:", "[SPAM]" and similar prefixes that mail clients and
-# filters add; they do not make a different mailing.
-_SUBJECT_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|aw|wg|tr|sv|vs)\s*:|\[[^\]]{0,40}\])\s*", re.I
-)
-_TRACE_PAIR = re.compile(r"(login|account|acct|user)\s*=\s*([^;\s]+)", re.I)
 KEY_LENGTH = 255
-
-
-def normalize_subject(subject: str | None) -> str:
-    text = (subject or "").strip()
-    while True:
-        stripped = _SUBJECT_PREFIX.sub("", text, count=1)
-        if stripped == text:
-            break
-        text = stripped
-    return " ".join(text.lower().split())[:255]
+_ISP_CACHE: dict[str, tuple[float, network.IspNetwork]] = {}
+_ISP_CACHE_SECONDS = 300
 
 
 def parse_date(value: str | None) -> datetime | None:
-    """An RFC 5322 date as an aware datetime, or None when it cannot be read."""
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return when
+    """An RFC 5322 or mail-client date as an aware datetime, or None."""
+    return dates.parse_date(value)
 
 
-def report_time(original: OriginalMessage | None, fallback: datetime) -> datetime:
-    """When the reported message was sent: its Date, else its arrival, else ours.
-    A date more than a year off ours is a forged or broken header."""
-    for value in (original.date, original.arrival_date) if original else ():
-        when = parse_date(value)
-        if when is not None and abs(when - fallback) < timedelta(days=365):
-            return when
-    return fallback
+def isp_network() -> network.IspNetwork:
+    """The ISP's servers and domains from the settings; the mail domains most
+    subscribers' addresses use stand in when ABUSE_ISP_DOMAINS is empty."""
+    key = "|".join(
+        ",".join(getattr(settings, name))
+        for name in (
+            "ABUSE_RELAY_HOSTS",
+            "ABUSE_MX_HOSTS",
+            "ABUSE_WEBMAIL_CLIENTS",
+            "ABUSE_ISP_DOMAINS",
+        )
+    )
+    cached = _ISP_CACHE.get(key)
+    if cached and time.monotonic() - cached[0] < _ISP_CACHE_SECONDS:
+        return cached[1]
+    domains = settings.ABUSE_ISP_DOMAINS or mail_domains_common()
+    built = network.IspNetwork.from_lists(
+        relays=settings.ABUSE_RELAY_HOSTS,
+        mx=settings.ABUSE_MX_HOSTS,
+        webmail=settings.ABUSE_WEBMAIL_CLIENTS,
+        domains=domains,
+    )
+    _ISP_CACHE[key] = (time.monotonic(), built)
+    return built
 
 
 def sender_addresses(original: OriginalMessage) -> list[str]:
@@ -74,27 +70,61 @@ def sender_addresses(original: OriginalMessage) -> list[str]:
             _name, address = email.utils.parseaddr(value)
             if "@" in address:
                 found.append(address.lower())
-    return found
-
-
-def trace_identity(trace: str | None) -> tuple[str | None, str | None]:
-    """(login, account number) from the trace header: ``login=...; account=...``,
-    or a bare value tried as both."""
-    if not trace:
-        return None, None
-    pairs = {key.lower(): value for key, value in _TRACE_PAIR.findall(trace)}
-    if not pairs:
-        bare = trace.strip()[:254]
-        return bare.lower(), bare
-    login = pairs.get("login") or pairs.get("user")
-    return (login.lower() if login else None), pairs.get("account") or pairs.get("acct")
+    return list(dict.fromkeys(found))
 
 
 def mailing_keys(original: OriginalMessage) -> list[tuple[str, str]]:
-    keys = [(MailingKey.Kind.QUEUE_ID, q[:KEY_LENGTH]) for q in original.queue_ids]
+    """The strong keys of a reported message: its trace token, its queue ids
+    and its Message-ID."""
+    keys = []
+    token = trace.read_trace(original.trace).token
+    if token:
+        keys.append((MailingKey.Kind.TRACE, token[:KEY_LENGTH]))
+    queue = [*original.queue_ids, *(h.queue_id for h in original.hops if h.queue_id)]
+    keys += [(MailingKey.Kind.QUEUE_ID, q[:KEY_LENGTH]) for q in dict.fromkeys(queue)]
     if original.message_id:
         keys.append((MailingKey.Kind.MESSAGE_ID, original.message_id[:KEY_LENGTH]))
     return keys
+
+
+@dataclass(frozen=True)
+class Link:
+    """What linking found for one report."""
+
+    attribution: attribution.Attribution
+    trail: attribution.Trail
+    at: datetime
+    keyed_mailing_id: int | None
+    subject_key: str
+
+    @property
+    def subscriber_id(self) -> int | None:
+        return self.attribution.subscriber_id
+
+    @property
+    def shows_compromise(self) -> bool:
+        return self.trail.is_direct_to_mx or self.trail.foreign_network is not None
+
+    def signals(self, original: OriginalMessage) -> grouping.ReportSignals:
+        senders = sender_addresses(original)
+        return grouping.ReportSignals(
+            sender=senders[0] if senders else None,
+            is_direct_to_mx=self.trail.is_direct_to_mx,
+            foreign_network=self.trail.foreign_network,
+            client_network=network.network_of(self.trail.client_ip),
+            login=(self.trail.login or "").lower() or None,
+        )
+
+    def evidence(self) -> dict:
+        data = self.attribution.to_json()
+        data["client_ip"] = self.trail.client_ip
+        data["client_at"] = (
+            self.trail.client_at.isoformat() if self.trail.client_at else None
+        )
+        data["passed_isp"] = self.trail.passed_isp
+        data["direct_to_mx"] = self.trail.is_direct_to_mx
+        data["foreign_network"] = self.trail.foreign_network
+        return data
 
 
 @dataclass
@@ -105,24 +135,29 @@ class LinkIndex:
     by_address: dict[str, int] = field(default_factory=dict)
     by_account: dict[str, int] = field(default_factory=dict)
     by_key: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    ip_cache: dict[tuple[str, int], int | None] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, originals: Iterable[OriginalMessage]) -> "LinkIndex":
+    def load(cls, originals: Iterable[OriginalMessage]) -> LinkIndex:
         logins, addresses, accounts, keys = set(), set(), set(), set()
         for original in originals:
+            for hop in original.hops:
+                if hop.login:
+                    logins.add(hop.login.strip().lower())
             if original.login:
                 logins.add(original.login.strip().lower())
-            login, account = trace_identity(original.trace)
-            logins.update([login] if login else [])
-            accounts.update([account] if account else [])
+            facts = trace.read_trace(original.trace)
+            logins.update([facts.login] if facts.login else [])
+            accounts.update([facts.account] if facts.account else [])
             addresses.update(sender_addresses(original))
             keys.update(mailing_keys(original))
         index = cls()
-        for row in MailAccount.objects.filter(
-            Q(login__in=logins) | Q(address__in=addresses)
-        ).values_list("login", "address", "subscriber_id"):
-            index.by_login[row[0]] = row[2]
-            index.by_address.setdefault(row[1], row[2])
+        if logins or addresses:
+            for login, address, subscriber_id in MailAccount.objects.filter(
+                Q(login__in=logins) | Q(address__in=addresses)
+            ).values_list("login", "address", "subscriber_id"):
+                index.by_login[login] = subscriber_id
+                index.by_address.setdefault(address.lower(), subscriber_id)
         if accounts:
             index.by_account = dict(
                 Subscriber.objects.filter(account_number__in=accounts).values_list(
@@ -133,35 +168,114 @@ class LinkIndex:
             index.by_key = _keys_lookup(keys)
         return index
 
-    def subscriber_for(
-        self, original: OriginalMessage, at: datetime
-    ) -> tuple[int | None, str]:
-        """The subscriber who sent the reported message and how it was found."""
-        login = (original.login or "").strip().lower()
+    def resolve_ip(self, address: str, at: datetime) -> int | None:
+        """The subscriber assigned ``address`` at ``at`` (cached per hour)."""
+        slot = (address, int(at.timestamp()) // 3600)
+        if slot not in self.ip_cache:
+            found = subscriber_ids_by_ip(address=address, at=at, limit=2)
+            self.ip_cache[slot] = found[0] if len(found) == 1 else None
+        return self.ip_cache[slot]
+
+    def findings(
+        self, original: OriginalMessage, trail: attribution.Trail
+    ) -> list[Finding]:
+        found: list[Finding] = []
+        login = (trail.login or (original.login if not trail.outside_ip else "")) or ""
+        login = login.strip().lower()
         if login in self.by_login:
-            return self.by_login[login], f"login {login}"
-        trace_login, trace_account = trace_identity(original.trace)
-        found = self.by_login.get(trace_login) or self.by_account.get(trace_account)
-        if found:
-            return found, "trace header"
+            found.append(Finding(Clue.LOGIN, self.by_login[login], login))
+        facts = trace.read_trace(original.trace)
+        traced = self.by_login.get(facts.login or "") or self.by_account.get(
+            facts.account or ""
+        )
+        if traced:
+            found.append(
+                Finding(Clue.TRACE, traced, facts.login or facts.account or "")
+            )
+        for kind, value in mailing_keys(original):
+            known = self.by_key.get((kind, value))
+            if known is None:
+                continue
+            clue = {
+                MailingKey.Kind.TRACE: Clue.TRACE,
+                MailingKey.Kind.QUEUE_ID: Clue.QUEUE_ID,
+            }.get(kind, Clue.KNOWN_MESSAGE)
+            found.append(Finding(clue, known[1], f"{value} of mailing #{known[0]}"))
+        if trail.client_subscriber_id is not None:
+            found.append(
+                Finding(
+                    Clue.CLIENT_IP, trail.client_subscriber_id, trail.client_ip or ""
+                )
+            )
         for address in sender_addresses(original):
             if address in self.by_address:
-                return self.by_address[address], "sender address"
-        known = self.mailing_for_keys(original)
-        if known:
-            return known[1], "known Message-ID or queue id"
-        if is_ip_address(original.source_ip):
-            holder = subscriber_by_ip(address=original.source_ip, at=at).first()
-            if holder:
-                return holder.pk, f"source IP {original.source_ip}"
-        return None, "no login, trace, sender, Message-ID or IP matched a subscriber"
+                found.append(Finding(Clue.SENDER, self.by_address[address], address))
+        return found
 
-    def mailing_for_keys(self, original: OriginalMessage) -> tuple[int, int] | None:
-        """(mailing id, subscriber id) of a known mailing this message belongs to."""
+    def keyed_mailing(
+        self, original: OriginalMessage, subscriber_id: int | None
+    ) -> int | None:
+        """A known mailing of this subscriber that a strong key names."""
+        if subscriber_id is None:
+            return None
         for key in mailing_keys(original):
-            if key in self.by_key:
-                return self.by_key[key]
+            known = self.by_key.get(key)
+            if known and known[1] == subscriber_id:
+                return known[0]
         return None
+
+    def link_one(
+        self, report: Report, *, received_at: datetime, isp: network.IspNetwork
+    ) -> Link:
+        original = report.original or OriginalMessage()
+        fallback = report_time(report, fallback=received_at)
+        hop_ips = {hop.from_ip for hop in original.hops}
+        source_ip = original.source_ip if original.source_ip not in hop_ips else None
+        trail = attribution.walk_trail(
+            original.hops,
+            isp=isp,
+            resolve_ip=self.resolve_ip,
+            fallback_at=fallback,
+            source_ip=source_ip,
+            source_at=parse_date(original.arrival_date),
+        )
+        decided = attribution.attribute(self.findings(original, trail), trail=trail)
+        return Link(
+            attribution=decided,
+            trail=trail,
+            at=trail.client_at or fallback,
+            keyed_mailing_id=self.keyed_mailing(original, decided.subscriber_id),
+            subject_key=subjects.subject_key(original.subject),
+        )
+
+
+def report_time(report: Report, *, fallback: datetime) -> datetime:
+    """When the reported message was received, by the most trustworthy clock:
+    the newest Received stamp (the receiving server's), the feedback report's
+    Arrival-Date, for a person's forward the date its mail client showed (when
+    it is not after the report and at most a week before it), the report's own
+    Date, else our own arrival. The spam's own Date header is never used alone:
+    botnets forge it. A clock more than a year off ours is broken or forged."""
+    original = report.original or OriginalMessage()
+    candidates = [original.hops[0].date] if original.hops else []
+    candidates.append(original.arrival_date)
+    reported_at = parse_date(report.date)
+    if report.complaint_source in (ComplaintSource.HUMAN, ComplaintSource.FORWARDED):
+        shown = parse_date(original.date)
+        limit = reported_at or fallback
+        if shown is not None and limit - timedelta(days=7) <= shown <= limit + _SKEW:
+            candidates.append(original.date)
+    candidates.append(report.date)
+    for value in candidates:
+        when = parse_date(value)
+        if when is not None and abs(when - fallback) < timedelta(days=365):
+            return when
+    return fallback
+
+
+# Clocks of different servers disagree by minutes; a forward is not "after"
+# the report for that.
+_SKEW = timedelta(hours=1)
 
 
 def _keys_lookup(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
@@ -172,65 +286,9 @@ def _keys_lookup(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int,
     return {(kind, value): (mailing, sub) for kind, value, mailing, sub in rows}
 
 
-@dataclass
-class MailingMatcher:
-    """Finds, or creates, the mailing of each (subscriber, subject, time) of a
-    batch: the subscriber's mailing with the same normalised subject whose seen
-    window, widened by ``window``, covers the time."""
-
-    window: timedelta
-    candidates: dict[tuple[int, str], dict[int, Mailing]] = field(default_factory=dict)
-
-    def preload(self, wanted: list[tuple[int, str, datetime]]) -> None:
-        if not wanted:
-            return
-        earliest = min(at for _s, _n, at in wanted) - self.window
-        latest = max(at for _s, _n, at in wanted) + self.window
-        for mailing in Mailing.objects.filter(
-            subscriber_id__in={s for s, _n, _at in wanted},
-            normalized_subject__in={n for _s, n, _at in wanted},
-            last_seen__gte=earliest,
-            first_seen__lte=latest,
-        ):
-            key = (mailing.subscriber_id, mailing.normalized_subject)
-            self.candidates.setdefault(key, {})[mailing.pk] = mailing
-
-    def find(self, subscriber_id: int, subject: str, at: datetime) -> Mailing | None:
-        near = [
-            m
-            for m in self.candidates.get((subscriber_id, subject), {}).values()
-            if m.last_seen >= at - self.window and m.first_seen <= at + self.window
-        ]
-        return max(near, key=lambda m: m.last_seen) if near else None
-
-    def match_or_create(
-        self,
-        *,
-        wanted: tuple[int, str, datetime],
-        original: OriginalMessage,
-        source: str,
-    ) -> tuple[Mailing, str]:
-        found = self.find(*wanted)
-        if found is not None:
-            return found, "same subject within the window"
-        subscriber_id, subject, at = wanted
-        mailing = Mailing.objects.create(
-            subscriber_id=subscriber_id,
-            sender=(original.from_ or original.mail_from or "")[:254],
-            subject=(original.subject or "")[:998],
-            normalized_subject=subject,
-            first_seen=at,
-            last_seen=at,
-            source=source,
-        )
-        self.candidates.setdefault((subscriber_id, subject), {})[mailing.pk] = mailing
-        return mailing, "new mailing learned from reports"
-
-
 def mailing_keys_remember(pairs: Iterable[tuple[int, OriginalMessage]]) -> None:
-    """Record the Message-IDs and queue ids seen for mailings, so later reports
-    about the same messages link by key. A key already taken stays with its
-    first mailing."""
+    """Record the strong keys seen for mailings, so later reports about the same
+    messages link by key. A key already taken stays with its first mailing."""
     rows = {
         (kind, value): mailing_id
         for mailing_id, original in pairs

@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 
 from accounts.models import Subscriber, is_ip_address
 from complaints.ingest import ComplaintSource, Kind, OriginalMessage, Report
 from complaints.ingest.parse import header_block
+from complaints.linking import grouping
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing
 from complaints.services import linking, notices
 
@@ -49,6 +51,7 @@ class Item:
     subscriber_id: int | None = None
     mailing: Mailing | None = None
     note: str = ""
+    link: linking.Link | None = None
 
     @property
     def original(self) -> OriginalMessage:
@@ -71,47 +74,112 @@ def batch_link(items: list[Item]) -> None:
     Lookups take no locks. Only items that need a new mailing lock their
     subscribers (in id order, the order every writer uses) and look again before
     creating it, so two workers never create the same mailing; most batches
-    create none and so wait on no one.
+    create none and so wait on no one. Items are grouped in the order of their
+    own time, so a batch groups alike whatever order its messages arrived in.
     """
+    isp = linking.isp_network()
     index = linking.LinkIndex.load(item.original for item in items)
     for item in items:
-        item.subscriber_id, item.note = index.subscriber_for(item.original, item.at)
-    linked = [i for i in items if i.subscriber_id]
+        item.link = index.link_one(
+            item.report, received_at=item.inbound.received_at, isp=isp
+        )
+        item.at = item.link.at
+        item.subscriber_id = item.link.subscriber_id
+        item.note = item.link.attribution.note
+    linked = sorted(
+        (i for i in items if i.subscriber_id), key=lambda i: (i.at, i.inbound.pk)
+    )
     if linked:
-        _link_mailings(linked, index)
+        _group(linked)
         linking.mailing_keys_remember((i.mailing.pk, i.original) for i in linked)
 
 
-def _link_mailings(items: list[Item], index: linking.LinkIndex) -> None:
-    window = timedelta(hours=settings.ABUSE_MAILING_WINDOW_HOURS)
-    matcher = linking.MailingMatcher(window=window)
-    keyed = {}
-    for item in items:
-        known = index.mailing_for_keys(item.original)
-        if known and known[1] == item.subscriber_id:
-            keyed[item.inbound.pk] = known[0]
-    rest = [i for i in items if i.inbound.pk not in keyed]
-    matcher.preload([_wanted(i) for i in rest])
-    unmatched = [i for i in rest if matcher.find(*_wanted(i)) is None]
-    if unmatched:
-        _lock_subscribers({i.subscriber_id for i in unmatched})
-        matcher.preload(
-            [_wanted(i) for i in unmatched]
-        )  # what others created meanwhile
-    mailings = Mailing.objects.in_bulk(set(keyed.values()))
-    for item in items:
-        if item.inbound.pk in keyed:
-            item.mailing = mailings[keyed[item.inbound.pk]]
-            item.note += "; known Message-ID or queue id"
-        else:
-            item.mailing, how = matcher.match_or_create(
-                wanted=_wanted(item), original=item.original, source=_source(item)
+class _Pool:
+    """The candidate mailings of a batch's subscribers around its reports' times."""
+
+    def __init__(self, window: timedelta) -> None:
+        self.window = window
+        self.mailings: dict[int, Mailing] = {}
+        self.candidates: dict[int, grouping.Candidate] = {}
+
+    def load(self, items: list[Item]) -> None:
+        earliest = min(i.at for i in items) - self.window
+        latest = max(i.at for i in items) + self.window
+        keyed = {i.link.keyed_mailing_id for i in items if i.link.keyed_mailing_id}
+        rows = Mailing.objects.filter(
+            Q(
+                subscriber_id__in={i.subscriber_id for i in items},
+                last_seen__gte=earliest,
+                first_seen__lte=latest,
             )
-            item.note += f"; {how}"
+            | Q(pk__in=keyed)
+        )
+        for mailing in rows:
+            self.add(mailing)
+
+    def add(self, mailing: Mailing) -> grouping.Candidate:
+        self.mailings[mailing.pk] = mailing
+        candidate = grouping.Candidate(
+            mailing_id=mailing.pk,
+            subscriber_id=mailing.subscriber_id,
+            kind=grouping.MailingKind(mailing.kind),
+            variants=list(mailing.subject_variants or [mailing.normalized_subject]),
+            first_seen=mailing.first_seen,
+            last_seen=mailing.last_seen,
+        )
+        self.candidates[mailing.pk] = candidate
+        return candidate
+
+    def choose(self, item: Item) -> grouping.Choice:
+        shape = grouping.ReportShape(
+            subscriber_id=item.subscriber_id,
+            at=item.at,
+            subject_key=item.link.subject_key,
+            shows_compromise=item.link.shows_compromise,
+            keyed_mailing_id=item.link.keyed_mailing_id,
+        )
+        return grouping.choose(shape, self.candidates.values(), window=self.window)
+
+    def absorb(self, mailing_id: int, item: Item) -> None:
+        candidate = self.candidates[mailing_id]
+        candidate.first_seen = min(candidate.first_seen, item.at)
+        candidate.last_seen = max(candidate.last_seen, item.at)
+        candidate.variants = grouping.variants_add(
+            candidate.variants, item.link.subject_key
+        )
 
 
-def _wanted(item: Item) -> tuple[int, str, datetime]:
-    return item.subscriber_id, linking.normalize_subject(item.original.subject), item.at
+def _group(items: list[Item]) -> None:
+    pool = _Pool(timedelta(hours=settings.ABUSE_MAILING_WINDOW_HOURS))
+    pool.load(items)
+    if any(pool.choose(i).mailing_id is None for i in items):
+        _lock_subscribers({i.subscriber_id for i in items})
+        pool.load(items)  # what others created meanwhile
+    for item in items:
+        choice = pool.choose(item)
+        if choice.mailing_id is None:
+            mailing = _mailing_create(item, kind=choice.kind)
+            pool.add(mailing)
+        else:
+            mailing = pool.mailings[choice.mailing_id]
+        pool.absorb(mailing.pk, item)
+        item.mailing = mailing
+        item.note += f"; {choice.how}"
+
+
+def _mailing_create(item: Item, *, kind: str) -> Mailing:
+    original = item.original
+    return Mailing.objects.create(
+        subscriber_id=item.subscriber_id,
+        sender=(original.from_ or original.mail_from or "")[:254],
+        subject=(original.subject or "")[:998],
+        normalized_subject=item.link.subject_key,
+        subject_variants=[item.link.subject_key],
+        kind=kind,
+        first_seen=item.at,
+        last_seen=item.at,
+        source=_source(item),
+    )
 
 
 def _source(item: Item) -> str:
@@ -134,9 +202,12 @@ def _lock_subscribers(ids: set[int]) -> None:
 
 
 def complaints_record(items: list[Item], tally: Tally) -> None:
-    """One Complaint per item. A report of a message its complainant already
-    reported is a duplicate: kept, never counted again."""
-    repeated = _already_reported(items)
+    """One Complaint per item. A report already recorded (the same feedback
+    report sent again, or a person reporting the same message twice) is a
+    duplicate: kept, never counted again. Two recipients' reports of one
+    message are two complaints: their reported headers differ."""
+    _duplicates_lock(items)
+    seen_fingerprints, seen_keys = _already_reported(items)
     rows = []
     for item in items:
         complaint = _complaint(item)
@@ -145,13 +216,24 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
             complaint.complainant_email,
             complaint.original_recipient,
         )
-        if complaint.message_id and complaint.complainant_email and key in repeated:
+        is_repeat = (
+            complaint.report_fingerprint
+            and complaint.report_fingerprint in seen_fingerprints
+        ) or (
+            complaint.channel != Complaint.Channel.FEEDBACK_LOOP
+            and complaint.message_id
+            and complaint.complainant_email
+            and key in seen_keys
+        )
+        if is_repeat:
             complaint.state = Complaint.State.DUPLICATE
         elif complaint.mailing_id:
             complaint.state = Complaint.State.LINKED
             tally.complaints[complaint.mailing_id] += 1
             tally.seen[complaint.mailing_id].append(item.at)
-        repeated.add(key)
+        seen_keys.add(key)
+        if complaint.report_fingerprint:
+            seen_fingerprints.add(complaint.report_fingerprint)
         rows.append(complaint)
     Complaint.objects.bulk_create(rows)
     # RFC 3834: nothing automatic is answered, and feedback loops are machines.
@@ -173,15 +255,48 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
         )
 
 
-def _already_reported(items: list[Item]) -> set[tuple[str, str, str]]:
-    message_ids = {i.original.message_id[:998] for i in items if i.original.message_id}
-    if not message_ids:
-        return set()
-    return set(
-        Complaint.objects.filter(message_id__in=message_ids).values_list(
-            "message_id", "complainant_email", "original_recipient"
-        )
+def _duplicates_lock(items: list[Item]) -> None:
+    """Serialise writers on the same reports until commit, so two workers given
+    the same report at once cannot both count it (PostgreSQL advisory locks,
+    taken in a fixed order; SQLite has one writer at a time anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted(
+        {i.original.fingerprint for i in items if i.original.fingerprint}
+        | {i.original.message_id[:998] for i in items if i.original.message_id}
     )
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7)))"
+            " FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) AS wanted",
+            [keys],
+        )
+
+
+def _already_reported(
+    items: list[Item],
+) -> tuple[set[str], set[tuple[str, str, str]]]:
+    """Fingerprints and (Message-ID, complainant, recipient) already recorded,
+    looked up by two indexed columns."""
+    fingerprints = {i.original.fingerprint for i in items if i.original.fingerprint}
+    message_ids = {i.original.message_id[:998] for i in items if i.original.message_id}
+    known = set()
+    if fingerprints:
+        known = set(
+            Complaint.objects.filter(report_fingerprint__in=fingerprints).values_list(
+                "report_fingerprint", flat=True
+            )
+        )
+    keys = set()
+    if message_ids:
+        keys = set(
+            Complaint.objects.filter(message_id__in=message_ids).values_list(
+                "message_id", "complainant_email", "original_recipient"
+            )
+        )
+    return known, keys
 
 
 def _complaint(item: Item) -> Complaint:
@@ -208,6 +323,10 @@ def _complaint(item: Item) -> Complaint:
         mailing=item.mailing,
         state=Complaint.State.NEW,
         link_note=item.note[:255],
+        attribution=item.link.evidence() if item.link else {},
+        is_forged=bool(item.link and item.link.attribution.is_forged),
+        forged_reason=item.link.attribution.forged_reason if item.link else "",
+        report_fingerprint=(original.fingerprint or "")[:64],
     )
 
 
@@ -261,23 +380,66 @@ def _bounce(item: Item, recipient, address: str) -> Bounce:
         message_id=(item.original.message_id or "")[:998],
         subscriber_id=item.subscriber_id,
         mailing=item.mailing,
+        is_forged=bool(item.link and item.link.attribution.is_forged),
     )
 
 
-def mailings_count(tally: Tally) -> list[int]:
+def mailings_count(tally: Tally, items: list[Item] = ()) -> list[int]:
     """Add the batch's counts to its mailings and widen their seen windows, in one
-    UPDATE joined to a VALUES list; returns the ids of the mailings touched."""
-    ids = sorted(tally.seen)
+    UPDATE joined to a VALUES list; fold the reports' subjects and signals into
+    their mailings and judge the compromise suspicion. Returns the ids of the
+    mailings touched."""
+    ids = sorted(set(tally.seen) | {i.mailing.pk for i in items if i.mailing})
     if not ids:
         return []
     # Lock the rows in id order first: the joined UPDATE alone would lock them in
     # whatever order its plan visits them, and two batches could deadlock.
-    list(
+    locked = list(
         Mailing.objects.select_for_update(no_key=True)
         .filter(pk__in=ids)
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .only("pk", "subject_variants", "signals", "is_likely_compromised")
     )
+    _mailings_describe(locked, items)
+    if tally.seen:
+        _counters_add(tally)
+    return ids
+
+
+def _mailings_describe(mailings: list[Mailing], items: list[Item]) -> None:
+    by_mailing: dict[int, list[Item]] = defaultdict(list)
+    for item in items:
+        if item.mailing is not None and item.link is not None:
+            by_mailing[item.mailing.pk].append(item)
+    changed = []
+    for mailing in mailings:
+        variants = list(mailing.subject_variants or [])
+        signals = dict(mailing.signals or {})
+        for item in by_mailing.get(mailing.pk, ()):
+            variants = grouping.variants_add(variants, item.link.subject_key)
+            signals = grouping.signals_add(signals, item.link.signals(item.original))
+        found = grouping.suspicion(signals=signals, variants=variants)
+        if (variants, signals) == (mailing.subject_variants, mailing.signals):
+            continue
+        mailing.subject_variants, mailing.signals = variants, signals
+        if found.is_likely_compromised or not mailing.is_likely_compromised:
+            mailing.is_likely_compromised = found.is_likely_compromised
+            mailing.compromise_reason = found.reason[:255]
+        changed.append(mailing)
+    if changed:
+        Mailing.objects.bulk_update(
+            changed,
+            [
+                "subject_variants",
+                "signals",
+                "is_likely_compromised",
+                "compromise_reason",
+            ],
+        )
+
+
+def _counters_add(tally: Tally) -> None:
+    ids = sorted(tally.seen)
     adapt = connection.ops.adapt_datetimefield_value
     rows = [
         (
@@ -309,4 +471,3 @@ def mailings_count(tally: Tally) -> list[int]:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [value for row in rows for value in row])
-    return ids

@@ -1,0 +1,114 @@
+"""When two reported subjects are the same mailing's.
+
+The copies of one newsletter carry different subjects: tracking numbers and
+reference suffixes per copy ("[#48213]", "No. 4711", "Ref: AB-1234", "Order
+998877"), the recipient's name or a greeting ("Anna, your offer", "Hi Bob –
+your offer"), reply and forward prefixes that mail clients add in their own
+language ("Re:", "AW:", "WG:", "TR:", "RV:", "SV:", "Antw:", "Fwd:"), and filter
+tags ("[SPAM]"). RFC 2047 encoded words are decoded by the parser before they
+get here.
+
+``subject_key`` removes all of that and returns the words that stay;
+``subjects_similar`` compares two keys by their word sets (Jaccard) and, for
+short subjects, by their characters, so one differing word in a short subject
+does not split a mailing. Measured choice: word-set Jaccard >= 0.6 or a
+character ratio >= 0.85 (difflib) keeps the variants above together and keeps
+unrelated subjects apart (tests/complaints/linking/test_subjects.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+
+# Reply / forward prefixes in the languages mail clients localise them to.
+_PREFIX_RE = re.compile(
+    r"^\s*(?:(?:re|aw|wg|tr|rv|sv|vs|vb|antw|antwort|fwd?|fw|enc|res|odp|pd|r|i"
+    r"|rif|doorst|wtr|ynt|ilt|trs|reenv|reenviar|encaminhar|přeposlat|odp)"
+    r"(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{0,40}\]|\([^)]{0,12}spam[^)]{0,12}\)"
+    r"|\*{1,3}\s*spam\s*\*{1,3})\s*",
+    re.I,
+)
+# Words that open a personal greeting; the name after them goes too.
+_GREETINGS = (
+    "hi|hello|hey|dear|hallo|liebe|lieber|sehr geehrte|sehr geehrter|guten tag|"
+    "bonjour|salut|cher|chère|hola|estimado|estimada|ciao|gentile|caro|cara|"
+    "beste|hej|hei|olá|oi|witaj|dzień dobry"
+)
+_GREETING_RE = re.compile(
+    rf"^\s*(?:{_GREETINGS})\b[\s,]*(?:[^\W\d_][\w'.\-]*\s*){{0,2}}[,:!–—-]+\s*", re.I
+)
+# "Anna, ..." / "..., Anna!" : a single capitalised name set off by a comma.
+_LEADING_NAME_RE = re.compile(r"^\s*[A-ZÀ-Þ][\w'\-]{1,20}\s*[,:!]\s+(?=\S)")
+_TRAILING_NAME_RE = re.compile(r"[,–—-]\s*[A-ZÀ-Þ][\w'\-]{1,20}\s*[!.]?\s*$")
+# A reference word and the token after it ("No. 4711", "Ref: AB-12").
+_REFERENCE_RE = re.compile(
+    r"\b(?:no|nr|n°|nº|num|number|ref|reference|order|ordre|bestellung|pedido"
+    r"|ordine|ticket|case|id|invoice|rechnung|facture|factura|fattura|tracking"
+    r"|sendung|auftrag|kundennummer|customer)\b\.?\s*[:#]?\s*[\w\-/]*\d[\w\-/]*",
+    re.I,
+)
+_HASH_TOKEN_RE = re.compile(r"#\s*[\w\-]+")
+_BRACKETED_RE = re.compile(r"[\[(<{][^\])>}]{0,40}\d[^\])>}]{0,40}[\])>}]")
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_KEY_LENGTH = 255
+
+JACCARD_THRESHOLD = 0.6
+CHARACTER_THRESHOLD = 0.85
+
+
+def strip_prefixes(subject: str | None) -> str:
+    """The subject without reply/forward prefixes and filter tags."""
+    text = " ".join((subject or "").split())
+    while True:
+        stripped = _PREFIX_RE.sub("", text, count=1)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def subject_key(subject: str | None) -> str:
+    """The words of a subject that every copy of a mailing shares, lowercased
+    and space-separated; empty when nothing is left."""
+    text = strip_prefixes(subject)
+    text = _GREETING_RE.sub("", text, count=1)
+    text = _LEADING_NAME_RE.sub("", text, count=1)
+    text = _TRAILING_NAME_RE.sub("", text, count=1)
+    text = _BRACKETED_RE.sub(" ", text)
+    text = _REFERENCE_RE.sub(" ", text)
+    text = _HASH_TOKEN_RE.sub(" ", text)
+    words = [
+        word
+        for word in _WORD_RE.findall(unicodedata.normalize("NFKC", text).lower())
+        if not any(ch.isdigit() for ch in word)
+    ]
+    return " ".join(words)[:MAX_KEY_LENGTH]
+
+
+def subjects_similar(first: str, second: str) -> bool:
+    """Whether two subject keys name the same mailing."""
+    if first == second:
+        return bool(first)
+    if not first or not second:
+        return False
+    words_a, words_b = set(first.split()), set(second.split())
+    overlap = len(words_a & words_b) / len(words_a | words_b)
+    if overlap >= JACCARD_THRESHOLD:
+        return True
+    # Short subjects: one changed word weighs too much in the word sets.
+    ratio = difflib.SequenceMatcher(None, first, second, autojunk=False).ratio()
+    return ratio >= CHARACTER_THRESHOLD
+
+
+def best_match(key: str, variants: list[str]) -> float:
+    """How well ``key`` matches any of a mailing's variants (0 to 1)."""
+    best = 0.0
+    words = set(key.split())
+    for variant in variants:
+        if variant == key:
+            return 1.0 if key else 0.0
+        if subjects_similar(key, variant):
+            other = set(variant.split())
+            best = max(best, len(words & other) / max(len(words | other), 1), 0.5)
+    return best
