@@ -26,8 +26,14 @@ The rules, in plain English:
    strike just below the limit is the final warning and reaching the limit
    suspends.
 7. A mailing that staff mark as sent from a compromised account (a stolen password,
-   an infected PC) earns no strike; the account is secured instead. That decision
-   is taken by staff, so it is not computed here.
+   an infected PC) earns no strike; the account is secured instead (restricted
+   until the password is reset, and the security advice sent).
+8. The desk flags mailings that look compromised (sent straight to MX from the
+   subscriber's own address, a login used from foreign networks, random subjects,
+   forged From lines). With automatic strikes on (ABUSE_AUTO_STRIKE), an eligible
+   mailing so flagged is treated as rule 7 says, without waiting for staff: the
+   account is secured, no strike is counted. Without automatic strikes, staff see
+   the flag and decide; a bounce storm still suspends at once (rule 4).
 """
 
 from collections.abc import Sequence
@@ -149,3 +155,24 @@ def verdict(
     else:
         outcome = Outcome.WARN
     return Verdict(live_strikes=live, outcome=outcome)
+
+
+class AutoAction(StrEnum):
+    """What the policy does on its own with an eligible mailing."""
+
+    NONE = "none"
+    STRIKE = "strike"
+    SECURE = "secure"
+
+
+def automatic_action(
+    *, found: Eligibility, is_likely_compromised: bool, auto_strike: bool
+) -> AutoAction:
+    """Rules 4, 7 and 8: strike, secure the account, or leave it to staff."""
+    if not found.is_eligible:
+        return AutoAction.NONE
+    if auto_strike and is_likely_compromised:
+        return AutoAction.SECURE
+    if found.is_bounce_storm or auto_strike:
+        return AutoAction.STRIKE
+    return AutoAction.NONE

@@ -33,13 +33,20 @@ _MONTHS = {
 }
 _WORD_RE = re.compile(r"[^\W\d_]+")
 _TIME_RE = re.compile(
-    r"(?<!\d)(\d{1,2})[:h.](\d{2})(?::(\d{2}))?(?!\d)\s*(a\.?\s?m\.?|p\.?\s?m\.?)?",
+    r"(?<![\d.])(\d{1,2})[:h](\d{2})(?::(\d{2}))?(?!\d)\s*(a\.?\s?m\.?|p\.?\s?m\.?)?",
     re.I,
 )
 _NUMERIC_DATE_RE = re.compile(r"(?<!\d)(\d{1,4})([./-])(\d{1,2})\2(\d{2,4})(?!\d)")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _DAY_RE = re.compile(r"(?<![\d:.])(\d{1,2})(?:st|nd|rd|th|er|\.)?(?![\d:])")
 _ZONE_RE = re.compile(r"(?:(?<=\s)|^)(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})(?!\d)")
+# "[Fri, ]4 Sep 2026 13:53": the shape the strict reader is trusted with; it
+# would misread "Sep 4, 2026 1:58 PM" (no AM/PM) rather than refuse it.
+_RFC5322_SHAPE = re.compile(
+    r"^\s*(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}"
+    r"(?::\d{2})?(?!\s*[ap]\.?m\b)",
+    re.I,
+)
 # Dates outside this range are forged or broken, never a reason to fail.
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
@@ -50,7 +57,7 @@ def parse_date(value: str | None) -> datetime | None:
     if not value or not value.strip():
         return None
     text = value.strip()[:200]
-    when = _rfc5322(text)
+    when = _rfc5322(text) if _RFC5322_SHAPE.match(text) else None
     if when is None:
         when = _loose(text)
     if when is None or not (_EARLIEST <= when <= _LATEST):
@@ -115,10 +122,9 @@ def _numeric_date(text: str) -> tuple[int, int, int] | None:
         return int(first), middle, int(last)
     year = int(last) + (2000 if len(last) == 2 else 0)
     day, month = int(first), middle
-    # "9/4/26" is the US order (month first); dotted dates are day first.
-    if separator == "/" and month <= 31 and day <= 12 and month > 12:
-        day, month = month, day
-    elif separator == "/" and re.match(r"^\W*on\b", text, re.I):
+    # "9/4/26" is the US order (month first) unless the first number cannot be
+    # a month; dotted and dashed dates are day first.
+    if separator == "/" and day <= 12:
         day, month = month, day
     return year, month, day
 

@@ -144,7 +144,6 @@ def variants_add(variants: list[str], key: str) -> list[str]:
 MAX_SIGNAL_VALUES = 20
 RANDOM_SUBJECTS = 3
 FORGED_SENDERS = 3
-FOREIGN_NETWORKS = 2
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,7 @@ def suspicion(*, signals: Mapping[str, Any], variants: Sequence[str]) -> Suspici
         )
     foreign = list(signals.get("foreign_networks", []))
     random_subjects = unrelated_subjects(variants) >= RANDOM_SUBJECTS
-    if len(foreign) >= FOREIGN_NETWORKS or (foreign and random_subjects):
+    if foreign:
         reasons.append(
             f"the relay login was used from {len(foreign)} network(s) foreign to "
             f"the account ({', '.join(foreign[:3])})"
@@ -217,7 +216,4 @@ def suspicion(*, signals: Mapping[str, Any], variants: Sequence[str]) -> Suspici
         reasons.append("random, unrelated subjects")
     if len(senders) >= FORGED_SENDERS and len(domains) >= 2 and random_subjects:
         reasons.append(f"{len(senders)} different From lines")
-    if reasons == ["random, unrelated subjects"]:
-        # Unrelated subjects alone are a busy sender, not a compromise.
-        return Suspicion(False)
     return Suspicion(bool(reasons), tuple(reasons))

@@ -136,10 +136,31 @@ def mailing_policy_due(*, mailing: Mailing) -> bool:
     from the row as read, without locks. The ingest pipeline uses it to skip the
     locked check for the many mailings nothing is due on; the locked check stays
     the authority."""
-    if mailing.state in CLOSED_WITHOUT_STRIKE or mailing.state == Mailing.State.STRUCK:
+    if mailing.state in CLOSED_WITHOUT_STRIKE:
         return False
-    found = _eligibility(mailing)
-    return found.is_eligible and (found.is_bounce_storm or settings.ABUSE_AUTO_STRIKE)
+    if mailing.state == Mailing.State.STRUCK:
+        return _automatic_strike_to_undo(mailing)
+    return _automatic_action(mailing) != strikes.AutoAction.NONE
+
+
+def _automatic_strike_to_undo(mailing: Mailing) -> bool:
+    """A strike the policy issued on its own before the mailing's later reports
+    showed a compromised account: rule 8 secures the account instead."""
+    return (
+        settings.ABUSE_AUTO_STRIKE
+        and mailing.is_likely_compromised
+        and Strike.objects.filter(
+            mailing=mailing, issued_by__isnull=True, revoked_at__isnull=True
+        ).exists()
+    )
+
+
+def _automatic_action(mailing: Mailing) -> strikes.AutoAction:
+    return strikes.automatic_action(
+        found=_eligibility(mailing),
+        is_likely_compromised=mailing.is_likely_compromised,
+        auto_strike=settings.ABUSE_AUTO_STRIKE,
+    )
 
 
 @transaction.atomic
@@ -156,16 +177,38 @@ def mailing_policy_apply(
     now = now or timezone.now()
     locked, _subscriber = _lock(mailing.pk)
     existing = Strike.objects.filter(mailing=locked).first()
-    if existing is not None or locked.state in CLOSED_WITHOUT_STRIKE:
+    if existing is not None and _automatic_strike_to_undo(locked):
+        _strike_undo_for_compromise(strike=existing, now=now)
+        locked.refresh_from_db(fields=["state"])
+    elif existing is not None or locked.state in CLOSED_WITHOUT_STRIKE:
         return existing
+    action = _automatic_action(locked)
+    if action == strikes.AutoAction.SECURE:
+        mailing_mark_compromised(
+            mailing=locked,
+            actor=None,
+            reason=f"Likely compromised: {locked.compromise_reason}",
+        )
+        mailing.state = locked.state
+        return None
+    if action != strikes.AutoAction.STRIKE:
+        return None
     found = _eligibility(locked)
-    if not found.is_eligible:
-        return None
-    if not found.is_bounce_storm and not settings.ABUSE_AUTO_STRIKE:
-        return None
     strike = _strike_create(mailing=locked, found=found, actor=None, now=now)
     mailing.state = locked.state
     return strike
+
+
+def _strike_undo_for_compromise(*, strike: Strike, now: datetime) -> None:
+    reason = (
+        "Issued automatically before the mailing's later reports showed a "
+        "compromised account; the account is secured instead (policy rule 8)."
+    )
+    try:
+        strike_revoke(strike=strike, actor=None, reason=reason, reinstate=True, now=now)
+    except ValidationError:
+        # Still at the limit without it (or terminated): staff decide.
+        strike_revoke(strike=strike, actor=None, reason=reason, now=now)
 
 
 def _strike_create(

@@ -1,0 +1,52 @@
+"""complaints.linking.subjects: one newsletter's subject variants stay together."""
+
+import pytest
+
+from complaints.linking.subjects import subject_key, subjects_similar
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Spring Sale",
+        "Re: AW: Spring Sale [#48213]",
+        "Spring Sale No. 4711",
+        "Spring Sale Nr. 12",
+        "WG: Spring sale Ref: AB-1234",
+        "Fwd: Spring Sale - Order 998877",
+        "TR: RV: SV: Antw: spring sale",
+        "Anna, Spring Sale",
+        "Hi Bob, Spring Sale!",
+        "Hallo Peter: Spring Sale",
+        "Spring Sale, Anna!",
+        "[SPAM] Spring Sale (12345)",
+        "Spring Sale #A-99812",
+    ],
+)
+def test_subject_variations_of_one_mailing_share_a_key(variant):
+    assert subject_key(variant) == "spring sale"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("your exclusive offer today", "your exclusive offers today"),
+        ("big winter sale starts now", "winter sale starts now"),
+        ("weekly deals from the shop", "weekly deals from our shop"),
+    ],
+)
+def test_near_subjects_are_similar(first, second):
+    assert subjects_similar(subject_key(first), subject_key(second))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("cheap meds online", "spring sale"),
+        ("your parcel is waiting", "invoice overdue"),
+        ("meet singles tonight", "crypto profits guaranteed"),
+        ("", "spring sale"),
+    ],
+)
+def test_unrelated_subjects_are_not_similar(first, second):
+    assert not subjects_similar(subject_key(first), subject_key(second))
