@@ -83,15 +83,35 @@ def _eligibility(mailing: Mailing) -> strikes.Eligibility:
     )
 
 
+def mailing_reported_recipients(*, mailing: Mailing) -> int:
+    """Distinct recipients the mailing's reports name: a lower bound of its
+    recipients, for display only."""
+    bounced = set(mailing.bounces.values_list("address", flat=True)[:100_000])
+    complained = set(
+        mailing.complaints.exclude(original_recipient="").values_list(
+            "original_recipient", flat=True
+        )[:100_000]
+    )
+    return len(bounced | {a.lower() for a in complained})
+
+
 def _evidence(mailing: Mailing, found: strikes.Eligibility) -> str:
     """The evidence in words; it goes on the timeline and into the notice."""
     subject = mailing.subject if len(mailing.subject) <= 80 else mailing.subject[:77]
     what = f'Mailing #{mailing.pk} ("{subject}")'
     if found.reason == strikes.Reason.BOGUS_ADDRESSES:
-        of = f" out of {mailing.recipient_count}" if mailing.recipient_count else ""
+        if mailing.recipient_count:
+            return (
+                f"{what} went to {mailing.hard_bounce_count} out of "
+                f"{mailing.recipient_count} addresses that do not exist or can never "
+                "receive mail (the recipient count is from the outbound records)."
+            )
+        # Reports only give a lower bound, never a denominator for the rate.
         return (
-            f"{what} went to {mailing.hard_bounce_count}{of} addresses that do not "
-            "exist or can never receive mail."
+            f"{what} went to {mailing.hard_bounce_count} addresses that do not "
+            "exist or can never receive mail (the number of recipients is unknown, "
+            "so the count of hard bounces alone decided; the reports name at least "
+            f"{mailing_reported_recipients(mailing=mailing)} recipients)."
         )
     return f"{what} drew {mailing.complaint_count} complaint(s) from its recipients."
 

@@ -19,6 +19,7 @@ from complaints.services import (
     strike_issue,
     strike_revoke,
 )
+from complaints.services import strikes as strike_services
 from tests.complaints.factories import (
     BounceFactory,
     ComplaintFactory,
@@ -600,3 +601,22 @@ def test_terminating_keeps_every_piece_of_evidence(committed, subscriber, abuse_
     assert mail.outbox[-1].subject.endswith("has been closed")
     with pytest.raises(ProtectedError):
         subscriber.delete()
+
+
+def test_automatic_strike_is_undone_when_the_mailing_later_looks_compromised(settings):
+    settings.ABUSE_AUTO_STRIKE = True
+    mailing = MailingFactory(complaint_count=1)
+    strike = strike_services.mailing_policy_apply(mailing=mailing)
+    assert strike is not None
+    Mailing.objects.filter(pk=mailing.pk).update(
+        is_likely_compromised=True, compromise_reason="login used from afar"
+    )
+    mailing.refresh_from_db()
+    assert strike_services.mailing_policy_due(mailing=mailing)
+    strike_services.mailing_policy_apply(mailing=mailing)
+    strike.refresh_from_db()
+    mailing.refresh_from_db()
+    mailing.subscriber.refresh_from_db()
+    assert strike.revoked_at is not None and strike.revoked_by is None
+    assert mailing.state == Mailing.State.COMPROMISED
+    assert mailing.subscriber.status == Subscriber.Status.RESTRICTED

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from complaints import strikes
 from complaints.models import Strike
 from complaints.strikes import (
     Eligibility,
@@ -180,3 +181,28 @@ def test_verdict_accepts_any_sequence_of_times():
 
 def test_reasons_match_the_strike_model_choices():
     assert {str(r) for r in Reason} == set(Strike.Reason.values)
+
+
+@pytest.mark.parametrize(
+    ("reason", "storm", "compromised", "auto", "expected"),
+    [
+        (None, False, False, True, strikes.AutoAction.NONE),
+        (strikes.Reason.COMPLAINTS, False, False, False, strikes.AutoAction.NONE),
+        (strikes.Reason.COMPLAINTS, False, False, True, strikes.AutoAction.STRIKE),
+        (strikes.Reason.COMPLAINTS, False, True, True, strikes.AutoAction.SECURE),
+        (strikes.Reason.COMPLAINTS, False, True, False, strikes.AutoAction.NONE),
+        (strikes.Reason.BOGUS_ADDRESSES, True, False, False, strikes.AutoAction.STRIKE),
+        (strikes.Reason.BOGUS_ADDRESSES, True, True, False, strikes.AutoAction.STRIKE),
+        (strikes.Reason.BOGUS_ADDRESSES, True, True, True, strikes.AutoAction.SECURE),
+    ],
+)
+def test_rule_8_likely_compromised_mailings_secure_the_account_with_automatic_strikes(
+    reason, storm, compromised, auto, expected
+):
+    found = strikes.Eligibility(reason=reason, is_bounce_storm=storm)
+    assert (
+        strikes.automatic_action(
+            found=found, is_likely_compromised=compromised, auto_strike=auto
+        )
+        == expected
+    )
