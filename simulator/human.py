@@ -3,6 +3,7 @@ languages, with each client's date line), replied to with a quote, headers
 pasted with their folding broken, the spam attached as .eml, blocklist notices
 and lawyers' letters."""
 
+import base64
 import random
 from datetime import datetime, timedelta, timezone
 
@@ -90,8 +91,15 @@ def forward_block(
 ) -> tuple[str, str]:
     """The header block an inline forward shows, in the client's language."""
     t = local(copy.received_at, 120 if language != "en" else -240)
-    who = f"{copy.header('From')}"
+    who = copy.shown_from
     subject = copy.subject
+    if language == "en" and rng.random() < 0.3:
+        month = MONTHS["en"][t.month - 1]
+        zone = "EDT" if t.utcoffset() == timedelta(hours=-4) else "CEST"
+        return (
+            f"Begin forwarded message:\n\nFrom: {who}\nSubject: {subject}\nDate: {t.day} "
+            f"{month} {t.year} at {t:%H:%M:%S} {zone}\nTo: {rcpt}\n", "forward_apple"
+        )  # fmt: skip
     if language == "en" and rng.random() < 0.5:
         hour = t.hour % 12 or 12
         ampm = "AM" if t.hour < 12 else "PM"
@@ -166,7 +174,7 @@ def complaint(
         subject = subject_prefix + copy.subject
         tags.append("subject_prefix")
     elif style == "reply":
-        line, tag = date_line(rng, language, copy.header("From"), copy.received_at)
+        line, tag = date_line(rng, language, copy.shown_from, copy.received_at)
         tags.append(tag)
         quoted = "\n".join(f"> {row}" if row else ">" for row in copy.body.split("\n"))
         body = f"{plea}\n\n{line}\n\n{quoted}\n"
@@ -189,11 +197,22 @@ def complaint(
         name = (
             "spam.eml" if disposition != "message/rfc822" else "Forwarded message.eml"
         )
+        attachment = copy.text()
+        encoding = ""
+        if disposition == "application/octet-stream":
+            # Clients that do not know message/rfc822 attach the file base64-encoded.
+            raw = base64.b64encode(attachment.encode()).decode()
+            attachment = (
+                "\n".join(raw[i : i + 76] for i in range(0, len(raw), 76)) + "\n"
+            )
+            encoding = "Content-Transfer-Encoding: base64\n"
         body_mime = (
             f"This is a multi-part message in MIME format.\n--{boundary}\n"
-            f"Content-Type: text/plain; charset=UTF-8; format=flowed\nContent-Transfer-Encoding: 8bit\n\n"
-            f'{plea}\n\n--{boundary}\nContent-Type: {disposition}; name="{name}"\n'
-            f'Content-Disposition: attachment; filename="{name}"\n\n{copy.text()}\n--{boundary}--\n'
+            f"Content-Type: text/plain; charset=UTF-8; format=flowed\n"
+            f"Content-Transfer-Encoding: 8bit\n\n{plea}\n\n--{boundary}\n"
+            f'Content-Type: {disposition}; name="{name}"\n{encoding}'
+            f'Content-Disposition: attachment; filename="{name}"\n\n{attachment}\n'
+            f"--{boundary}--\n"
         )
         return _envelope(rng, me, first, subject, at, body_mime,
                          f'multipart/mixed; boundary="{boundary}"'), tags  # fmt: skip

@@ -110,7 +110,7 @@ def campaign_copy(
     ip = foreign_ip(rng) if m.kind == "outbreak" else client_ip(rng, sub, at, v6=v6)
     if ":" in ip:
         tags.append("ipv6")
-    client = sent.client_for(rng, ip)
+    client = sent.client_for(rng, ip, sub.account if m.kind == "campaign" else "")
     batch = int((at - m.start).total_seconds() // 3600)
     isp, handed, clues = sent.relay_trail(
         rng, via=m.via, client=client, login=m.login, sender=m.sender,
@@ -133,8 +133,7 @@ def outbreak_copy(
     rcpt, _first = recipient(rng, provider)
     v6 = m.ipv6 and rng.random() < 0.8
     ip = client_ip(rng, sub, at, v6=v6)
-    client = sent.client_for(rng, ip)
-    client = sent.Client(ip, m.login or client.helo, client.rdns)
+    client = sent.client_for(rng, ip, sub.account)
     tags = ["random_subject"]
     if ":" in ip:
         tags.append("ipv6")
@@ -169,10 +168,12 @@ def _assemble(
     rcpt_word = rcpts[0] if len(rcpts) == 1 else "multiple recipients"
     if relay is not None:
         mx_line = sent.mx_received(rng, provider, helo=relay.name, rdns=relay.name,
-                                   ip=relay.ip, rcpt=rcpt_word, at=received)  # fmt: skip
+                                   ip=relay.ip, rcpt=rcpt_word, at=received,
+                                   mail_from=m.sender)  # fmt: skip
     else:
         mx_line = sent.mx_received(rng, provider, helo=client.helo, rdns=client.rdns,
-                                   ip=client.ip, rcpt=rcpt_word, at=received)  # fmt: skip
+                                   ip=client.ip, rcpt=rcpt_word, at=received,
+                                   mail_from=from_addr)  # fmt: skip
     delivered = received + timedelta(seconds=rng.randint(0, 4))
     remote = [
         ("Return-Path", f"<{m.sender if relay else from_addr}>"),
@@ -181,7 +182,7 @@ def _assemble(
         ("Received", mx_line),
         (
             "Authentication-Results",
-            _auth_results(provider, relay, from_addr, client_ip),
+            _auth_results(provider, relay, from_addr, relay.ip if relay else client_ip),
         ),
     ]
     encoded, enc = subjects.encode_header(
@@ -249,7 +250,7 @@ def _assemble(
         mailing=m.id if m.kind != "joejob" else None,
         account=m.account if m.kind != "joejob" else None,
         forged=m.kind == "joejob", provider=provider, recipients=rcpts, headers=headers,
-        body=body, sent_at=at, received_at=received, subject=subject, from_addr=from_addr,
+        body=body, sent_at=at, received_at=received, subject=subject, from_addr=from_addr, from_name=display,
         message_id=msgid, via=m.via if relay else ("foreign" if m.kind == "joejob" else "direct"),
         client_ip=client_ip, tags=tags, clues=clues, remote=len(remote),
     )  # fmt: skip
@@ -269,19 +270,22 @@ def _body(rng: random.Random, m: Mailing, subject: str) -> str:
         lines = [
             subject,
             "",
-            rng.choice(
-                (
-                    "Discover this month's offers in our shop.",
-                    "Entdecken Sie unsere Angebote des Monats.",
-                    "Découvrez nos offres du mois.",
-                    "Descubra nuestras ofertas del mes.",
-                    "Ontdek onze aanbiedingen van de maand.",
-                )
-            ),
+            {
+                "en": "Discover this month's offers in our shop.",
+                "de": "Entdecken Sie unsere Angebote des Monats.",
+                "fr": "Découvrez nos offres du mois.",
+                "es": "Descubra nuestras ofertas del mes.",
+                "nl": "Ontdek onze aanbiedingen van de maand.",
+            }[m.language],
             "",
             f"https://{m.sender.rsplit('@', 1)[-1]}/offers?c={m.id}",
             "",
-            "Abmelden / unsubscribe: reply with STOP",
+            {
+                "de": "Abmelden: Antwort mit STOP",
+                "fr": "Désinscription : répondez STOP",
+                "es": "Darse de baja: responda BAJA",
+                "nl": "Afmelden: antwoord STOP",
+            }.get(m.language, "Unsubscribe: reply with STOP"),
             "",
         ]
         return "\n".join(lines)

@@ -17,6 +17,9 @@ STRIKE_LIMIT = 3
 
 
 def write(plan: Plan, out: Path, rng: random.Random) -> dict[str, int]:
+    if (out / "Maildir").exists() and any((out / "Maildir").rglob("*.*")):
+        # Old files would mix with the new ones and contradict the new truth.
+        raise FileExistsError(f"{out / 'Maildir'} already holds messages")
     out.mkdir(parents=True, exist_ok=True)
     _subscribers(plan, out / "subscribers.csv")
     (out / "isp.env").write_text(

@@ -14,7 +14,7 @@ SCALES = {
     "default": dict(subscribers=300, one=36, two=8, three=8, storm=6, infected=12,
                     stolen=10, bounce_only=10, joejob=8, mixed=3, factor=1.0, noise=250),
     "small": dict(subscribers=60, one=6, two=2, three=1, storm=1, infected=2, stolen=2,
-                  bounce_only=1, joejob=2, mixed=1, factor=0.6, noise=40),
+                  bounce_only=1, joejob=2, mixed=1, factor=0.8, noise=45),
 }  # fmt: skip
 COMPLAINTS = (1, 1, 1, 2, 2, 3, 4, 6, 9, 14, 22, 35, 50)
 HUMAN_STYLES = ("forward", "forward", "reply", "pasted", "pasted", "attached")

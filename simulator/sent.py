@@ -54,6 +54,13 @@ class Copy:
     tags: list[str] = field(default_factory=list)
     clues: list[str] = field(default_factory=list)
     remote: int = 0  # leading headers written by the receiving side
+    from_name: str = ""  # the display name, decoded, as a mail client shows it
+
+    @property
+    def shown_from(self) -> str:
+        return (
+            f"{self.from_name} <{self.from_addr}>" if self.from_name else self.from_addr
+        )
 
     def isp_header_text(self) -> str:
         """The header block as it left the ISP (before the recipient's MX)."""
@@ -122,7 +129,7 @@ def message_id(rng: random.Random, domain: str, style: str, at: datetime) -> str
 
 def mx_received(
     rng: random.Random, provider: Provider, *, helo: str, rdns: str, ip: str,
-    rcpt: str, at: datetime,
+    rcpt: str, at: datetime, mail_from: str = "",
 ) -> str:  # fmt: skip
     """The receiving MX's own line: the one clock and client address to trust."""
     addr = f"IPv6:{ip}" if ":" in ip else ip
@@ -144,7 +151,7 @@ def mx_received(
         return (
             f"from {rdns} ([{ip}] helo={helo})\n\tby {provider.mx} with esmtps "
             f"(TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256)\n\t(Exim 4.96)"
-            f"\n\t(envelope-from <bounce@{helo}>)\n\tid {exim_id(rng)}\n\tfor {rcpt}; {date}"
+            f"\n\t(envelope-from <{mail_from}>)\n\tid {exim_id(rng)}\n\tfor {rcpt}; {date}"
         )
     return (
         f"from {helo} ({rdns} [{ip}])\n\tby {provider.mx} (Postfix) with ESMTPS id "
@@ -167,10 +174,17 @@ class Client:
     rdns: str
 
 
-def client_for(rng: random.Random, ip: str) -> Client:
-    pc = rng.choice(
-        ("DESKTOP-{x}", "LAPTOP-{x}", "PC-{x}", "WIN-{x}", "User-PC", "HP-{x}")
-    ).format(x=token(rng, string.ascii_uppercase + string.digits, 7))
+def pc_name(owner: str) -> str:
+    """The HELO name of one customer's computer: the same every time it sends."""
+    digest = hashlib.sha256(owner.encode()).digest()
+    pattern = ("DESKTOP-{x}", "LAPTOP-{x}", "PC-{x}", "WIN-{x}", "User-PC", "HP-{x}")
+    alphabet = string.ascii_uppercase + string.digits
+    suffix = "".join(alphabet[b % len(alphabet)] for b in digest[1:8])
+    return pattern[digest[0] % len(pattern)].format(x=suffix)
+
+
+def client_for(rng: random.Random, ip: str, owner: str = "") -> Client:
+    pc = pc_name(owner) if owner else pc_name(token(rng, B62, 8))
     if ":" in ip:
         return Client(ip, f"[IPv6:{ip}]" if rng.random() < 0.5 else pc, "unknown")
     if ip.startswith("81.200."):

@@ -6,7 +6,7 @@ the desk; this command only passes the options on.
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 import simulator
 
@@ -23,7 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--scale", choices=simulator.SCALES, default="default")
 
     def handle(self, *args, seed: int, out: Path, scale: str, **options):
-        counts = simulator.generate(seed=seed, out=out, scale=scale)
+        try:
+            counts = simulator.generate(seed=seed, out=out, scale=scale)
+        except FileExistsError as error:
+            raise CommandError(f"{error}; choose an empty directory.") from error
         self.stdout.write(
             f"wrote {counts['files']} messages and {counts['mailings']} true mailings "
             f"to {out} (seed {seed}, scale {scale})"
