@@ -51,13 +51,14 @@ def local(moment: datetime, tz_minutes: int) -> datetime:
 
 
 def date_line(
-    rng: random.Random, language: str, who: str, at: datetime
+    rng: random.Random, language: str, who: str, at: datetime, variant: str = ""
 ) -> tuple[str, str]:
-    """The line a client writes above a quote or forward, and its tag."""
+    """The line a client writes above a quote, and its tag. ``variant`` picks
+    the English client (gmail or apple); empty: either."""
     t = local(at, 120 if language != "en" else rng.choice((-240, 60, 120)))
     day, month = DAYS[language][t.weekday()], MONTHS[language][t.month - 1]
     if language == "en":
-        if rng.random() < 0.5:
+        if variant == "gmail" or (not variant and rng.random() < 0.5):
             hour = t.hour % 12 or 12
             ampm = "AM" if t.hour < 12 else "PM"
             return (
@@ -87,20 +88,23 @@ def date_line(
 
 
 def forward_block(
-    rng: random.Random, language: str, copy: sent.Copy, rcpt: str
+    rng: random.Random, language: str, copy: sent.Copy, rcpt: str, variant: str = ""
 ) -> tuple[str, str]:
-    """The header block an inline forward shows, in the client's language."""
+    """The header block an inline forward shows, in the client's language;
+    ``variant`` picks the English client (apple, outlook or gmail)."""
+    if language == "en" and not variant:
+        variant = rng.choices(("apple", "outlook", "gmail"), weights=(3, 4, 3))[0]
     t = local(copy.received_at, 120 if language != "en" else -240)
     who = copy.shown_from
     subject = copy.subject
-    if language == "en" and rng.random() < 0.3:
+    if variant == "apple":
         month = MONTHS["en"][t.month - 1]
         zone = "EDT" if t.utcoffset() == timedelta(hours=-4) else "CEST"
         return (
             f"Begin forwarded message:\n\nFrom: {who}\nSubject: {subject}\nDate: {t.day} "
             f"{month} {t.year} at {t:%H:%M:%S} {zone}\nTo: {rcpt}\n", "forward_apple"
         )  # fmt: skip
-    if language == "en" and rng.random() < 0.5:
+    if variant == "outlook":
         hour = t.hour % 12 or 12
         ampm = "AM" if t.hour < 12 else "PM"
         day = DAYS["en"][t.weekday()]
@@ -156,11 +160,12 @@ def break_folding(rng: random.Random, header_text: str) -> tuple[str, bool]:
 
 
 def complaint(
-    rng: random.Random, copy: sent.Copy, rcpt: str, at: datetime, style: str
-) -> tuple[str, list[str]]:
-    language = (
-        copy.provider.language if copy.provider.fbl else rng.choice(names.LANGUAGES)
-    )
+    rng: random.Random, copy: sent.Copy, rcpt: str, at: datetime, style: str,
+    language: str = "", variant: str = "",
+) -> tuple[str, list[str]]:  # fmt: skip
+    """A person's complaint about ``copy``: ``style`` is forward, reply, pasted
+    or attached; ``language`` and ``variant`` pick the mail client."""
+    language = language or rng.choice(names.LANGUAGES)
     first = rng.choice(names.FIRST_NAMES)
     me = f"{first} {rng.choice(names.LAST_NAMES)}"
     subject_prefix = subjects.forward_prefix(rng, language)
@@ -168,13 +173,13 @@ def complaint(
     plea = rng.choice(COMPLAINT_TEXT[language])
     boundary = f"------------{sent.token(rng, '0123456789ABCDEF', 24)}"
     if style == "forward":
-        block, tag = forward_block(rng, language, copy, rcpt)
+        block, tag = forward_block(rng, language, copy, rcpt, variant)
         tags.append(tag)
         body = f"{plea}\n\n{block}\n{copy.body}"
         subject = subject_prefix + copy.subject
         tags.append("subject_prefix")
     elif style == "reply":
-        line, tag = date_line(rng, language, copy.shown_from, copy.received_at)
+        line, tag = date_line(rng, language, copy.shown_from, copy.received_at, variant)
         tags.append(tag)
         quoted = "\n".join(f"> {row}" if row else ">" for row in copy.body.split("\n"))
         body = f"{plea}\n\n{line}\n\n{quoted}\n"

@@ -117,6 +117,8 @@ def campaign_copy(
         rcpt=rcpts[0] if len(rcpts) == 1 else "multiple recipients",
         at=at, mailing=m.id, batch=batch,
     )  # fmt: skip
+    if "webmail" in clues:
+        tags.append("webmail")
     from_addr = m.sender
     if m.forged_from and rng.random() < 0.7:
         from_addr = rng.choice(m.forged_from)

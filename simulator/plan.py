@@ -18,6 +18,15 @@ SCALES = {
 }  # fmt: skip
 COMPLAINTS = (1, 1, 1, 2, 2, 3, 4, 6, 9, 14, 22, 35, 50)
 HUMAN_STYLES = ("forward", "forward", "reply", "pasted", "pasted", "attached")
+# Every client a person may complain from; half the human complaints walk this
+# list in turn so that even a small mailbox has each of them.
+CLIENTS = (
+    ("forward", "en", "gmail"), ("forward", "en", "outlook"), ("forward", "en", "apple"),
+    ("forward", "de", ""), ("forward", "fr", ""), ("forward", "es", ""),
+    ("forward", "nl", ""), ("reply", "en", "gmail"), ("reply", "en", "apple"),
+    ("reply", "de", ""), ("reply", "fr", ""), ("reply", "es", ""), ("reply", "nl", ""),
+    ("pasted", "", ""), ("attached", "", ""),
+)  # fmt: skip
 
 
 @dataclass
@@ -40,6 +49,13 @@ class Plan:
     world: w.World
     mailings: list[ml.Mailing] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
+    humans: int = 0  # human complaints so far, for walking CLIENTS
+
+    def next_client(self, rng: random.Random) -> tuple[str, str, str]:
+        self.humans += 1
+        if self.humans % 2:
+            return CLIENTS[(self.humans // 2) % len(CLIENTS)]
+        return rng.choice(HUMAN_STYLES), "", ""
 
 
 def build(rng: random.Random, scale: str, start: datetime, days: int = 28) -> Plan:
@@ -68,11 +84,11 @@ def build(rng: random.Random, scale: str, start: datetime, days: int = 28) -> Pl
             for n in range(mailings_each):
                 plan.mailings.append(_campaign(rng, world, sub, new_id(), archetype, n))
     for n, sub in enumerate(infected):
-        plan.mailings.append(_infected(rng, world, sub, new_id()))
+        plan.mailings.append(_infected(rng, world, sub, new_id(), first=n == 0))
         if n >= cfg["infected"]:
             plan.mailings.append(_campaign(rng, world, sub, new_id(), "mixed", 0))
-    for _ in range(cfg["stolen"]):
-        plan.mailings.append(_stolen(rng, world, next(pick), new_id()))
+    for n in range(cfg["stolen"]):
+        plan.mailings.append(_stolen(rng, world, next(pick), new_id(), first=n == 0))
     for _ in range(cfg["joejob"]):
         victim = next(pick)
         plan.mailings.append(_joejob(rng, world, victim, new_id()))
@@ -115,7 +131,9 @@ def _campaign(
     return m
 
 
-def _infected(rng, world: w.World, sub: w.Subscriber, mid: str) -> ml.Mailing:
+def _infected(
+    rng, world: w.World, sub: w.Subscriber, mid: str, *, first: bool
+) -> ml.Mailing:
     """An infected PC: straight to MX from its dynamic address, its clock hours
     off, picked so that the forged Date falls into the previous holder's lease."""
     leases = [
@@ -141,7 +159,7 @@ def _infected(rng, world: w.World, sub: w.Subscriber, mid: str) -> ml.Mailing:
     others = [s for s in world.subscribers if s.account != sub.account]
     forged = [f"{sent.token(rng, 'abcdefghijklmnopqrstuvwxyz', 7)}@{d}" for d in
               ("outlook.example", "gmx-like.example", "yahoo-like.example", "mail-shop.example")]  # fmt: skip
-    if rng.random() < 0.6:
+    if first or rng.random() < 0.6:
         forged += [rng.choice(others).address for _ in range(rng.randint(1, 3))]
         tags.append("forged_from_other_subscriber")
     return ml.Mailing(
@@ -153,9 +171,12 @@ def _infected(rng, world: w.World, sub: w.Subscriber, mid: str) -> ml.Mailing:
     )  # fmt: skip
 
 
-def _stolen(rng, world: w.World, sub: w.Subscriber, mid: str) -> ml.Mailing:
+def _stolen(
+    rng, world: w.World, sub: w.Subscriber, mid: str, *, first: bool
+) -> ml.Mailing:
     login = sub.logins[0]
-    via = rng.choice(("relay1", "relay2", "webmail"))
+    # A phished webmail password is the classic case; one always is.
+    via = "webmail" if first else rng.choice(("relay1", "relay2", "webmail"))
     forged = [login.address] * 3 + [
         f"{sent.token(rng, 'abcdefghijklmnopqrstuvwxyz', 6)}@secure-bank.example"
     ]
@@ -250,9 +271,11 @@ def _complaint(rng, plan: Plan, m: ml.Mailing, sub) -> None:
         return
     provider = rng.choice(HUMAN_PROVIDERS)
     copy = _copy(rng, m, sub, provider)
-    style = rng.choice(HUMAN_STYLES)
+    style, language, variant = plan.next_client(rng)
     at = copy.received_at + timedelta(minutes=rng.expovariate(1 / 600) + 3)
-    text, tags = human.complaint(rng, copy, copy.recipients[0], at, style)
+    text, tags = human.complaint(
+        rng, copy, copy.recipients[0], at, style, language, variant
+    )
     clues = copy.clues if style in ("pasted", "attached") else _sender_clue(m, copy)
     _add(plan, m, text, at, "complaint", copy.tags + tags, clues)
 
