@@ -3,6 +3,7 @@ eight providers, each with its own wording, redaction and Received trail."""
 
 import hashlib
 import random
+import re
 from datetime import datetime, timedelta
 
 from simulator import sent
@@ -86,7 +87,16 @@ def report(
     if provider.fbl == "spamnet":
         return _spamnet(rng, copy, rcpt, at, msgid), ["fbl_spamnet"]
     tags = [f"fbl_{provider.fbl}"]
-    original, hidden = redact(provider, copy.text(), rcpt)
+    # Each mailbox's copy names its own owner in Delivered-To.
+    mine = copy.text().replace(
+        f"Delivered-To: {copy.recipients[0]}\n", f"Delivered-To: {rcpt}\n", 1
+    )
+    if rcpt != copy.recipients[0]:
+        # ...and its own delivery into its own mailbox (another LMTP id).
+        digest = hashlib.sha256(rcpt.encode()).digest()
+        lmtp = "".join(sent.B62[b % len(sent.B62)] for b in digest[:22])
+        mine = re.sub(r"with LMTP\n\tid \w+", f"with LMTP\n\tid {lmtp}", mine, count=1)
+    original, hidden = redact(provider, mine, rcpt)
     if provider.fbl == "outpost":
         # JMRP drops the To header's address and names the recipient this way.
         original = "X-HmXmrOriginalRecipient: <redacted>\n" + original

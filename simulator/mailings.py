@@ -200,7 +200,8 @@ def _assemble(
     msgid = sent.message_id(rng, domain, style, at)
     own = [
         ("From", f"{shown} <{from_addr}>"),
-        ("To", ", ".join(f"<{r}>" for r in rcpts)),
+        # Bulk mail to several mailboxes at once names none of them.
+        ("To", f"<{rcpts[0]}>" if len(rcpts) == 1 else "undisclosed-recipients:;"),
         ("Subject", encoded),
         (
             "Date",
