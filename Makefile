@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages
+.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages bench-linking
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,3 +81,11 @@ bench-pages: $(VENV)/.installed-dev
 	$(BENCH_ENV) $(PY) manage.py migrate -v0
 	$(BENCH_ENV) $(PY) manage.py populate_scale --skip-if-populated
 	$(BENCH_ENV) $(PY) manage.py bench_pages --requests 100
+
+## Linking benchmark (issue 9): a simulated ISP mailbox through the real channel and
+## two workers, scored against its truth. The command (re)creates its database.
+## e.g. make bench-linking BENCH_LINKING_ARGS="--seed 2 --compare-orders"
+BENCH_LINKING_ARGS ?=
+bench-linking: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_linking
+bench-linking: $(VENV)/.installed-dev
+	$(BENCH_ENV) $(PY) manage.py bench_linking $(BENCH_LINKING_ARGS)
