@@ -34,7 +34,10 @@ _KEY_HEADERS = frozenset({"received", "message-id", "return-path", "dkim-signatu
 _IDENTITY_HEADERS = frozenset({"from", "subject", "date", "to", "message-id"})
 _FORWARD_MARK_RE = re.compile(
     r"^[ \t>]*-{2,}[ \t]*(forwarded message|original message|weitergeleitete"
-    r" nachricht|message transféré|begin forwarded message)"
+    r" nachricht|ursprüngliche nachricht|message transféré|message d'origine"
+    r"|mensaje reenviado|mensaje original|messaggio inoltrato|messaggio originale"
+    r"|doorgestuurd bericht|oorspronkelijk bericht|vidarebefordrat meddelande"
+    r"|mensagem encaminhada|wiadomość przekazana|begin forwarded message)"
     r"|^[ \t>]*begin forwarded message:",
     re.I | re.M,
 )
@@ -210,9 +213,40 @@ def _unquote(line: str) -> str:
     return _QUOTE_PREFIX.sub("", line)
 
 
+# The header labels mail clients write above a forwarded message in their own
+# language (German, French, Spanish, Portuguese, Italian, Dutch, Swedish,
+# Polish), read as the English fields they stand for.
+_LOCAL_LABELS = {
+    "From": "von|de|da|van|från|od|expéditeur|remitente",
+    "To": "an|à|a|para|aan|till|do|destinataire|destinatario|empfänger",
+    "Subject": "betreff|objet|asunto|oggetto|onderwerp|ämne|temat|assunto",
+    "Date": "datum|fecha|data|gesendet|envoyé|enviado|inviato|verzonden|skickat"
+    "|wysłano|sent",
+}
+_LOCAL_LABEL_RE = re.compile(
+    r"^[ \t]*(?:(?P<From>"
+    + _LOCAL_LABELS["From"]
+    + r")|(?P<To>"
+    + _LOCAL_LABELS["To"]
+    + r")|(?P<Subject>"
+    + _LOCAL_LABELS["Subject"]
+    + r")|(?P<Date>"
+    + _LOCAL_LABELS["Date"]
+    + r"))[ \t\u00a0]*:[ \t]*(?=\S)",
+    re.I,
+)
+
+
+def _localised(line: str) -> str:
+    match = _LOCAL_LABEL_RE.match(line)
+    if not match:
+        return line
+    return f"{match.lastgroup}: {line[match.end() :]}"
+
+
 def find_pasted_headers(text: str) -> Message | None:
     """Find a pasted header block (the reported message) in free text."""
-    lines = [_unquote(line) for line in text.split("\n")[:3000]]
+    lines = [_localised(_unquote(line)) for line in text.split("\n")[:3000]]
     best: Message | None = None
     best_score = 0
     for block in _header_blocks(lines):

@@ -18,6 +18,7 @@ Owns the order of the decisions, which matters because the signals overlap:
 from __future__ import annotations
 
 import dataclasses
+import re
 from email.message import Message
 
 from . import (
@@ -161,6 +162,16 @@ def _as_human_complaint(
     subject = str(outer.get("subject") or "")
     if _is_bulk(msg) or autoreply.is_auto_submitted(msg):
         return None
+    quoted = _quoted_reply(text, subject, trace_header)
+    if quoted is not None:
+        return Report(
+            kind=Kind.COMPLAINT,
+            feedback_type="abuse",
+            complaint_source=ComplaintSource.HUMAN,
+            original=quoted,
+            user_agent=_mailer(msg),
+            **outer,
+        )
     if arf.looks_like_complaint(f"{subject}\n{text}"):
         return Report(
             kind=Kind.COMPLAINT,
@@ -170,6 +181,37 @@ def _as_human_complaint(
             **outer,
         )
     return None
+
+
+def _quoted_reply(text: str, subject: str, trace_header: str) -> OriginalMessage | None:
+    """A person replying to the spam itself ("Am ... schrieb Shop <news@...>:")
+    and sending the reply to the desk: the quoted message is the reported one,
+    its subject is the reply's without the prefix, its sender the attribution
+    line's. Only when the words or the subject's reply/forward prefix say so."""
+    attribution = intro.quoted_sender(text)
+    if attribution is None:
+        return None
+    has_prefix = bool(_REPLY_PREFIX_RE.match(subject))
+    if not (has_prefix or arf.looks_like_complaint(f"{subject}\n{text}")):
+        return None
+    sender = (
+        f"{attribution.name} <{attribution.sender}>"
+        if attribution.name
+        else attribution.sender
+    )
+    headers = parse.parse_header_block(
+        f"From: {sender}\nSubject: {_REPLY_PREFIX_RE.sub('', subject)}\n"
+    )
+    original = build_original(headers, {}, trace_header=trace_header)
+    return dataclasses.replace(original, date=attribution.date_text)
+
+
+# "Re:", "AW:", "VB:", "Fwd:"... as mail clients localise them.
+_REPLY_PREFIX_RE = re.compile(
+    r"^\s*(?:(?:re|aw|wg|tr|rv|sv|vs|vb|antw|fwd?|fw|enc|res|odp|pd|r|i|doorst)"
+    r"\s*:\s*)+",
+    re.I,
+)
 
 
 def _is_bulk(msg: Message) -> bool:

@@ -11,6 +11,7 @@ the date in it. Pure: no ORM, no settings.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # Header-like labels mail clients put above a forwarded message, in the
 # languages the desk meets most (English, German, French, Spanish, Italian,
@@ -28,14 +29,68 @@ _ATTRIBUTION_RE = re.compile(
     r"|escreveu|napisa[łl](?:\(a\))?)[ \t]*:?[ \t]*$",
     re.I | re.M,
 )
+# German, Dutch and Scandinavian clients put the verb before the author:
+# "Am 04.09.2026 um 13:53 schrieb Shop <news@shop.example>:".
+_VERB_FIRST_RE = re.compile(
+    r"^[ \t>]*(?:am|op|den)[ \t]+(.{6,80}?)[ \t]+(?:schrieb|schreef|skrev)"
+    r"[ \t]+(.{1,160}?)[ \t]*:?[ \t]*$",
+    re.I | re.M,
+)
 _SCAN_CHARS = 20_000
 
 
 def forward_date_text(text: str) -> str | None:
     """The date text of the first forward label or attribution line, or None."""
     head = text[:_SCAN_CHARS]
-    found = [m for m in (_LABEL_RE.search(head), _ATTRIBUTION_RE.search(head)) if m]
+    found = [
+        m
+        for m in (
+            _LABEL_RE.search(head),
+            _ATTRIBUTION_RE.search(head),
+            _VERB_FIRST_RE.search(head),
+        )
+        if m
+    ]
     if not found:
         return None
     first = min(found, key=lambda match: match.start())
     return first.group(1).strip() or None
+
+
+_ADDRESS_RE = re.compile(r"<?([\w.+\-']+@[\w\-]+(?:\.[\w\-]+)+)>?")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A reply's attribution line: when the quoted message was sent, by whom."""
+
+    date_text: str
+    sender: str
+    name: str
+
+
+def quoted_sender(text: str) -> Attribution | None:
+    """The sender and date of the message a reply quotes, from its attribution
+    line ("Am 27.08.2026 um 03:47 schrieb Shop <news@shop.example>:")."""
+    head = text[:_SCAN_CHARS]
+    verb_first = _VERB_FIRST_RE.search(head)
+    verb_last = _ATTRIBUTION_RE.search(head)
+    name = ""
+    if verb_first and (not verb_last or verb_first.start() <= verb_last.start()):
+        date_text, author = verb_first.group(1), verb_first.group(2)
+        address = _ADDRESS_RE.search(author)
+        if address:
+            name = author[: address.start()]
+    elif verb_last:
+        # "On <date>, <name> <address> wrote:": the date text carries the name.
+        date_text = author = verb_last.group(1)
+        address = _ADDRESS_RE.search(author)
+    else:
+        return None
+    if not address:
+        return None
+    return Attribution(
+        date_text=date_text.strip(),
+        sender=address.group(1),
+        name=name.strip(" <,(\"'"),
+    )

@@ -127,12 +127,34 @@ def build_original(
         rcpt_to=tuple(dict.fromkeys(rcpt_to)),
         source_ip=_source_ip(fields) or first_external_ip(received_headers),
         arrival_date=_first(fields, "arrival-date", "received-date"),
-        login=find_login(received_headers) or find_login(auth_results),
+        login=find_login(received_headers)
+        or find_login(auth_results)
+        or _header_login(msg),
         queue_ids=tuple(dict.fromkeys(q.strip() for q in queue if q.strip())),
         trace=parse.header(msg, trace_header) if trace_header else None,
         hops=received.read_hops(received_headers),
         fingerprint=_fingerprint(msg, fields),
     )
+
+
+# Relays that record the authenticated login in a header of their own: cPanel's
+# Exim ("X-Get-Message-Sender-Via: host: authenticated_id: login") and others'
+# "X-Authenticated-User: login". Linking trusts them only on mail that passed
+# the ISP's servers.
+_HEADER_LOGIN_RES = (
+    ("X-Get-Message-Sender-Via", re.compile(r"authenticated_id:\s*([^\s;]+)", re.I)),
+    ("X-Authenticated-User", re.compile(r"^\s*(?:[^\s:]+:\s*)?([^\s;]+)\s*$")),
+    ("X-AuthUser", re.compile(r"^\s*([^\s;]+)\s*$")),
+)
+
+
+def _header_login(msg: Message) -> str | None:
+    for name, pattern in _HEADER_LOGIN_RES:
+        value = parse.header(msg, name)
+        match = pattern.search(value) if value else None
+        if match:
+            return match.group(1).strip("<>\"'")
+    return None
 
 
 def _fingerprint(msg: Message, fields: Mapping[str, Sequence[str]]) -> str:

@@ -274,10 +274,19 @@ def notification_text(msg: Message) -> str:
 
 
 def attached_messages(msg: Message) -> Iterator[Message]:
-    """Yield parts that hold an attached message or its headers."""
+    """Yield parts that hold an attached message or its headers: the message
+    types, and a saved message attached as a file ("spam.eml", often sent as
+    ``application/octet-stream``) that mail clients produce when forwarding."""
     for part in walk_shallow(msg):
-        if content_type(part) in ORIGINAL_TYPES:
+        if content_type(part) in ORIGINAL_TYPES or _is_saved_message(part):
             yield part
+
+
+def _is_saved_message(part: Message) -> bool:
+    if part.is_multipart():
+        return False
+    name = (part.get_filename() or "").strip().lower()
+    return name.endswith(".eml")
 
 
 def attached_message(part: Message) -> Message | None:
