@@ -87,9 +87,7 @@ class Mailing(models.Model):
     sender = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=998, blank=True)
     normalized_subject = models.CharField(max_length=255, blank=True)
-    kind = models.CharField(
-        max_length=16, choices=Kind.choices, default=Kind.CAMPAIGN
-    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CAMPAIGN)
     # The normalised subject variants seen (capped), what later reports are
     # compared with; see complaints/linking/subjects.py.
     subject_variants = models.JSONField(default=list, blank=True)
