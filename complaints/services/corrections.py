@@ -11,8 +11,8 @@ here, and strikes follow.
   empties is closed as by a merge.
 - ``mailing_split``: selected reports leave a mailing for a new one.
 
-A merged mailing keeps at most one strike (``corrections_plan`` says which); a
-live duplicate is revoked with "duplicate of mailing #N after merge" on the
+A merged mailing keeps at most one strike (``corrections_plan`` says which,
+``corrections_strikes`` carries it out); a live duplicate is revoked with "duplicate of mailing #N after merge" on the
 timeline. When that revocation takes a suspended account below the limit and the
 suspension rested on strikes, a note says the count changed; the account stays
 suspended, because reinstating is staff's decision. Move and split leave the
@@ -28,9 +28,8 @@ writes nothing, so a repeated click or a replayed POST is harmless.
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,22 +37,20 @@ from django.utils import timezone
 
 from accounts.models import Action, Subscriber
 from accounts.services.timeline import action_record
-from complaints import strikes
-from complaints.models import Bounce, Complaint, Mailing, MailingKey, Strike
-from complaints.selectors import strike_list_live
+from complaints.models import Bounce, Complaint, Mailing, MailingKey
 from complaints.services.corrections_plan import (
     CLOSED_WITHOUT_STRIKE,
     MERGED_INTO,
     SPLIT_FROM,
     MovePlan,
-    StrikePlan,
     merge_plan,
     move_plan,
     split_plan,
 )
 from complaints.services.corrections_recount import mailings_recount
+from complaints.services.corrections_strikes import duplicates_revoke, strike_move
 from complaints.services.linking import KEY_LENGTH, normalize_subject
-from complaints.services.strikes import mailing_policy_apply, strike_revoke
+from complaints.services.strikes import mailing_policy_apply
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +87,7 @@ def mailing_merge(
     MailingKey.objects.filter(mailing_id__in=ids).update(mailing=target)
     _recipients_merge(target, plan.sources)
     _suspicion_merge(target, plan.sources)
-    _strike_move(plan.strikes, target)
+    strike_move(plan.strikes, target)
     for source in plan.sources:
         _close(source, into=target, subscriber=subscriber, actor=actor)
     mailings_recount(mailing_ids=[target.pk, *ids])
@@ -103,7 +100,7 @@ def mailing_merge(
         mailing=target,
         strike=plan.strikes.survivor,
     )
-    _duplicates_revoke(plan.strikes, target, subscriber, actor, now)
+    duplicates_revoke(plan.strikes, target, subscriber, actor, now)
     logger.info("mailings %s merged into %s", ids, target.pk)
     _policy_apply([target.pk], now)
     target.refresh_from_db()
@@ -140,7 +137,7 @@ def reports_move(
     _transfer(plan, target)
     emptied = [m.pk for m in plan.emptied]
     MailingKey.objects.filter(mailing_id__in=emptied).update(mailing=target)
-    _strike_move(plan.strikes, target)
+    strike_move(plan.strikes, target)
     for mailing in plan.emptied:
         _close(mailing, into=target, subscriber=subscriber, actor=actor)
     origins = [m.pk for m in plan.origins]
@@ -156,7 +153,7 @@ def reports_move(
             for m in plan.origins
         },
     )
-    _duplicates_revoke(plan.strikes, target, subscriber, actor, now)
+    duplicates_revoke(plan.strikes, target, subscriber, actor, now)
     logger.info("reports moved from %s to %s", origins, target.pk)
     _policy_apply([target.pk, *(pk for pk in origins if pk not in emptied)], now)
     target.refresh_from_db()
@@ -332,15 +329,6 @@ def _suspicion_merge(target: Mailing, sources: Iterable[Mailing]) -> None:
             return
 
 
-def _strike_move(plan: StrikePlan, target: Mailing) -> None:
-    if plan.moved is None:
-        return
-    Strike.objects.filter(pk=plan.moved.pk).update(mailing=target)
-    Mailing.objects.filter(pk=target.pk).exclude(
-        state__in=CLOSED_WITHOUT_STRIKE
-    ).update(state=Mailing.State.STRUCK)
-
-
 def _close(
     mailing: Mailing,
     *,
@@ -361,65 +349,6 @@ def _close(
         reason=f"merged into #{into.pk}",
         mailing=mailing,
     )
-
-
-def _duplicates_revoke(
-    plan: StrikePlan,
-    survivor: Mailing,
-    subscriber: Subscriber,
-    actor: AbstractBaseUser | None,
-    now: datetime,
-) -> None:
-    for strike in plan.revoked:
-        before = _live_count(subscriber, now)
-        strike_revoke(
-            strike=strike,
-            actor=actor,
-            reason=f"duplicate of mailing #{survivor.pk} after merge",
-            now=now,
-        )
-        after = _live_count(subscriber, now)
-        subscriber.refresh_from_db(fields=["status"])
-        if _suspension_rested_on(subscriber, strike, before, after):
-            action_record(
-                subscriber=subscriber,
-                kind=Action.Kind.NOTE,
-                actor=actor,
-                reason=f"Live strikes went from {before} to {after} of "
-                f"{settings.ABUSE_STRIKE_LIMIT}: the strike on mailing "
-                f"#{strike.mailing_id} was revoked as a duplicate of mailing "
-                f"#{survivor.pk} after merge, and the suspension rested on it. "
-                "The account stays suspended until staff decide on reinstating it.",
-                mailing=survivor,
-                strike=strike,
-            )
-
-
-def _live_count(subscriber: Subscriber, now: datetime) -> int:
-    days = settings.ABUSE_STRIKE_WINDOW_DAYS
-    window = timedelta(days=days) if days else None
-    issued = strike_list_live(subscriber_id=subscriber.pk).values_list(
-        "issued_at", flat=True
-    )
-    return sum(strikes.is_live(issued_at=t, now=now, window=window) for t in issued)
-
-
-def _suspension_rested_on(
-    subscriber: Subscriber, strike: Strike, before: int, after: int
-) -> bool:
-    """Whether a suspension the strikes caused lost its footing: the revoked
-    strike is the one that suspended, or the count fell below the limit."""
-    if subscriber.status != Subscriber.Status.SUSPENDED:
-        return False
-    last = (
-        Action.objects.filter(subscriber=subscriber, kind=Action.Kind.SUSPENSION)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    if last is None or last.strike_id is None:
-        return False  # suspended by staff's hand, not by strikes
-    limit = settings.ABUSE_STRIKE_LIMIT
-    return last.strike_id == strike.pk or before >= limit > after
 
 
 def _policy_apply(mailing_ids: list[int], now: datetime) -> None:
