@@ -43,6 +43,7 @@ from complaints.services.corrections_plan import (
     MERGED_INTO,
     SPLIT_FROM,
     MovePlan,
+    StrikePlan,
     merge_plan,
     move_plan,
     split_plan,
@@ -84,12 +85,9 @@ def mailing_merge(
         Complaint.objects.filter(mailing_id__in=ids).update(mailing=target),
         Bounce.objects.filter(mailing_id__in=ids).update(mailing=target),
     )
-    MailingKey.objects.filter(mailing_id__in=ids).update(mailing=target)
     _recipients_merge(target, plan.sources)
     _suspicion_merge(target, plan.sources)
-    strike_move(plan.strikes, target)
-    for source in plan.sources:
-        _close(source, into=target, subscriber=subscriber, actor=actor)
+    _absorb(plan.sources, plan.strikes, target, subscriber, actor)
     mailings_recount(mailing_ids=[target.pk, *ids])
     action_record(
         subscriber=subscriber,
@@ -135,11 +133,8 @@ def reports_move(
     if plan.is_done:
         return target
     _transfer(plan, target)
+    _absorb(plan.emptied, plan.strikes, target, subscriber, actor)
     emptied = [m.pk for m in plan.emptied]
-    MailingKey.objects.filter(mailing_id__in=emptied).update(mailing=target)
-    strike_move(plan.strikes, target)
-    for mailing in plan.emptied:
-        _close(mailing, into=target, subscriber=subscriber, actor=actor)
     origins = [m.pk for m in plan.origins]
     mailings_recount(mailing_ids=[target.pk, *origins])
     what = f"{len(plan.complaints)} complaint(s) and {len(plan.bounces)} bounce(s)"
@@ -329,26 +324,31 @@ def _suspicion_merge(target: Mailing, sources: Iterable[Mailing]) -> None:
             return
 
 
-def _close(
-    mailing: Mailing,
-    *,
-    into: Mailing,
+def _absorb(
+    emptied: Iterable[Mailing],
+    strikes: StrikePlan,
+    target: Mailing,
     subscriber: Subscriber,
     actor: AbstractBaseUser | None,
 ) -> None:
-    """Close a mailing a correction emptied; the marker keeps later corrections
-    from using it."""
-    signals = {**(mailing.signals or {}), MERGED_INTO: into.pk}
-    Mailing.objects.filter(pk=mailing.pk).update(
-        state=Mailing.State.DISMISSED, signals=signals
-    )
-    action_record(
-        subscriber=subscriber,
-        kind=Action.Kind.MAILING_DISMISSED,
-        actor=actor,
-        reason=f"merged into #{into.pk}",
-        mailing=mailing,
-    )
+    """Finish mailings a correction emptied into ``target``: their keys and the
+    strike the plan chose go to it, and each is closed, with a marker that keeps
+    later corrections from using it."""
+    emptied = list(emptied)
+    MailingKey.objects.filter(mailing__in=emptied).update(mailing=target)
+    strike_move(strikes, target)
+    for mailing in emptied:
+        signals = {**(mailing.signals or {}), MERGED_INTO: target.pk}
+        Mailing.objects.filter(pk=mailing.pk).update(
+            state=Mailing.State.DISMISSED, signals=signals
+        )
+        action_record(
+            subscriber=subscriber,
+            kind=Action.Kind.MAILING_DISMISSED,
+            actor=actor,
+            reason=f"merged into #{target.pk}",
+            mailing=mailing,
+        )
 
 
 def _policy_apply(mailing_ids: list[int], now: datetime) -> None:

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Action, Subscriber
-from complaints.models import Mailing, MailingKey, Strike
+from complaints.models import Complaint, Mailing, MailingKey, Strike
 from complaints.services import (
     strike_issue,
 )
@@ -321,3 +321,16 @@ def test_corrections_then_a_strike_by_staff_still_work(subscriber, abuse_user):
 
     assert strike.mailing == merged
     assert "drew 2 complaint(s)" in actions(subscriber, Action.Kind.STRIKE)[0].reason
+
+
+def test_a_report_that_lands_on_a_merged_mailing_later_can_follow_it(subscriber):
+    target = mailing_with(subscriber, complaints=1)
+    source = mailing_with(subscriber, complaints=1)
+    merge(target, source)
+    late = ComplaintFactory(subscriber=subscriber, mailing=source, state="linked")
+
+    again = merge(target, source)
+    moved = Complaint.objects.get(pk=late.pk)
+
+    assert moved.mailing_id == again.pk == target.pk
+    assert again.complaint_count == 3

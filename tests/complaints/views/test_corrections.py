@@ -356,3 +356,16 @@ def test_the_confirmation_form_carries_a_working_csrf_token(abuse_user, subscrib
 
     assert response.status_code == 302
     assert source.complaints.count() == 0
+
+
+def test_a_merged_mailings_page_points_to_where_it_went(abuse_client, subscriber):
+    target = mailing_with(subscriber)
+    source = mailing_with(subscriber)
+    abuse_client.post(
+        f"/mailings/{target.pk}/merge/", {"sources": [source.pk], **CONFIRMED}
+    )
+
+    html = abuse_client.get(source.get_absolute_url()).content.decode()
+
+    assert f'This mailing was merged into <a href="/mailings/{target.pk}/">' in html
+    assert 'id="merge-sources"' not in html
