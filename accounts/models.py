@@ -166,6 +166,9 @@ class Action(models.Model):
         HOLD_RELEASED = "hold_released", "Held batch released"
         HOLD_REJECTED = "hold_rejected", "Held batch rejected"
         MAILING_DISMISSED = "mailing_dismissed", "Mailing dismissed"
+        MAILING_MERGED = "mailing_merged", "Mailings merged"
+        MAILING_SPLIT = "mailing_split", "Mailing split"
+        REPORTS_MOVED = "reports_moved", "Reports moved"
         STATUS_IMPORTED = "status_imported", "Status changed by import"
         NOTE = "note", "Note"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from complaints.views import ingest_http, public, staff
+from complaints.views import corrections, ingest_http, public, staff
 
 app_name = "complaints"
 urlpatterns = [
@@ -17,6 +17,10 @@ urlpatterns = [
         name="complaint_triage",
     ),
     path("mailings/<int:pk>/", staff.mailing_detail, name="mailing_detail"),
+    # Before the decisions: "merge", "move" and "split" are not decisions.
+    path("mailings/<int:pk>/merge/", corrections.mailing_merge, name="mailing_merge"),
+    path("mailings/<int:pk>/move/", corrections.reports_move, name="reports_move"),
+    path("mailings/<int:pk>/split/", corrections.mailing_split, name="mailing_split"),
     path(
         "mailings/<int:pk>/<str:decision>/", staff.mailing_decide, name="mailing_decide"
     ),

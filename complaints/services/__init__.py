@@ -2,9 +2,15 @@
 
 - ``ingest``: storing inbound mail and turning it into complaints and bounces;
 - ``linking``: finding the subscriber and mailing a report is about;
-- ``strikes``: the three-strikes workflow (strikes, compromise, dismissal).
+- ``strikes``: the three-strikes workflow (strikes, compromise, dismissal);
+- ``corrections``: staff merging, splitting and moving reports between mailings.
 """
 
+from complaints.services.corrections import (
+    mailing_merge,
+    mailing_split,
+    reports_move,
+)
 from complaints.services.ingest import (
     inbound_enqueue,
     inbound_process,
@@ -30,7 +36,10 @@ __all__ = [
     "inbound_sweep",
     "mailing_dismiss",
     "mailing_mark_compromised",
+    "mailing_merge",
     "mailing_policy_apply",
+    "mailing_split",
+    "reports_move",
     "strike_issue",
     "strike_revoke",
 ]
