@@ -18,6 +18,11 @@ decides for one report, in this order:
    outbreak (an unrelated subject in the middle of a burst is part of it);
 5. otherwise a new campaign.
 
+A report known only by a bare sender address (no trail to check it against,
+so possibly forged) may join a campaign as in step 3 and nothing else: it
+confirms a mailing that checked reports founded, and otherwise stays
+unattributed for staff (``UNCONFIRMED``).
+
 "Within the window" means the mailing's seen span, widened by the window,
 covers the report's time, so a mailing grows as its reports trickle in.
 Ties go to the mailing seen closest in time, then the oldest, so the result
@@ -67,6 +72,9 @@ class ReportShape:
     subject_key: str
     shows_compromise: bool = False
     keyed_mailing_id: int | None = None
+    # Attributed by a bare sender address, with no trail to check it against:
+    # it may confirm a campaign that checked reports founded, never found one.
+    needs_confirmation: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,8 @@ def choose(
     campaign = _best_campaign(report, near)
     if campaign is not None:
         return Choice(campaign.mailing_id, MailingKind.CAMPAIGN, "similar subject")
+    if report.needs_confirmation:
+        return Choice(None, MailingKind.CAMPAIGN, UNCONFIRMED)
     if outbreaks:
         return Choice(
             outbreaks[0].mailing_id, MailingKind.OUTBREAK, "during an outbreak"
@@ -128,6 +138,7 @@ def _best_campaign(report: ReportShape, near: list[Candidate]) -> Candidate | No
     return min(scored)[-1] if scored else None
 
 
+UNCONFIRMED = "unconfirmed"
 MAX_VARIANTS = 20
 
 

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from accounts.models import Action, Subscriber
 from accounts.services.timeline import action_record
+from complaints.linking.subjects import subject_key
 from complaints.models import Bounce, Complaint, Mailing, MailingKey
 from complaints.services.corrections_plan import (
     CLOSED_WITHOUT_STRIKE,
@@ -50,7 +51,7 @@ from complaints.services.corrections_plan import (
 )
 from complaints.services.corrections_recount import mailings_recount
 from complaints.services.corrections_strikes import duplicates_revoke, strike_move
-from complaints.services.linking import KEY_LENGTH, normalize_subject
+from complaints.services.linking import KEY_LENGTH
 from complaints.services.strikes import mailing_policy_apply
 
 logger = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ def _mailing_new(origin: Mailing, plan: MovePlan) -> Mailing:
         sender=((oldest.header_from or oldest.mail_from) if oldest else "")[:254]
         or origin.sender,
         subject=subject,
-        normalized_subject=normalize_subject(subject),
+        normalized_subject=subject_key(subject),
         kind=origin.kind,
         first_seen=origin.first_seen,  # the recount sets the real window
         last_seen=origin.first_seen,

@@ -22,15 +22,14 @@ Callers own the transaction and hold the mailings' locks.
 """
 
 import email.utils
-import ipaddress
 
 from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
 
-from complaints.models import Bounce, Complaint, Mailing
-
 # The linking normaliser, so variants compare with what later reports produce.
-from complaints.services.linking import normalize_subject
+from complaints.linking import grouping, network
+from complaints.linking.subjects import subject_key
+from complaints.models import Bounce, Complaint, Mailing
 
 SUBJECT_VARIANTS_CAP = 20
 SIGNAL_VALUES_CAP = 20
@@ -119,7 +118,7 @@ def subject_variants_from_rows(*, mailing_id: int) -> list[str]:
     )
     variants: list[str] = []
     for row in subjects:
-        variant = normalize_subject(row["subject"])
+        variant = subject_key(row["subject"])
         if variant and variant not in variants:
             variants.append(variant)
             if len(variants) == SUBJECT_VARIANTS_CAP:
@@ -128,33 +127,39 @@ def subject_variants_from_rows(*, mailing_id: int) -> list[str]:
 
 
 def signals_from_rows(*, mailing_id: int, forged: int = 0) -> dict:
-    """What the mailing's reports say about the sending, each list capped."""
-    complaints = Complaint.objects.filter(mailing_id=mailing_id)
-    senders, logins, networks = set(), set(), set()
-    for header_from, mail_from, login, source_ip in complaints.values_list(
-        "header_from", "mail_from", "login", "source_ip"
-    ).distinct()[:DISTINCT_ROWS_LIMIT]:
-        for value in (header_from, mail_from):
-            address = email.utils.parseaddr(value or "")[1].lower()
-            if "@" in address:
-                senders.add(address)
-        if login:
-            logins.add(login.lower())
-        if source_ip:
-            networks.add(_network(source_ip))
-    return {
-        "reports": complaints.count()
-        + Bounce.objects.filter(mailing_id=mailing_id).count(),
-        "senders": sorted(senders)[:SIGNAL_VALUES_CAP],
-        "logins": sorted(logins)[:SIGNAL_VALUES_CAP],
-        "client_networks": sorted(networks)[:SIGNAL_VALUES_CAP],
-        "forged": forged,
-    }
-
-
-def _network(address: str) -> str:
-    """The client's network: a dynamic pool hands out neighbours in a /24 (IPv4)
-    or one /64 prefix per customer line (IPv6)."""
-    ip = ipaddress.ip_address(address)
-    prefix = 24 if ip.version == 4 else 64
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+    """What the mailing's reports say about the sending, folded as recording
+    folds them (``complaints.linking.grouping.signals_add``), from each
+    complaint's sender and the evidence linking stored with it."""
+    signals: dict = {}
+    rows = Complaint.objects.filter(mailing_id=mailing_id).values_list(
+        "header_from", "mail_from", "login", "attribution"
+    )
+    for header_from, mail_from, login, evidence in rows[:DISTINCT_ROWS_LIMIT]:
+        sender = next(
+            (
+                address
+                for address in (
+                    email.utils.parseaddr(v or "")[1].lower()
+                    for v in (header_from, mail_from)
+                )
+                if "@" in address
+            ),
+            None,
+        )
+        evidence = evidence or {}
+        signals = grouping.signals_add(
+            signals,
+            grouping.ReportSignals(
+                sender=sender,
+                is_direct_to_mx=bool(evidence.get("direct_to_mx")),
+                foreign_network=evidence.get("foreign_network"),
+                client_network=network.network_of(evidence.get("client_ip")),
+                login=(login or "").lower() or None,
+            ),
+        )
+    signals["reports"] = (
+        Complaint.objects.filter(mailing_id=mailing_id).count()
+        + Bounce.objects.filter(mailing_id=mailing_id).count()
+    )
+    signals["forged"] = forged
+    return signals

@@ -102,6 +102,15 @@ class Link:
         return self.attribution.subscriber_id
 
     @property
+    def needs_confirmation(self) -> bool:
+        decided = self.attribution.decided_by
+        return (
+            decided is not None
+            and decided.clue == attribution.Clue.SENDER
+            and not self.trail.has_trail
+        )
+
+    @property
     def shows_compromise(self) -> bool:
         return self.trail.is_direct_to_mx or self.trail.foreign_network is not None
 

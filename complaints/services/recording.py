@@ -7,6 +7,7 @@ inbound rows locked. A mailing's ``complaint_count`` is the number of its
 complaints in state ``linked``; its bounce counters count its Bounce rows.
 """
 
+import hashlib
 import re
 import secrets
 from collections import Counter, defaultdict
@@ -86,12 +87,17 @@ def batch_link(items: list[Item]) -> None:
         item.at = item.link.at
         item.subscriber_id = item.link.subscriber_id
         item.note = item.link.attribution.note
+    # Reports that need a campaign to confirm them come after the ones that
+    # can found it.
     linked = sorted(
-        (i for i in items if i.subscriber_id), key=lambda i: (i.at, i.inbound.pk)
+        (i for i in items if i.subscriber_id),
+        key=lambda i: (i.link.needs_confirmation, i.at, i.inbound.pk),
     )
     if linked:
         _group(linked)
-        linking.mailing_keys_remember((i.mailing.pk, i.original) for i in linked)
+        linking.mailing_keys_remember(
+            (i.mailing.pk, i.original) for i in linked if i.mailing is not None
+        )
 
 
 class _Pool:
@@ -115,7 +121,9 @@ class _Pool:
             | Q(pk__in=keyed)
         )
         for mailing in rows:
-            self.add(mailing)
+            # A mailing staff merged away is closed; its keys went with it.
+            if "merged_into" not in (mailing.signals or {}):
+                self.add(mailing)
 
     def add(self, mailing: Mailing) -> grouping.Candidate:
         self.mailings[mailing.pk] = mailing
@@ -137,6 +145,7 @@ class _Pool:
             subject_key=item.link.subject_key,
             shows_compromise=item.link.shows_compromise,
             keyed_mailing_id=item.link.keyed_mailing_id,
+            needs_confirmation=item.link.needs_confirmation,
         )
         return grouping.choose(shape, self.candidates.values(), window=self.window)
 
@@ -157,6 +166,13 @@ def _group(items: list[Item]) -> None:
         pool.load(items)  # what others created meanwhile
     for item in items:
         choice = pool.choose(item)
+        if choice.how == grouping.UNCONFIRMED:
+            item.subscriber_id = None
+            item.note = (
+                f"{item.note}, but no mailing of that subscriber matches and a "
+                "bare sender address proves nothing (it may be forged)"
+            )
+            continue
         if choice.mailing_id is None:
             mailing = _mailing_create(item, kind=choice.kind)
             pool.add(mailing)
@@ -262,7 +278,7 @@ def _duplicates_lock(items: list[Item]) -> None:
     if connection.vendor != "postgresql":
         return
     keys = sorted(
-        {i.original.fingerprint for i in items if i.original.fingerprint}
+        ({_report_fingerprint(i) for i in items} - {""})
         | {i.original.message_id[:998] for i in items if i.original.message_id}
     )
     if not keys:
@@ -280,7 +296,7 @@ def _already_reported(
 ) -> tuple[set[str], set[tuple[str, str, str]]]:
     """Fingerprints and (Message-ID, complainant, recipient) already recorded,
     looked up by two indexed columns."""
-    fingerprints = {i.original.fingerprint for i in items if i.original.fingerprint}
+    fingerprints = {_report_fingerprint(i) for i in items} - {""}
     message_ids = {i.original.message_id[:998] for i in items if i.original.message_id}
     known = set()
     if fingerprints:
@@ -326,8 +342,18 @@ def _complaint(item: Item) -> Complaint:
         attribution=item.link.evidence() if item.link else {},
         is_forged=bool(item.link and item.link.attribution.is_forged),
         forged_reason=item.link.attribution.forged_reason if item.link else "",
-        report_fingerprint=(original.fingerprint or "")[:64],
+        report_fingerprint=_report_fingerprint(item),
     )
+
+
+def _report_fingerprint(item: Item) -> str:
+    """The reported content as this reporter sent it: the same report sent again
+    repeats it; another person's report of the same message does not."""
+    if not item.original.fingerprint:
+        return ""
+    reporter = (item.report.reporter or "").lower()
+    text = f"{reporter}\n{item.original.fingerprint}"
+    return hashlib.sha256(text.encode(errors="replace")).hexdigest()
 
 
 def _reference_for(inbound: InboundMessage) -> str:

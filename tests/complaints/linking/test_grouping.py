@@ -60,6 +60,17 @@ def campaign(pk, subject, *, subscriber=1, at=T0, kind=MailingKind.CAMPAIGN):
             [campaign(5, "meds", kind=MailingKind.OUTBREAK)],
             (5, "same outbreak"),
         ),
+        # A bare sender address confirms a campaign and founds nothing.
+        (
+            ReportShape(1, T0, "spring sale", needs_confirmation=True),
+            [campaign(4, "spring sale")],
+            (4, "similar subject"),
+        ),
+        (
+            ReportShape(1, T0, "cheap meds", needs_confirmation=True),
+            [campaign(4, "spring sale")],
+            (None, "unconfirmed"),
+        ),
         # An unrelated subject during an outbreak is part of it.
         (
             ReportShape(1, T0, "dating"),

@@ -350,3 +350,28 @@ def test_false_duplicates_cause_9_two_recipients_count_twice_a_resend_once(
     states = sorted(Complaint.objects.values_list("state", flat=True))
     assert states == ["duplicate", "linked", "linked"]
     assert Mailing.objects.get().complaint_count == 2
+
+
+def _reply_to_spam(sender: str, subject: str, n: int) -> bytes:
+    """A person replying to the spam itself: only its From line and subject."""
+    return (
+        f"From: person{n}@example.net\r\nTo: abuse@isp.example\r\n"
+        f"Subject: AW: {subject}\r\nDate: {_date(T0 + timedelta(hours=2))}\r\n"
+        f"Message-ID: <reply{n}@example.net>\r\n\r\nSchon wieder Werbung, das ist Spam!\r\n\r\n"
+        f"Am 26.11.2026 um 10:00 schrieb Shop <{sender}>:\r\n\r\n> {subject}\r\n"
+    ).encode()
+
+
+def test_a_bare_sender_address_confirms_a_checked_campaign_but_founds_nothing(
+    shop, ingest
+):
+    ingest(*_newsletter_variants(2))
+    ingest(_reply_to_spam("shop@isp.example", "Spring Sale", 1))
+    ingest(_reply_to_spam("shop@isp.example", "Cheap watches", 2))
+    confirmed, unconfirmed = Complaint.objects.filter(
+        complainant_email__startswith="person"
+    ).order_by("complainant_email")
+    assert confirmed.mailing.subscriber_id == shop.pk
+    assert confirmed.mailing.complaint_count == 3
+    assert unconfirmed.subscriber_id is None and unconfirmed.mailing_id is None
+    assert "proves nothing" in unconfirmed.link_note
