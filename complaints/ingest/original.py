@@ -133,6 +133,7 @@ def build_original(
         queue_ids=tuple(dict.fromkeys(q.strip() for q in queue if q.strip())),
         trace=parse.header(msg, trace_header) if trace_header else None,
         hops=received.read_hops(received_headers),
+        relay_logins=_relay_logins(msg),
         fingerprint=_fingerprint(msg, fields),
     )
 
@@ -146,6 +147,18 @@ _HEADER_LOGIN_RES = (
     ("X-Authenticated-User", re.compile(r"^\s*(?:[^\s:]+:\s*)?([^\s;]+)\s*$")),
     ("X-AuthUser", re.compile(r"^\s*([^\s;]+)\s*$")),
 )
+
+
+_SENDER_VIA_RE = re.compile(r"^\s*([^\s:]+)\s*:\s*authenticated_id:\s*([^\s;]+)", re.I)
+
+
+def _relay_logins(msg: Message) -> tuple[tuple[str, str], ...]:
+    found = []
+    for value in parse.header_all(msg, "X-Get-Message-Sender-Via")[:5]:
+        match = _SENDER_VIA_RE.match(value)
+        if match:
+            found.append((match.group(1).lower().rstrip("."), match.group(2)))
+    return tuple(found)
 
 
 def _header_login(msg: Message) -> str | None:

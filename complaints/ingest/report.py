@@ -89,6 +89,9 @@ class OriginalMessage:
     # (feedback fields and the reported headers) that a resent report repeats.
     hops: tuple[Hop, ...] = ()
     fingerprint: str | None = None
+    # (relay host, login) from headers a relay adds instead of a Received
+    # comment (cPanel's Exim: X-Get-Message-Sender-Via).
+    relay_logins: tuple[tuple[str, str], ...] = ()
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

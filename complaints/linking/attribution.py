@@ -109,8 +109,14 @@ def walk_trail(
     fallback_at: datetime,
     source_ip: str | None = None,
     source_at: datetime | None = None,
+    relay_logins: Sequence[tuple[str, str]] = (),
 ) -> Trail:
-    """Read the trail newest first up to the first client outside the ISP."""
+    """Read the trail newest first up to the first client outside the ISP.
+
+    ``relay_logins`` are (host, login) pairs a relay recorded in a header of
+    its own; one counts as the login of the hop that host wrote, if it is one
+    of the ISP's."""
+    header_logins = dict(relay_logins)
     client: tuple[str, datetime, int] | None = None
     if source_ip and not is_never_client(source_ip):
         # The reporter's own statement of the connecting address (ARF Source-IP).
@@ -123,15 +129,17 @@ def walk_trail(
     queue_ids: list[str] = []
     for hop in hops:
         at = dates.parse_date(hop.date) or source_at or fallback_at
+        hop_login = hop.login
         if isp.receiver_is_isp(hop):
             passed = True
             if hop.queue_id:
                 queue_ids.append(hop.queue_id)
-        if hop.login and login is None:
-            login, login_ip = hop.login, hop.from_ip
+            hop_login = hop_login or header_logins.get(hop.by_host or "")
+        if hop_login and login is None:
+            login, login_ip = hop_login, hop.from_ip
             passed = True
         if client is not None:
-            if hop.login or hop.from_ip == client[0]:
+            if hop_login or hop.from_ip == client[0]:
                 break
             continue
         ip = hop.from_ip
@@ -144,11 +152,11 @@ def walk_trail(
         if holder is not None:
             client = (ip, at, holder)
             break
-        if isp.client_named_in_domains(hop) and not hop.login:
+        if isp.client_named_in_domains(hop) and not hop_login:
             # An ISP server the settings do not name (its name is the ISP's).
             passed = True
             continue
-        if is_private(ip) and not hop.login:
+        if is_private(ip) and not hop_login:
             continue
         outside = ip
         break

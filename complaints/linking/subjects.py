@@ -37,7 +37,8 @@ _GREETINGS = (
     "beste|hej|hei|olá|oi|witaj|dzień dobry"
 )
 _GREETING_RE = re.compile(
-    rf"^\s*(?:{_GREETINGS})\b[\s,]*(?:[^\W\d_][\w'.\-]*\s*){{0,2}}[,:!–—-]+\s*", re.I
+    rf"^\s*(?:{_GREETINGS})\b(?:/\w{{1,2}}|\(\w{{1,2}}\))?[\s,]*(?:[^\W\d_][\w'.\-]*\s*){{0,2}}[,:!–—-]+\s*",
+    re.I,
 )
 # "Anna, ..." / "..., Anna!" : a single capitalised name set off by a comma.
 _LEADING_NAME_RE = re.compile(r"^\s*[A-ZÀ-Þ][\w'\-]{1,20}\s*[,:!]\s+(?=\S)")
@@ -55,6 +56,7 @@ _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_KEY_LENGTH = 255
 
 JACCARD_THRESHOLD = 0.6
+CONTAINED_MIN_WORDS = 2
 CHARACTER_THRESHOLD = 0.85
 
 
@@ -95,6 +97,11 @@ def subjects_similar(first: str, second: str) -> bool:
     words_a, words_b = set(first.split()), set(second.split())
     overlap = len(words_a & words_b) / len(words_a | words_b)
     if overlap >= JACCARD_THRESHOLD:
+        return True
+    # A greeting or name the normaliser did not know adds words around the
+    # shared ones: every word of a subject of two or more words is in the other.
+    shorter, longer = sorted((words_a, words_b), key=len)
+    if len(shorter) >= CONTAINED_MIN_WORDS and shorter <= longer:
         return True
     # Short subjects: one changed word weighs too much in the word sets.
     ratio = difflib.SequenceMatcher(None, first, second, autojunk=False).ratio()

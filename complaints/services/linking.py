@@ -153,6 +153,7 @@ class LinkIndex:
             for hop in original.hops:
                 if hop.login:
                     logins.add(hop.login.strip().lower())
+            logins.update(login.lower() for _host, login in original.relay_logins)
             if original.login:
                 logins.add(original.login.strip().lower())
             facts = trace.read_trace(original.trace)
@@ -247,6 +248,7 @@ class LinkIndex:
             fallback_at=fallback,
             source_ip=source_ip,
             source_at=parse_date(original.arrival_date),
+            relay_logins=original.relay_logins,
         )
         decided = attribution.attribute(self.findings(original, trail), trail=trail)
         return Link(

@@ -151,3 +151,31 @@ def test_disagreeing_clues_are_kept_with_the_decision():
     assert result.decided_by.clue == Clue.CLIENT_IP
     assert [f.subscriber_id for f in result.disagreeing] == [5]
     assert result.confidence == "medium"
+
+
+def test_a_login_a_relay_recorded_in_its_own_header_counts_for_the_hop_it_wrote():
+    trail = walk_trail(
+        (
+            MX_FROM_RELAY,
+            Hop(
+                from_ip="185.220.101.4", by_host="relay1.isp.example", queue_id="1CAf0b"
+            ),
+        ),
+        isp=ISP,
+        resolve_ip=resolve,
+        fallback_at=NOW,
+        relay_logins=[("relay1.isp.example", "bob")],
+    )
+    assert trail.login == "bob"
+    assert trail.foreign_network == "185.220.101.0/24"
+
+
+def test_a_login_header_naming_a_host_that_is_not_the_isps_is_ignored():
+    trail = walk_trail(
+        (Hop(from_ip="45.9.8.7", by_host="mx.victim.example"),),
+        isp=ISP,
+        resolve_ip=resolve,
+        fallback_at=NOW,
+        relay_logins=[("mx.victim.example", "bob")],
+    )
+    assert trail.login is None

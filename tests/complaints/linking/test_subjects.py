@@ -50,3 +50,17 @@ def test_near_subjects_are_similar(first, second):
 )
 def test_unrelated_subjects_are_not_similar(first, second):
     assert not subjects_similar(subject_key(first), subject_key(second))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Liebe/r Sven, nur heute Rabatt", "Nur heute Rabatt"),
+        ("Cher(e) Anna, nos nouveautés", "Nos nouveautés"),
+        ("September newsletter ID bbefc", "September newsletter"),
+    ],
+)
+def test_unknown_greetings_and_suffixes_around_the_shared_words_still_match(
+    first, second
+):
+    assert subjects_similar(subject_key(first), subject_key(second))
