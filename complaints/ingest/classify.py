@@ -25,6 +25,7 @@ from . import (
     arf,
     autoreply,
     dsn,
+    evidence,
     fallback,
     intro,
     lastresort,
@@ -173,11 +174,15 @@ def _as_human_complaint(
             **outer,
         )
     if arf.looks_like_complaint(f"{subject}\n{text}"):
+        source = evidence.named_source(f"{subject}\n{text}")
         return Report(
             kind=Kind.COMPLAINT,
             feedback_type="abuse",
             complaint_source=ComplaintSource.HUMAN,
             user_agent=_mailer(msg),
+            original=OriginalMessage(source_ip=source.address, arrival_date=source.seen)
+            if source
+            else None,
             **outer,
         )
     return None

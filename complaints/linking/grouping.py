@@ -19,9 +19,10 @@ decides for one report, in this order:
 5. otherwise a new campaign.
 
 A report known only by a bare sender address (no trail to check it against,
-so possibly forged) may join a campaign as in step 3 and nothing else: it
-confirms a mailing that checked reports founded, and otherwise stays
-unattributed for staff (``UNCONFIRMED``).
+so possibly forged) may join a campaign as in step 3, or the sender's running
+outbreak as in step 4 (a stolen password's spam carries the account's own
+address), and nothing else: it confirms a mailing that checked reports
+founded, and otherwise stays unattributed for staff (``UNCONFIRMED``).
 
 "Within the window" means the mailing's seen span, widened by the window,
 covers the report's time, so a mailing grows as its reports trickle in.
@@ -103,7 +104,7 @@ def choose(
     campaign = _best_campaign(report, near)
     if campaign is not None:
         return Choice(campaign.mailing_id, MailingKind.CAMPAIGN, "similar subject")
-    if report.needs_confirmation:
+    if report.needs_confirmation and not outbreaks:
         return Choice(None, MailingKind.CAMPAIGN, UNCONFIRMED)
     if outbreaks:
         return Choice(

@@ -64,3 +64,16 @@ def test_pasted_headers_that_lost_their_folding_indent_keep_the_login():
     headers = find_pasted_headers(text)
     assert "(Authenticated sender: bob)" in headers["Received"]
     assert headers["Subject"] == "Deals"
+
+
+def test_a_blocklist_notice_names_the_listed_address_and_when_it_was_seen():
+    raw = (
+        b"From: Blocklist <noreply@blocklist.example>\r\nTo: abuse@isp.example\r\n"
+        b"Subject: [BL-1] 198.51.100.7 listed for spam\r\n\r\n"
+        b"The address 198.51.100.7 has been listed.\r\nReason: spam sent to our traps.\r\n"
+        b"Last observed: 2026-09-16 12:22:04 UTC\r\n"
+    )
+    report = classify(raw)
+    assert report.kind == "complaint"
+    assert report.original.source_ip == "198.51.100.7"
+    assert report.original.arrival_date == "2026-09-16 12:22:04 UTC"

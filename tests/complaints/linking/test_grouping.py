@@ -71,6 +71,11 @@ def campaign(pk, subject, *, subscriber=1, at=T0, kind=MailingKind.CAMPAIGN):
             [campaign(4, "spring sale")],
             (None, "unconfirmed"),
         ),
+        (
+            ReportShape(1, T0, "cheap meds", needs_confirmation=True),
+            [campaign(5, "crypto", kind=MailingKind.OUTBREAK)],
+            (5, "during an outbreak"),
+        ),
         # An unrelated subject during an outbreak is part of it.
         (
             ReportShape(1, T0, "dating"),
