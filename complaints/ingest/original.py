@@ -131,7 +131,8 @@ def build_original(
         or find_login(auth_results)
         or _header_login(msg),
         queue_ids=tuple(dict.fromkeys(q.strip() for q in queue if q.strip())),
-        trace=parse.header(msg, trace_header) if trace_header else None,
+        trace=(parse.header(msg, trace_header) if trace_header else None)
+        or _trace_like(msg),
         hops=received.read_hops(received_headers),
         relay_logins=_relay_logins(msg),
         fingerprint=_fingerprint(msg, fields),
@@ -150,6 +151,20 @@ _HEADER_LOGIN_RES = (
 
 
 _SENDER_VIA_RE = re.compile(r"^\s*([^\s:]+)\s*:\s*authenticated_id:\s*([^\s;]+)", re.I)
+
+
+# Relays name their trace header in their own way ("X-VL-Trace",
+# "X-ISP-Trace-Id"); one so named stands in when the configured one is absent.
+_TRACE_NAME_RE = re.compile(r"^x-[a-z0-9-]*trace(?:-?id)?$", re.I)
+
+
+def _trace_like(msg: Message) -> str | None:
+    for name in msg.keys()[:200]:
+        if _TRACE_NAME_RE.match(name):
+            value = parse.header(msg, name)
+            if value and value.strip():
+                return value.strip()
+    return None
 
 
 def _relay_logins(msg: Message) -> tuple[tuple[str, str], ...]:

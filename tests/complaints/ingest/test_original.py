@@ -77,3 +77,8 @@ def test_a_blocklist_notice_names_the_listed_address_and_when_it_was_seen():
     assert report.kind == "complaint"
     assert report.original.source_ip == "198.51.100.7"
     assert report.original.arrival_date == "2026-09-16 12:22:04 UTC"
+
+
+def test_a_trace_header_under_another_name_stands_in_for_the_configured_one():
+    headers = "X-VL-Trace: ef086fd7a793850d04d4\r\nFrom: n@s.example\r\nSubject: X\r\n"
+    assert classify(_report(headers)).original.trace == "ef086fd7a793850d04d4"
