@@ -74,7 +74,18 @@ def test_reporter_is_the_lowercased_outer_sender(email_bytes):
 def test_trace_header_name_is_chosen_by_the_caller(email_bytes):
     raw = email_bytes("forwarded_spam_attachment.eml")
     assert classify(raw).original.trace == "c1042-m88231"
-    assert classify(raw, trace_header="X-Other-Trace").original.trace is None
+    other = raw.replace(
+        b"X-Abuse-Trace: c1042-m88231",
+        b"X-Other-Trace: o-1\nX-Abuse-Trace: c1042-m88231",
+    )
+    assert classify(other, trace_header="X-Other-Trace").original.trace == "o-1"
+
+
+def test_a_header_named_like_a_trace_stands_in_when_the_configured_one_is_absent(
+    email_bytes,
+):
+    raw = email_bytes("forwarded_spam_attachment.eml")
+    assert classify(raw, trace_header="X-Other-Trace").original.trace == "c1042-m88231"
 
 
 def test_bounce_original_carries_dsn_queue_id_and_arrival_date(email_bytes):
