@@ -111,3 +111,9 @@ def test_database_down_exits_75_quickly():
     assert b"try again" in result.stderr
     assert time.monotonic() - started < 15
     assert not InboundMessage.objects.exists()
+
+
+def test_nul_in_the_message_id_is_stored_and_exits_0(ingest_queue):
+    result = ingest(MESSAGE.replace(b"<pipe-1@", b"<pipe\x00-1@"))
+    assert result.returncode == 0, result.stderr
+    assert InboundMessage.objects.get().message_id == "<pipe-1@example.net>"
