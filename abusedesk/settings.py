@@ -201,8 +201,9 @@ ABUSE_INGEST_MAX_BYTES = env.int("ABUSE_INGEST_MAX_BYTES", default=25 * 1024 * 1
 ABUSE_REPORT_MAX_BYTES = env.int("ABUSE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)
 # Where notices to subscribers and complainants come from.
 ABUSE_FROM_EMAIL = env.str("ABUSE_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
-# The MTA's queue commands for held batches; the queue id is appended. Empty: the
-# desk only records the decision (the MTA integration is configured elsewhere).
+# The MTA's queue commands for held batches; the queue id is appended (only ids
+# recorded at hold time, each checked against Postfix's queue-id syntax; see
+# complaints/queueids.py). Empty: the desk only records the decision.
 ABUSE_QUEUE_RELEASE_COMMAND = env.str(
     "ABUSE_QUEUE_RELEASE_COMMAND", default=""
 )  # postsuper -H

@@ -83,6 +83,10 @@ class Mailing(models.Model):
     last_seen = models.DateTimeField()
     recipient_count = models.PositiveIntegerField(null=True, blank=True)
     held_recipients = models.JSONField(default=list, blank=True)
+    # The queue ids the outbound side saw when it held the batch: the only ids a
+    # release or reject may hand to the MTA's queue command. Ids learnt from
+    # reports (MailingKey) are evidence, never arguments.
+    held_queue_ids = models.JSONField(default=list, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     complaint_count = models.PositiveIntegerField(default=0)
