@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages
+.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages bench-hostile drills fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ BENCH_ENV = REDIS_URL=redis://127.0.0.1:6379/14 DJANGO_SECRET_KEY=bench-only-sec
 
 bench-parse: $(VENV)/.installed-dev $(SAMPLES)/.fetched
 	DJANGO_DEBUG=1 $(PY) manage.py bench_parse
+
+# The slowest hostile message (limits in complaints/ingest/limits.py); fails over 1 s.
+bench-hostile: $(VENV)/.installed-dev
+	DJANGO_DEBUG=1 $(PY) manage.py bench_hostile --max-seconds 1
 
 bench-ingest: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_ingest
 bench-ingest: $(VENV)/.installed-dev

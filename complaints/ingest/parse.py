@@ -23,6 +23,7 @@ from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.policy import compat32
 
+from .limits import MAX_NOTICE_CHARS, check_complexity
 from .prepare import prepare
 
 # Reports worth reading are small; a multi-megabyte input is nearly always a
@@ -78,13 +79,15 @@ def header_block(raw: bytes, *, limit: int = 65536) -> bytes:
 
 
 def parse_bytes(raw: bytes) -> Message:
-    """Parse raw bytes into a compat32 ``Message``; never raises on bad input."""
+    """Parse raw bytes into a compat32 ``Message``; never raises on bad input,
+    except ``limits.TooComplexError`` for a message over a work limit."""
     if len(raw) > MAX_PARSE_BYTES:
         raw = raw[:MAX_PARSE_BYTES]
     raw = normalize_newlines(raw).lstrip(b"\n")
     # An mbox "From " separator line is not a header and would hide the rest.
     if raw.startswith(b"From ") and b"\n" in raw:
         raw = raw.split(b"\n", 1)[1]
+    check_complexity(raw)
     return _BYTES_PARSER.parsebytes(prepare(raw))
 
 
@@ -224,16 +227,18 @@ def walk_shallow(msg: Message) -> Iterator[Message]:
     An attached original (``message/rfc822``) carries its own text, and that
     text must never be mistaken for the notification.
     """
+    # Depth first, in document order: children go on the stack reversed, so
+    # each pop is O(1) (a list used as a queue made this quadratic).
     stack = [msg]
     while stack:
-        part = stack.pop(0)
+        part = stack.pop()
         yield part
         if content_type(part) in ORIGINAL_TYPES:
             continue
         if part.is_multipart():
             payload = part.get_payload()
             if isinstance(payload, list):
-                stack[0:0] = [p for p in payload if isinstance(p, Message)]
+                stack.extend(p for p in reversed(payload) if isinstance(p, Message))
 
 
 def text_parts(msg: Message) -> Iterator[Message]:
@@ -264,12 +269,18 @@ def notification_text(msg: Message) -> str:
     """Return the human-readable text of a report, plain text preferred."""
     plain: list[str] = []
     html: list[str] = []
+    # Readers scan the notice line by line: bound the text they get, whatever
+    # the number of parts it is spread over.
+    budget = {"plain": MAX_NOTICE_CHARS, "html": MAX_NOTICE_CHARS}
     for part in text_parts(msg):
-        ctype = content_type(part)
-        if ctype == "text/html":
-            html.append(html_to_text(part_text(part)))
-        else:
-            plain.append(part_text(part))
+        kind = "html" if content_type(part) == "text/html" else "plain"
+        if budget[kind] <= 0:
+            continue
+        text = part_text(part)[: budget[kind]]
+        budget[kind] -= len(text)
+        (html if kind == "html" else plain).append(
+            html_to_text(text) if kind == "html" else text
+        )
     return "\n".join(plain) if any(p.strip() for p in plain) else "\n".join(html)
 
 

@@ -41,6 +41,9 @@ time and must never change what is read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+
+from . import limits
 
 # Searched in a lowercased copy: a literal prefix lets ``re`` skip ahead, which
 # case-insensitive matching would not (ASCII lowercasing keeps every offset).
@@ -61,6 +64,8 @@ _DELIMITER_END = re.compile(rb"(?:--)?[ \t]*(?:\n|\Z)")
 # needs 4/3 of that; quoted-printable text rarely grows by half).
 PART_BYTES = 200_000
 _DELIMITER_START = b"\n--"
+# More lines starting "--" than any real message has delimiters.
+_MANY_DASH_LINES = 1_000
 # Stretches up to this size are kept without a look (most whole messages).
 _SMALL_PART = 16_000
 # How far a part's header block is looked for.
@@ -84,14 +89,50 @@ def shorten_long_parts(raw: bytes) -> bytes:
         return raw
     pieces = []
     done = 0
-    while True:
-        nxt = raw.find(_DELIMITER_START, done)
-        stop = len(raw) if nxt < 0 else nxt
-        pieces.append(raw[done : _kept_end(raw, done, stop)])
-        if nxt < 0:
+    budget = limits.MAX_KEPT_BYTES
+    for nxt in [*_delimiter_starts(raw), len(raw)]:
+        end = _kept_end(raw, done, nxt)
+        if end - done > budget:
+            # Over the message's budget: only the part's headers are kept, so
+            # the MIME structure stays and no reader wades through more text.
+            end = _head_end(raw, done, end)
+        budget = max(0, budget - (end - done))
+        pieces.append(raw[done:end])
+        if nxt == len(raw):
             return b"".join(pieces)
         pieces.append(_DELIMITER_START)
         done = nxt + len(_DELIMITER_START)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _head_end(raw: bytes, start: int, stop: int) -> int:
+    """The end of the header block opening ``raw[start:stop]`` (after the rest
+    of the delimiter line), or of that first line when there is none."""
+    head_end = raw.find(b"\n\n", start, min(stop, start + _HEAD_BYTES))
+    if head_end >= 0:
+        return head_end + 2
+    line_end = raw.find(b"\n", start, stop)
+    return stop if line_end < 0 else line_end + 1
+
+
+def _delimiter_starts(raw: bytes) -> Iterator[int]:
+    """Where lines that may be MIME delimiters start (their newline).
+
+    Any line starting ``--`` may be one, and finding those is cheap. A message
+    with very many of them (a hostile one, written to make the parser read
+    every line of 2 MB) is looked at again for the delimiters of the boundaries
+    it declares, so that the lines in between can be shortened like any other
+    long part."""
+    pattern = None
+    if raw.count(_DELIMITER_START) > _MANY_DASH_LINES:
+        pattern = limits.declared_delimiters(raw)
+    if pattern is not None:
+        yield from (match.start() for match in pattern.finditer(raw))
+        return
+    at = raw.find(_DELIMITER_START)
+    while at >= 0:
+        yield at
+        at = raw.find(_DELIMITER_START, at + len(_DELIMITER_START))
 
 
 def _kept_end(raw: bytes, start: int, stop: int) -> int:

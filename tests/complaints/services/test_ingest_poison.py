@@ -145,3 +145,16 @@ def test_lost_connection_still_propagates_for_a_retry(bob, monkeypatch):
     with pytest.raises(OperationalError):
         services.inbound_process_many(inbound_ids=[first.pk, second.pk])
     assert _states(first, second) == [InboundMessage.State.PENDING] * 2
+
+
+def test_too_complex_message_is_marked_failed_with_the_reason(bob):
+    from complaints.management.commands.bench_hostile import empty_parts
+
+    poison = _store(empty_parts(5_000))
+    good = _store(arf_report(login="bob"))
+    services.inbound_process_many(inbound_ids=[poison.pk, good.pk])
+    assert _states(poison, good) == [
+        InboundMessage.State.FAILED,
+        InboundMessage.State.PROCESSED,
+    ]
+    assert "too complex: 5001 MIME parts" in poison.error
