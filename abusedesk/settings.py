@@ -6,6 +6,7 @@ DJANGO_SECRET_KEY. The abuse policy numbers are the ABUSE_* settings at the end;
 the rules that use them live in complaints/strikes.py.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -214,6 +215,45 @@ ABUSE_QUEUE_DELETE_COMMAND = env.str(
 ABUSE_PUBLIC_URL = env.str("ABUSE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip(
     "/"
 )
+# --- Hardening (issue 10): login throttling, CSP, Redis timeouts ---
+# django-axes counts failed logins in PostgreSQL (its AccessAttempt table) for
+# the desk's login page and the admin alike: an account, or a client address,
+# with ABUSE_LOGIN_FAILURE_LIMIT failures is locked for ABUSE_LOGIN_COOLOFF_MINUTES
+# (unlock early in the admin: Axes > Access attempts, delete the rows).
+INSTALLED_APPS += ["axes"]
+# Last, as django-axes requires: it turns a refused login into the lock-out page.
+MIDDLEWARE += [
+    "abusedesk.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ABUSE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env.int("ABUSE_LOGIN_COOLOFF_MINUTES", default=15)
+)
+# Per account and, separately, per client address.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "complaints.views.public.client_ip"
+AXES_VERBOSE = False
+# Content-Security-Policy: only the desk's own scripts and styles, no inline
+# script or style (abusedesk/middleware.py).
+ABUSE_CONTENT_SECURITY_POLICY = env.str(
+    "ABUSE_CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+# A Redis that stops answering must cost a page a second, not hang it: the
+# cache's callers fall back (rate limits to PostgreSQL, figures uncached).
+CACHES["default"]["OPTIONS"] = {
+    "socket_connect_timeout": env.float("ABUSE_REDIS_TIMEOUT", default=1.0),
+    "socket_timeout": env.float("ABUSE_REDIS_TIMEOUT", default=1.0),
+}
 # IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
 ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
 ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)

@@ -349,3 +349,15 @@ class IngestToken(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RateLimitCount(models.Model):
+    """A public-page rate-limit window counted in the database: only used while
+    Redis, where the limits normally live, cannot be reached."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
