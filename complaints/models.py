@@ -42,6 +42,9 @@ class InboundMessage(models.Model):
         max_length=16, blank=True, help_text="What the parser made of it."
     )
     error = models.TextField(blank=True)
+    # The notice was longer than the parser reads (parse.MAX_PART_CHARS): the
+    # failed recipients past that point were not recorded.
+    is_cut = models.BooleanField(default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 

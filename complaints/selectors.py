@@ -63,6 +63,15 @@ def mailing_bounces(*, mailing: Mailing) -> QuerySet[Bounce]:
     return mailing.bounces.order_by("-is_hard", "address")
 
 
+def mailing_cut_notices(*, mailing: Mailing) -> int:
+    """Bounce notices of the mailing that listed more than the parser reads."""
+    return (
+        InboundMessage.objects.filter(bounces__mailing=mailing, is_cut=True)
+        .distinct()
+        .count()
+    )
+
+
 def mailing_bounce_reasons(*, mailing: Mailing) -> list[dict]:
     return list(
         mailing.bounces.values("reason", "is_hard")

@@ -17,6 +17,7 @@ Owns the order of the decisions, which matters because the signals overlap:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email.message import Message
 
 from . import (
@@ -67,6 +68,8 @@ def _classify(raw: bytes, trace_header: str) -> Report:
         report = _as_human_complaint(msg, text, outer, trace_header)
     if report is None:
         report = Report(kind=Kind.OTHER, user_agent=_mailer(msg), **outer)
+    if report.kind == Kind.BOUNCE and parse.was_cut(msg):
+        report = replace(report, is_cut=True)
     return report
 
 

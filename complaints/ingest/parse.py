@@ -24,7 +24,7 @@ from email.parser import BytesParser, HeaderParser
 from email.policy import compat32
 
 from .limits import MAX_NOTICE_CHARS, check_complexity
-from .prepare import prepare
+from .prepare import prepare_noting_cuts
 
 # Reports worth reading are small; a multi-megabyte input is nearly always a
 # bounce carrying the original's attachments. Parsing is capped so one huge
@@ -80,7 +80,8 @@ def header_block(raw: bytes, *, limit: int = 65536) -> bytes:
 
 def parse_bytes(raw: bytes) -> Message:
     """Parse raw bytes into a compat32 ``Message``; never raises on bad input,
-    except ``limits.TooComplexError`` for a message over a work limit."""
+    except ``limits.TooComplexError`` for a message over a work limit. Whether
+    a delivery-status part was cut on the way is kept for ``was_cut``."""
     if len(raw) > MAX_PARSE_BYTES:
         raw = raw[:MAX_PARSE_BYTES]
     raw = normalize_newlines(raw).lstrip(b"\n")
@@ -88,7 +89,10 @@ def parse_bytes(raw: bytes) -> Message:
     if raw.startswith(b"From ") and b"\n" in raw:
         raw = raw.split(b"\n", 1)[1]
     check_complexity(raw)
-    return _BYTES_PARSER.parsebytes(prepare(raw))
+    prepared, shortened = prepare_noting_cuts(raw)
+    msg = _BYTES_PARSER.parsebytes(prepared)
+    msg._ingest_cut = shortened  # type: ignore[attr-defined]
+    return msg
 
 
 def parse_header_block(text: str) -> Message:
@@ -106,7 +110,9 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     for codec in (_codec(charset), *_FALLBACK_CHARSETS):
         try:
             return data.decode(codec)
-        except (LookupError, UnicodeDecodeError):
+        # ValueError covers UnicodeDecodeError and a codec name the codec
+        # registry refuses outright (one with a NUL in it).
+        except (LookupError, ValueError):
             continue
     return data.decode("latin-1")
 
@@ -184,20 +190,30 @@ def part_text(part: Message, limit: int = MAX_PART_CHARS) -> str:
     """
     text: str | None = getattr(part, "_ingest_text", None)
     if text is None:
-        text = _decode_part(part)
+        text, cut = _decode_part(part)
         part._ingest_text = text  # type: ignore[attr-defined]
+        part._ingest_cut = cut  # type: ignore[attr-defined]
     return text[:limit] if limit < MAX_PART_CHARS else text
 
 
-def _decode_part(part: Message) -> str:
+def _decode_part(part: Message) -> tuple[str, bool]:
+    """The part's text, and whether it was cut to MAX_PART_CHARS."""
     payload = part.get_payload(decode=True)
+    cut = False
     if isinstance(payload, bytes):
         charset = part.get_content_charset()
+        cut = len(payload) > MAX_PART_CHARS * 2
         text = decode_bytes(payload[: MAX_PART_CHARS * 2], charset)
     else:
         raw = part.get_payload()
         text = unsurrogate(raw) if isinstance(raw, str) else ""
-    return text[:MAX_PART_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    cut = cut or len(text) > MAX_PART_CHARS
+    return text[:MAX_PART_CHARS].replace("\r\n", "\n").replace("\r", "\n"), cut
+
+
+def was_cut(msg: Message) -> bool:
+    """Whether any part of the notification read so far was cut short."""
+    return any(getattr(part, "_ingest_cut", False) for part in walk_shallow(msg))
 
 
 def content_type(part: Message) -> str:

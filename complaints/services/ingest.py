@@ -235,16 +235,16 @@ def _process_batch(inbound_ids: list[int], now: datetime) -> dict[int, str]:
 
 def _states_save(inbounds: list[InboundMessage], now: datetime) -> None:
     """One UPDATE per distinct outcome (a batch has a handful), not per row."""
-    groups: dict[tuple[str, str, str], list[int]] = {}
+    groups: dict[tuple[str, str, str, bool], list[int]] = {}
     for inbound in inbounds:
-        groups.setdefault((inbound.state, inbound.kind, inbound.error), []).append(
-            inbound.pk
-        )
-    for (state, kind, error), ids in groups.items():
+        key = (inbound.state, inbound.kind, inbound.error, inbound.is_cut)
+        groups.setdefault(key, []).append(inbound.pk)
+    for (state, kind, error, is_cut), ids in groups.items():
         InboundMessage.objects.filter(pk__in=ids).update(
             state=state,
             kind=kind,
             error=error,
+            is_cut=is_cut,
             processed_at=now,
             attempts=F("attempts") + 1,
         )
@@ -259,6 +259,7 @@ def _parse(inbound: InboundMessage) -> recording.Item | None:
         classify(bytes(inbound.raw), trace_header=settings.ABUSE_TRACE_HEADER)
     )
     inbound.kind = str(report.kind)
+    inbound.is_cut = report.is_cut
     if report.error:
         inbound.state = InboundMessage.State.FAILED
         inbound.error = f"Unreadable message: {report.error}"[:2000]

@@ -16,7 +16,7 @@ import email.utils
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q
 
@@ -50,7 +50,10 @@ def parse_date(value: str | None) -> datetime | None:
         return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when is not None and when.tzinfo is not None:
+            # Absurd years overflow here, or when stored (as UTC) later.
+            when.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None or when.tzinfo is None:
         return None

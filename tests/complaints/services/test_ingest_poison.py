@@ -11,8 +11,9 @@ from django.db import OperationalError
 from complaints import services
 from complaints.models import Bounce, Complaint, InboundMessage
 from complaints.services import ingest as ingest_services
-from complaints.services import recording
+from complaints.services import linking, recording
 from tests.accounts.factories import MailAccountFactory
+from tests.complaints.factories import MailingFactory
 from tests.complaints.mail import arf_report, dsn_report, human_complaint
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +159,72 @@ def test_too_complex_message_is_marked_failed_with_the_reason(bob):
         InboundMessage.State.PROCESSED,
     ]
     assert "too complex: 5001 MIME parts" in poison.error
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Thu, 26 Nov 99999999999999999999 10:00:00 +0000",
+        "Thu, 26 Nov 2026 10:00:00 +9999999999999999999999",
+        "Fri, 31 Dec 9999 23:59:59 -2359",
+    ],
+)
+def test_absurd_dates_are_unreadable_not_an_error(date):
+    assert linking.parse_date(date) is None
+
+
+def test_complaint_with_an_absurd_arrival_date_is_recorded(bob):
+    raw = arf_report(login="bob").replace(
+        b"Arrival-Date: Thu, 26 Nov 2026 10:00:05 +0000",
+        b"Arrival-Date: Fri, 31 Dec 9999 23:59:59 -2359",
+    )
+    inbound = _store(raw)
+    services.inbound_process(inbound_id=inbound.pk)
+    assert _states(inbound) == [InboundMessage.State.PROCESSED]
+    assert Complaint.objects.get().arrival_date is None
+
+
+def test_a_nul_in_a_charset_name_leaves_the_message_readable():
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.net\r\nTo: news@shop.example\r\n"
+        b"Subject: =?utf\x00-8?q?Undelivered_Mail?=\r\n"
+        b'Content-Type: text/plain; charset="utf\x00-8"\r\n\r\n'
+        b"<ghost@example.com>: host mx.example.com said: 550 5.1.1 user unknown\r\n"
+    )
+    inbound = _store(raw)
+    services.inbound_process(inbound_id=inbound.pk)
+    assert _states(inbound) == [InboundMessage.State.PROCESSED]
+    assert Bounce.objects.get().address == "ghost@example.com"
+
+
+def test_a_dsn_cut_short_is_recorded_as_cut_and_shown_on_its_mailing(abuse_client):
+    from complaints.management.commands.bench_hostile import many_recipients
+
+    raw = many_recipients(10_000).replace(
+        b"\r\n--d--",
+        b"--d\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        b"From: news@isp.example\r\nSubject: Big list\r\n"
+        b"Message-ID: <big.1@isp.example>\r\n\r\n--d--",
+    )
+    mailing = MailingFactory(subject="Big list")
+    mailing.keys.create(kind="message_id", value="<big.1@isp.example>")
+    inbound = _store(raw)
+    services.inbound_process(inbound_id=inbound.pk)
+    inbound.refresh_from_db()
+    assert inbound.state == InboundMessage.State.PROCESSED
+    assert inbound.is_cut
+    recorded = Bounce.objects.filter(mailing=mailing).count()
+    assert 0 < recorded < 10_000
+    page = abuse_client.get(mailing.get_absolute_url()).content.decode()
+    assert "1 bounce notice listed more recipients than the desk reads" in page
+
+
+def test_a_whole_dsn_is_not_marked_cut():
+    raw = dsn_report(
+        failed=[("ghost@example.com", "5.1.1", "550 user unknown")],
+        original_message_id="<o@shop.example>",
+    )
+    inbound = _store(raw)
+    services.inbound_process(inbound_id=inbound.pk)
+    inbound.refresh_from_db()
+    assert not inbound.is_cut
