@@ -248,6 +248,9 @@ ABUSE_CONTENT_SECURITY_POLICY = env.str(
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'",
 )
+# Where `ingest_email` writes what it logs while storing a message it then
+# stores (it prints nothing on success: MTAs may take output as failure).
+ABUSE_PIPE_LOG_FILE = env.str("ABUSE_PIPE_LOG_FILE", default="")
 # A Redis that stops answering must cost a page a second, not hang it: the
 # cache's callers fall back (rate limits to PostgreSQL, figures uncached).
 CACHES["default"]["OPTIONS"] = {
