@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -152,6 +153,7 @@ def redis_stopped_during_each_channel(*, redis: PrivateRedis, **_) -> str | None
         problems = _channels_while_redis_is_down(token, folder / "in.mbox")
     finally:
         redis.start()
+        shutil.rmtree(folder, ignore_errors=True)
     if problems:
         return problems
     if _states() != {InboundMessage.State.PENDING: 4}:
