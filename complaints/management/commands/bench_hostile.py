@@ -6,7 +6,7 @@ the CPU figure is the steadier) and the worst of all.
 The cases sit at and beyond each limit of ``complaints/ingest/limits.py`` and
 of the byte caps in ``parse``: the worst case must stay under a second on the
 machine that runs the desk. ``--max-seconds`` makes the command exit 1 when
-it does not. The builders are reused by the failure drills (``make drills``).
+its CPU time does not. The builders are reused by the failure drills (``make drills``).
 """
 
 from __future__ import annotations
@@ -159,5 +159,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"worst case: {worst:.3f} s wall, {worst_cpu:.3f} s cpu per message"
         )
-        if max_seconds is not None and worst > max_seconds:
-            raise CommandError(f"worst case {worst:.3f} s is over {max_seconds} s")
+        # CPU time: on a shared machine the wall clock measures the neighbours.
+        if max_seconds is not None and worst_cpu > max_seconds:
+            raise CommandError(
+                f"worst case {worst_cpu:.3f} s of CPU is over {max_seconds} s"
+            )
