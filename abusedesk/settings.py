@@ -257,6 +257,14 @@ CACHES["default"]["OPTIONS"] = {
     "socket_connect_timeout": env.float("ABUSE_REDIS_TIMEOUT", default=1.0),
     "socket_timeout": env.float("ABUSE_REDIS_TIMEOUT", default=1.0),
 }
+# Enqueueing likewise, with more room (the pipe must answer its MTA; a message
+# not enqueued waits for the sweep): redis-py reads the timeouts from the URL,
+# and RQ's workers raise the socket timeout to what their blocking reads need.
+for _queue in RQ_QUEUES.values():
+    if "socket_timeout" not in _queue["URL"]:
+        _timeout = env.float("ABUSE_REDIS_QUEUE_TIMEOUT", default=5.0)
+        _queue["URL"] += "&" if "?" in _queue["URL"] else "?"
+        _queue["URL"] += f"socket_connect_timeout={_timeout}&socket_timeout={_timeout}"
 # IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
 ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
 ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)

@@ -140,3 +140,20 @@ def test_redis_down_still_exits_0_with_no_output_and_logs_to_the_file(tmp_path):
     assert result.stderr == b""
     assert InboundMessage.objects.get().state == InboundMessage.State.PENDING
     assert "could not enqueue inbound" in log.read_text()
+
+
+def test_redis_hung_still_exits_0_quickly_with_no_output():
+    from drills.servers import PrivateRedis
+
+    server = PrivateRedis().start()
+    server.freeze()
+    try:
+        started = time.monotonic()
+        result = ingest(MESSAGE, REDIS_URL=server.url)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+    assert elapsed < 15
+    assert InboundMessage.objects.get().state == InboundMessage.State.PENDING
