@@ -155,5 +155,5 @@ def test_redis_hung_still_exits_0_quickly_with_no_output():
         server.close()
     assert result.returncode == 0, result.stderr
     assert result.stderr == b""
-    assert elapsed < 15
+    assert elapsed < 40, "a hung Redis must not hold the pipe for long"
     assert InboundMessage.objects.get().state == InboundMessage.State.PENDING
