@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages bench-linking
+.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages bench-linking bench-hostile drills fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,20 @@ BENCH_ENV = REDIS_URL=redis://127.0.0.1:6379/14 DJANGO_SECRET_KEY=bench-only-sec
 
 bench-parse: $(VENV)/.installed-dev $(SAMPLES)/.fetched
 	DJANGO_DEBUG=1 $(PY) manage.py bench_parse
+
+## drills: the failure drills against a PostgreSQL and a Redis of their own.
+drills: $(VENV)/.installed-dev
+	$(PY) -m drills
+
+## fuzz: the fuzz tests, longer than in `make test` (ABUSE_FUZZ_EXAMPLES each).
+fuzz: export DATABASE_URL ?= $(TEST_DATABASE_URL)
+fuzz: export REDIS_URL ?= $(TEST_REDIS_URL)
+fuzz: $(VENV)/.installed-dev $(SAMPLES)/.fetched
+	ABUSE_FUZZ_EXAMPLES=$${ABUSE_FUZZ_EXAMPLES:-5000} $(PY) -m pytest -q -m fuzz
+
+# The slowest hostile message (limits in complaints/ingest/limits.py); fails over 1 s.
+bench-hostile: $(VENV)/.installed-dev
+	DJANGO_DEBUG=1 $(PY) manage.py bench_hostile --max-seconds 1
 
 bench-ingest: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_ingest
 bench-ingest: $(VENV)/.installed-dev

@@ -6,6 +6,7 @@ DJANGO_SECRET_KEY. The abuse policy numbers are the ABUSE_* settings at the end;
 the rules that use them live in complaints/strikes.py.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -201,8 +202,9 @@ ABUSE_INGEST_MAX_BYTES = env.int("ABUSE_INGEST_MAX_BYTES", default=25 * 1024 * 1
 ABUSE_REPORT_MAX_BYTES = env.int("ABUSE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)
 # Where notices to subscribers and complainants come from.
 ABUSE_FROM_EMAIL = env.str("ABUSE_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
-# The MTA's queue commands for held batches; the queue id is appended. Empty: the
-# desk only records the decision (the MTA integration is configured elsewhere).
+# The MTA's queue commands for held batches; the queue id is appended (only ids
+# recorded at hold time, each checked against Postfix's queue-id syntax; see
+# complaints/queueids.py). Empty: the desk only records the decision.
 ABUSE_QUEUE_RELEASE_COMMAND = env.str(
     "ABUSE_QUEUE_RELEASE_COMMAND", default=""
 )  # postsuper -H
@@ -223,6 +225,56 @@ ABUSE_MX_HOSTS = env.list("ABUSE_MX_HOSTS", default=[])
 ABUSE_WEBMAIL_CLIENTS = env.list("ABUSE_WEBMAIL_CLIENTS", default=[])
 ABUSE_ISP_DOMAINS = env.list("ABUSE_ISP_DOMAINS", default=[])
 
+# --- Hardening (issue 10): login throttling, CSP, Redis timeouts ---
+# django-axes counts failed logins in PostgreSQL (its AccessAttempt table) for
+# the desk's login page and the admin alike: an account, or a client address,
+# with ABUSE_LOGIN_FAILURE_LIMIT failures is locked for ABUSE_LOGIN_COOLOFF_MINUTES
+# (unlock early in the admin: Axes > Access attempts, delete the rows).
+INSTALLED_APPS += ["axes"]
+# Last, as django-axes requires: it turns a refused login into the lock-out page.
+MIDDLEWARE += [
+    "abusedesk.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ABUSE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env.int("ABUSE_LOGIN_COOLOFF_MINUTES", default=15)
+)
+# Per account and, separately, per client address.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "complaints.views.public.client_ip"
+AXES_VERBOSE = False
+# Content-Security-Policy: only the desk's own scripts and styles, no inline
+# script or style (abusedesk/middleware.py).
+ABUSE_CONTENT_SECURITY_POLICY = env.str(
+    "ABUSE_CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+# Where `ingest_email` writes what it logs while storing a message it then
+# stores (it prints nothing on success: MTAs may take output as failure).
+ABUSE_PIPE_LOG_FILE = env.str("ABUSE_PIPE_LOG_FILE", default="")
+# A Redis that stops answering must cost a page a second, not hang it: the
+# cache's callers fall back (rate limits to PostgreSQL, figures uncached).
+CACHES["default"]["OPTIONS"] = {
+    "socket_connect_timeout": env.float("ABUSE_REDIS_TIMEOUT", default=1.0),
+    "socket_timeout": env.float("ABUSE_REDIS_TIMEOUT", default=1.0),
+}
+# Enqueueing likewise, with more room (the pipe must answer its MTA; a message
+# not enqueued waits for the sweep): redis-py reads the timeouts from the URL,
+# and RQ's workers raise the socket timeout to what their blocking reads need.
+for _queue in RQ_QUEUES.values():
+    if "socket_timeout" not in _queue["URL"]:
+        _timeout = env.float("ABUSE_REDIS_QUEUE_TIMEOUT", default=5.0)
+        _queue["URL"] += "&" if "?" in _queue["URL"] else "?"
+        _queue["URL"] += f"socket_connect_timeout={_timeout}&socket_timeout={_timeout}"
 # IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
 ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
 ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)

@@ -42,6 +42,9 @@ class InboundMessage(models.Model):
         max_length=16, blank=True, help_text="What the parser made of it."
     )
     error = models.TextField(blank=True)
+    # The notice was longer than the parser reads (parse.MAX_PART_CHARS): the
+    # failed recipients past that point were not recorded.
+    is_cut = models.BooleanField(default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
@@ -107,6 +110,10 @@ class Mailing(models.Model):
     # direct-to-MX count...), capped; the input of the compromise suspicion.
     signals = models.JSONField(default=dict, blank=True)
     held_recipients = models.JSONField(default=list, blank=True)
+    # The queue ids the outbound side saw when it held the batch: the only ids a
+    # release or reject may hand to the MTA's queue command. Ids learnt from
+    # reports (MailingKey) are evidence, never arguments.
+    held_queue_ids = models.JSONField(default=list, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     complaint_count = models.PositiveIntegerField(default=0)
@@ -395,3 +402,15 @@ class IngestToken(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RateLimitCount(models.Model):
+    """A public-page rate-limit window counted in the database: only used while
+    Redis, where the limits normally live, cannot be reached."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

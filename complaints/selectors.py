@@ -4,6 +4,7 @@ their related rows joined so that list pages make no query per row."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import redis
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -60,6 +61,15 @@ def mailing_search(
 
 def mailing_bounces(*, mailing: Mailing) -> QuerySet[Bounce]:
     return mailing.bounces.order_by("-is_hard", "address")
+
+
+def mailing_cut_notices(*, mailing: Mailing) -> int:
+    """Bounce notices of the mailing that listed more than the parser reads."""
+    return (
+        InboundMessage.objects.filter(bounces__mailing=mailing, is_cut=True)
+        .distinct()
+        .count()
+    )
 
 
 def mailing_bounce_reasons(*, mailing: Mailing) -> list[dict]:
@@ -153,9 +163,13 @@ def daily_counts(*, today: date, days: int = 30) -> list[DayCount]:
     """Complaints and bounces per day for the chart; cached for a minute because
     it scans a month of rows."""
     key = f"dashboard:daily:{today.isoformat()}:{days}"
-    return cache.get_or_set(
-        key, lambda: _daily_counts(today, days), DASHBOARD_CACHE_SECONDS
-    )
+    try:
+        return cache.get_or_set(
+            key, lambda: _daily_counts(today, days), DASHBOARD_CACHE_SECONDS
+        )
+    except redis.exceptions.RedisError:
+        # The figures matter more than their cache: a slower page, not an error.
+        return _daily_counts(today, days)
 
 
 def _daily_counts(today: date, days: int) -> list[DayCount]:

@@ -122,5 +122,8 @@ def _waiting_inbound(reference: str) -> InboundMessage | None:
 
 
 def _sender(inbound: InboundMessage) -> str:
-    message = parse.parse_bytes(bytes(inbound.raw)[:65536])
+    # Only the header block: the body holds the complainant's upload, which
+    # may be over the parser's work limits.
+    head = parse.header_block(bytes(inbound.raw[:65536]))
+    message = parse.parse_header_block(head.decode("utf-8", "surrogateescape"))
     return parse.clean_address(parse.header(message, "From")) or ""

@@ -26,8 +26,8 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
 
+from abusedesk.mail import mail_send_claimed
 from accounts.models import Action, Subscriber
 from accounts.services.timeline import action_record
 
@@ -272,19 +272,7 @@ def notice_deliver(*, action_id: int) -> bool:
         return False
     # Rendered before the claim, so a template error leaves the notice unsent.
     message = _notice_message(action=action)
-    claimed_at = timezone.now()
-    claimed = Action.objects.filter(pk=action_id, notified_at__isnull=True).update(
-        notified_at=claimed_at
-    )
-    if not claimed:
-        return False
-    try:
-        message.send()
-    except OSError:  # smtplib's errors are OSErrors too
-        Action.objects.filter(pk=action_id, notified_at=claimed_at).update(
-            notified_at=None
-        )
-        logger.exception("notice for action %s could not be sent", action_id)
+    if not mail_send_claimed(row=action, field="notified_at", message=message):
         return False
     logger.info("notice %s sent for action %s", action.notice_template, action_id)
     return True

@@ -72,6 +72,8 @@ def _classify(raw: bytes, trace_header: str) -> Report:
         report = _as_human_complaint(msg, text, outer, trace_header)
     if report is None:
         report = Report(kind=Kind.OTHER, user_agent=_mailer(msg), **outer)
+    if report.kind == Kind.BOUNCE and parse.was_cut(msg):
+        report = dataclasses.replace(report, is_cut=True)
     return report
 
 

@@ -42,6 +42,10 @@ _ERRORS = (
 # Text handed to the generic detectors: the notice and what follows it
 # closely (some formats list the address under "Original message details").
 _GENERIC_CHARS = 8000
+# Of the notice itself: real ones are a few KB, and the generic detectors try
+# every pattern on every line, so a notice padded to the parser's limits
+# would cost them a second or more.
+_NOTICE_CHARS = 16_000
 
 Addresses = tuple[frozenset[bytes], frozenset[bytes]]
 
@@ -49,7 +53,9 @@ Addresses = tuple[frozenset[bytes], frozenset[bytes]]
 def _flat(notice: nonstandard.Notice) -> Message:
     """A one-part message holding the start of the notice text."""
     flat = Message()
-    flat.set_payload(notice.text[: len(notice.body) + _GENERIC_CHARS])
+    flat.set_payload(
+        notice.text[: min(len(notice.body), _NOTICE_CHARS) + _GENERIC_CHARS]
+    )
     return flat
 
 

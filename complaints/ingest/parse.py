@@ -23,7 +23,8 @@ from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.policy import compat32
 
-from .prepare import prepare
+from .limits import MAX_NOTICE_CHARS, check_complexity
+from .prepare import prepare_noting_cuts
 
 # Reports worth reading are small; a multi-megabyte input is nearly always a
 # bounce carrying the original's attachments. Parsing is capped so one huge
@@ -78,14 +79,20 @@ def header_block(raw: bytes, *, limit: int = 65536) -> bytes:
 
 
 def parse_bytes(raw: bytes) -> Message:
-    """Parse raw bytes into a compat32 ``Message``; never raises on bad input."""
+    """Parse raw bytes into a compat32 ``Message``; never raises on bad input,
+    except ``limits.TooComplexError`` for a message over a work limit. Whether
+    a delivery-status part was cut on the way is kept for ``was_cut``."""
     if len(raw) > MAX_PARSE_BYTES:
         raw = raw[:MAX_PARSE_BYTES]
     raw = normalize_newlines(raw).lstrip(b"\n")
     # An mbox "From " separator line is not a header and would hide the rest.
     if raw.startswith(b"From ") and b"\n" in raw:
         raw = raw.split(b"\n", 1)[1]
-    return _BYTES_PARSER.parsebytes(prepare(raw))
+    check_complexity(raw)
+    prepared, shortened = prepare_noting_cuts(raw)
+    msg = _BYTES_PARSER.parsebytes(prepared)
+    msg._ingest_cut = shortened  # type: ignore[attr-defined]
+    return msg
 
 
 def parse_header_block(text: str) -> Message:
@@ -103,7 +110,9 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     for codec in (_codec(charset), *_FALLBACK_CHARSETS):
         try:
             return data.decode(codec)
-        except (LookupError, UnicodeDecodeError):
+        # ValueError covers UnicodeDecodeError and a codec name the codec
+        # registry refuses outright (one with a NUL in it).
+        except (LookupError, ValueError):
             continue
     return data.decode("latin-1")
 
@@ -181,20 +190,30 @@ def part_text(part: Message, limit: int = MAX_PART_CHARS) -> str:
     """
     text: str | None = getattr(part, "_ingest_text", None)
     if text is None:
-        text = _decode_part(part)
+        text, cut = _decode_part(part)
         part._ingest_text = text  # type: ignore[attr-defined]
+        part._ingest_cut = cut  # type: ignore[attr-defined]
     return text[:limit] if limit < MAX_PART_CHARS else text
 
 
-def _decode_part(part: Message) -> str:
+def _decode_part(part: Message) -> tuple[str, bool]:
+    """The part's text, and whether it was cut to MAX_PART_CHARS."""
     payload = part.get_payload(decode=True)
+    cut = False
     if isinstance(payload, bytes):
         charset = part.get_content_charset()
+        cut = len(payload) > MAX_PART_CHARS * 2
         text = decode_bytes(payload[: MAX_PART_CHARS * 2], charset)
     else:
         raw = part.get_payload()
         text = unsurrogate(raw) if isinstance(raw, str) else ""
-    return text[:MAX_PART_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    cut = cut or len(text) > MAX_PART_CHARS
+    return text[:MAX_PART_CHARS].replace("\r\n", "\n").replace("\r", "\n"), cut
+
+
+def was_cut(msg: Message) -> bool:
+    """Whether any part of the notification read so far was cut short."""
+    return any(getattr(part, "_ingest_cut", False) for part in walk_shallow(msg))
 
 
 def content_type(part: Message) -> str:
@@ -224,16 +243,18 @@ def walk_shallow(msg: Message) -> Iterator[Message]:
     An attached original (``message/rfc822``) carries its own text, and that
     text must never be mistaken for the notification.
     """
+    # Depth first, in document order: children go on the stack reversed, so
+    # each pop is O(1) (a list used as a queue made this quadratic).
     stack = [msg]
     while stack:
-        part = stack.pop(0)
+        part = stack.pop()
         yield part
         if content_type(part) in ORIGINAL_TYPES:
             continue
         if part.is_multipart():
             payload = part.get_payload()
             if isinstance(payload, list):
-                stack[0:0] = [p for p in payload if isinstance(p, Message)]
+                stack.extend(p for p in reversed(payload) if isinstance(p, Message))
 
 
 def text_parts(msg: Message) -> Iterator[Message]:
@@ -264,12 +285,18 @@ def notification_text(msg: Message) -> str:
     """Return the human-readable text of a report, plain text preferred."""
     plain: list[str] = []
     html: list[str] = []
+    # Readers scan the notice line by line: bound the text they get, whatever
+    # the number of parts it is spread over.
+    budget = {"plain": MAX_NOTICE_CHARS, "html": MAX_NOTICE_CHARS}
     for part in text_parts(msg):
-        ctype = content_type(part)
-        if ctype == "text/html":
-            html.append(html_to_text(part_text(part)))
-        else:
-            plain.append(part_text(part))
+        kind = "html" if content_type(part) == "text/html" else "plain"
+        if budget[kind] <= 0:
+            continue
+        text = part_text(part)[: budget[kind]]
+        budget[kind] -= len(text)
+        (html if kind == "html" else plain).append(
+            html_to_text(text) if kind == "html" else text
+        )
     return "\n".join(plain) if any(p.strip() for p in plain) else "\n".join(html)
 
 

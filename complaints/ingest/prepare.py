@@ -41,6 +41,9 @@ time and must never change what is read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+
+from . import limits
 
 # Searched in a lowercased copy: a literal prefix lets ``re`` skip ahead, which
 # case-insensitive matching would not (ASCII lowercasing keeps every offset).
@@ -61,6 +64,8 @@ _DELIMITER_END = re.compile(rb"(?:--)?[ \t]*(?:\n|\Z)")
 # needs 4/3 of that; quoted-printable text rarely grows by half).
 PART_BYTES = 200_000
 _DELIMITER_START = b"\n--"
+# More lines starting "--" than any real message has delimiters.
+_MANY_DASH_LINES = 1_000
 # Stretches up to this size are kept without a look (most whole messages).
 _SMALL_PART = 16_000
 # How far a part's header block is looked for.
@@ -73,39 +78,99 @@ _MEDIA_TYPE = re.compile(
 )
 
 
+_STATUS_TYPE = re.compile(rb"\ncontent-type:[ \t]*message/(?:global-)?delivery-status")
+
+
 def prepare(raw: bytes) -> bytes:
     """Return ``raw`` (LF line endings) trimmed and with renamed boundaries."""
-    return rename_boundaries(trim_attached_bodies(shorten_long_parts(raw)))
+    return prepare_noting_cuts(raw)[0]
+
+
+def prepare_noting_cuts(raw: bytes) -> tuple[bytes, bool]:
+    """``prepare``, and whether a delivery-status part (the list of failed
+    recipients) was cut, so a report can say that its list is incomplete. Text
+    parts are cut again, and noted, by ``parse.part_text``; other cuts (an
+    attached original's body) lose nothing a report lists."""
+    shortened, cut = _shorten(raw)
+    return rename_boundaries(trim_attached_bodies(shortened)), cut
 
 
 def shorten_long_parts(raw: bytes) -> bytes:
     """Return ``raw`` without media bodies and what lies beyond ``PART_BYTES``."""
+    return _shorten(raw)[0]
+
+
+def _shorten(raw: bytes) -> tuple[bytes, bool]:
     if len(raw) <= _SMALL_PART:
-        return raw
+        return raw, False
     pieces = []
     done = 0
-    while True:
-        nxt = raw.find(_DELIMITER_START, done)
-        stop = len(raw) if nxt < 0 else nxt
-        pieces.append(raw[done : _kept_end(raw, done, stop)])
-        if nxt < 0:
-            return b"".join(pieces)
+    budget = limits.MAX_KEPT_BYTES
+    text_cut = False
+    for nxt in [*_delimiter_starts(raw), len(raw)]:
+        end, _is_media = _kept_end(raw, done, nxt)
+        if end - done > budget:
+            # Over the message's budget: only the part's headers are kept, so
+            # the MIME structure stays and no reader wades through more text.
+            end = _head_end(raw, done, end)
+        text_cut = text_cut or (end < nxt and _is_status_part(raw, done))
+        budget = max(0, budget - (end - done))
+        pieces.append(raw[done:end])
+        if nxt == len(raw):
+            return b"".join(pieces), text_cut
         pieces.append(_DELIMITER_START)
         done = nxt + len(_DELIMITER_START)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _kept_end(raw: bytes, start: int, stop: int) -> int:
-    """Where to end the stretch ``raw[start:stop]``, which holds no delimiter."""
+def _is_status_part(raw: bytes, start: int) -> bool:
+    head = raw[start : _head_end(raw, start, start + _HEAD_BYTES)].lower()
+    return _STATUS_TYPE.search(head) is not None
+
+
+def _head_end(raw: bytes, start: int, stop: int) -> int:
+    """The end of the header block opening ``raw[start:stop]`` (after the rest
+    of the delimiter line), or of that first line when there is none."""
+    head_end = raw.find(b"\n\n", start, min(stop, start + _HEAD_BYTES))
+    if head_end >= 0:
+        return head_end + 2
+    line_end = raw.find(b"\n", start, stop)
+    return stop if line_end < 0 else line_end + 1
+
+
+def _delimiter_starts(raw: bytes) -> Iterator[int]:
+    """Where lines that may be MIME delimiters start (their newline).
+
+    Any line starting ``--`` may be one, and finding those is cheap. A message
+    with very many of them (a hostile one, written to make the parser read
+    every line of 2 MB) is looked at again for the delimiters of the boundaries
+    it declares, so that the lines in between can be shortened like any other
+    long part."""
+    pattern = None
+    if raw.count(_DELIMITER_START) > _MANY_DASH_LINES:
+        pattern = limits.declared_delimiters(raw)
+    if pattern is not None:
+        yield from (match.start() for match in pattern.finditer(raw))
+        return
+    at = raw.find(_DELIMITER_START)
+    while at >= 0:
+        yield at
+        at = raw.find(_DELIMITER_START, at + len(_DELIMITER_START))
+
+
+def _kept_end(raw: bytes, start: int, stop: int) -> tuple[int, bool]:
+    """Where to end the stretch ``raw[start:stop]``, which holds no delimiter,
+    and whether it is a media body (whose loss no reader notices)."""
     if stop - start <= _SMALL_PART:
-        return stop
+        return stop, False
     # The stretch opens with a delimiter line's end and the part's headers.
     head_end = raw.find(b"\n\n", start, start + _HEAD_BYTES)
     if head_end >= 0 and _MEDIA_TYPE.search(raw[start:head_end].lower()):
-        return head_end + 2
+        return head_end + 2, True
     if stop - start <= PART_BYTES:
-        return stop
+        return stop, False
     # Cut after a whole line, so no line is left half-read.
-    return raw.rfind(b"\n", start, start + PART_BYTES) + 1 or stop
+    return raw.rfind(b"\n", start, start + PART_BYTES) + 1 or stop, False
 
 
 def trim_attached_bodies(raw: bytes) -> bytes:

@@ -128,6 +128,8 @@ class Report:
     date: str | None = None
     error: str | None = None
     is_auto_submitted: bool = False
+    # A part was longer than the parser reads: recipients past it are missing.
+    is_cut: bool = False
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return the ``parse_report --json`` shape (without ``file``)."""

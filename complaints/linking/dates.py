@@ -60,7 +60,11 @@ def parse_date(value: str | None) -> datetime | None:
     when = _rfc5322(text) if _RFC5322_SHAPE.match(text) else None
     if when is None:
         when = _loose(text)
-    if when is None or not (_EARLIEST <= when <= _LATEST):
+    try:
+        # Comparing converts to UTC, which overflows for absurd years.
+        if when is None or not (_EARLIEST <= when <= _LATEST):
+            return None
+    except OverflowError:
         return None
     return when
 

@@ -350,7 +350,9 @@ class DemoBuilder:
             kind = MailingKey.Kind.MESSAGE_ID
             value = f"<demo.{mailing.pk}.{secrets.token_hex(4)}@{ISP_DOMAIN}>"
             if mailing.state == Mailing.State.HELD:
-                kind, value = MailingKey.Kind.QUEUE_ID, f"4Q{mailing.pk:06X}"
+                kind, value = MailingKey.Kind.QUEUE_ID, f"4F{mailing.pk:06X}"
+                mailing.held_queue_ids = [value]
+                mailing.save(update_fields=["held_queue_ids"])
             keys.append(MailingKey(mailing=mailing, kind=kind, value=value))
         MailingKey.objects.bulk_create(keys)
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from complaints.exceptions import EmptyMessageError, MessageTooLargeError
 from complaints.ingest import Kind, Report, classify
 from complaints.ingest.autoreply import OWN_MARKER_HEADER
 from complaints.ingest.parse import header_block
+from complaints.ingest.sanitize import report_db_safe, text_db_safe
 from complaints.models import InboundMessage, Mailing
 from complaints.services import linking, notices, recording
 from complaints.services import strikes as strike_services
@@ -80,7 +81,10 @@ def inbound_store(
 
 def _message_id(raw: bytes) -> str:
     match = _MESSAGE_ID.search(header_block(raw))
-    return match.group(1).decode("ascii", "replace").strip()[:998] if match else ""
+    if not match:
+        return ""
+    # A NUL here once made every channel answer "database unavailable" for ever.
+    return text_db_safe(match.group(1).decode("ascii", "replace")).strip()[:998]
 
 
 def inbound_enqueue(*, inbound_ids: list[int]) -> bool:
@@ -157,34 +161,49 @@ def inbound_process_many(
     """Parse, link and record a batch of stored messages; return the new state of
     each message this call processed.
 
-    One transaction for the batch. Database errors roll it back and propagate so
-    RQ retries. Any other error is a bug that no retry fixes: the batch is then
-    processed one message at a time, and the message that fails is marked failed
-    with the error, for staff to reprocess once it is fixed.
+    One transaction for the batch. A lost connection, a deadlock or a server
+    shutting down (OperationalError, InterfaceError and other database errors)
+    rolls it back and propagates so RQ retries. Two kinds of failure no retry
+    fixes: the database refusing a message's data (DataError, IntegrityError),
+    and any other error, which is a bug. The batch is then processed one
+    message at a time, so one poisoned message cannot hold the others hostage,
+    and the message that fails alone is marked failed with the reason, for staff
+    to reprocess once it is fixed.
     """
     now = now or timezone.now()
     try:
         return _process_batch(inbound_ids, now)
-    except DatabaseError:
-        raise
-    except Exception:
-        if len(inbound_ids) > 1:
-            logger.exception("batch failed; processing its messages one by one")
-            states = {}
-            for inbound_id in inbound_ids:
-                states.update(inbound_process_many(inbound_ids=[inbound_id], now=now))
-            return states
-        logger.exception("inbound %s failed with an internal error", inbound_ids[0])
-        return _mark_internal_error(inbound_ids[0], now)
+    except DatabaseError as exc:
+        if not isinstance(exc, DataError | IntegrityError):
+            raise
+        failure, error = "Refused by the database", exc
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the queue
+        failure, error = "Internal error", exc
+    if len(inbound_ids) > 1:
+        logger.error(
+            "batch failed (%s); processing its messages one by one",
+            failure,
+            exc_info=error,
+        )
+        states = {}
+        for inbound_id in inbound_ids:
+            states.update(inbound_process_many(inbound_ids=[inbound_id], now=now))
+        return states
+    logger.error("inbound %s failed: %s", inbound_ids[0], failure, exc_info=error)
+    return _mark_failed(inbound_ids[0], now, f"{failure}: {_trace(error)}")
 
 
-def _mark_internal_error(inbound_id: int, now: datetime) -> dict[int, str]:
-    error = traceback.format_exc(limit=3)[-2000:]
+def _trace(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception(exc, limit=3))[-2000:]
+    return text_db_safe(text)
+
+
+def _mark_failed(inbound_id: int, now: datetime, error: str) -> dict[int, str]:
     updated = InboundMessage.objects.filter(
         pk=inbound_id, state=InboundMessage.State.PENDING
     ).update(
         state=InboundMessage.State.FAILED,
-        error=f"Internal error: {error}",
+        error=error,
         processed_at=now,
     )
     return {inbound_id: InboundMessage.State.FAILED} if updated else {}
@@ -216,16 +235,16 @@ def _process_batch(inbound_ids: list[int], now: datetime) -> dict[int, str]:
 
 def _states_save(inbounds: list[InboundMessage], now: datetime) -> None:
     """One UPDATE per distinct outcome (a batch has a handful), not per row."""
-    groups: dict[tuple[str, str, str], list[int]] = {}
+    groups: dict[tuple[str, str, str, bool], list[int]] = {}
     for inbound in inbounds:
-        groups.setdefault((inbound.state, inbound.kind, inbound.error), []).append(
-            inbound.pk
-        )
-    for (state, kind, error), ids in groups.items():
+        key = (inbound.state, inbound.kind, inbound.error, inbound.is_cut)
+        groups.setdefault(key, []).append(inbound.pk)
+    for (state, kind, error, is_cut), ids in groups.items():
         InboundMessage.objects.filter(pk__in=ids).update(
             state=state,
             kind=kind,
             error=error,
+            is_cut=is_cut,
             processed_at=now,
             attempts=F("attempts") + 1,
         )
@@ -234,8 +253,13 @@ def _states_save(inbounds: list[InboundMessage], now: datetime) -> None:
 def _parse(inbound: InboundMessage) -> recording.Item | None:
     """Classify one message and decide its state; return it for recording when it
     carries a complaint or bounces."""
-    report = classify(bytes(inbound.raw), trace_header=settings.ABUSE_TRACE_HEADER)
+    # The one place text from the wire is made safe for PostgreSQL: every field
+    # recorded below comes from this report.
+    report = report_db_safe(
+        classify(bytes(inbound.raw), trace_header=settings.ABUSE_TRACE_HEADER)
+    )
     inbound.kind = str(report.kind)
+    inbound.is_cut = report.is_cut
     if report.error:
         inbound.state = InboundMessage.State.FAILED
         inbound.error = f"Unreadable message: {report.error}"[:2000]

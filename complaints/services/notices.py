@@ -11,8 +11,8 @@ import redis
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.utils import timezone
 
+from abusedesk.mail import mail_send_claimed
 from complaints.models import Complaint
 
 logger = logging.getLogger(__name__)
@@ -56,16 +56,15 @@ def complaints_unacknowledged(
 def complaint_acknowledge(*, complaint_id: int) -> bool:
     """Send the complainant one acknowledgment quoting the reference.
 
-    The conditional UPDATE claims the acknowledgment before sending, so two
-    workers (or a replayed job) can never send it twice. Returns whether this
-    call sent it.
+    Claimed before sending (``abusedesk.mail``), so two workers or a replayed
+    job never send it twice; released when sending fails, so the sweep sends it
+    later. Returns whether this call sent it.
     """
-    claimed = Complaint.objects.filter(
+    complaint = Complaint.objects.filter(
         pk=complaint_id, acknowledged_at__isnull=True
-    ).update(acknowledged_at=timezone.now())
-    if not claimed:
+    ).first()
+    if complaint is None:
         return False
-    complaint = Complaint.objects.get(pk=complaint_id)
     context = {
         "complaint": complaint,
         "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/",
@@ -79,6 +78,7 @@ def complaint_acknowledge(*, complaint_id: int) -> bool:
         to=[complaint.complainant_email],
         headers=AUTO_REPLY_HEADERS,
     )
-    message.send()
+    if not mail_send_claimed(row=complaint, field="acknowledged_at", message=message):
+        return False
     logger.info("acknowledged complaint %s", complaint.pk)
     return True

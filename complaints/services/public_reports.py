@@ -25,16 +25,19 @@ import re
 import secrets
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
-from complaints.models import InboundMessage
+from complaints.models import InboundMessage, RateLimitCount
 from complaints.services.ingest import inbound_store
 from complaints.services.recording import reference_new
 
@@ -91,7 +94,7 @@ def report_file(*, submission: Submission, now: datetime) -> FiledReport:
     within that day stores nothing and returns the earlier reference.
     """
     fingerprint = report_fingerprint(submission=submission)
-    earlier = caches["default"].get(fingerprint)
+    earlier = _cache_get(fingerprint)
     if earlier is not None:
         logger.info("web report repeated; earlier reference kept")
         return FiledReport(reference=earlier, inbound_id=None, is_repeat=True)
@@ -101,13 +104,30 @@ def report_file(*, submission: Submission, now: datetime) -> FiledReport:
         submission=submission, reference=reference, now=now, problems=problems
     )
     inbound, _ = inbound_store(raw=raw, channel=InboundMessage.Channel.WEB_FORM)
-    caches["default"].set(fingerprint, reference, DUPLICATE_WINDOW_SECONDS)
+    _cache_set(fingerprint, reference)
     logger.info(
         "web report stored as inbound %s (flagged=%s)", inbound.pk, bool(problems)
     )
     return FiledReport(
         reference=reference, inbound_id=inbound.pk, is_flagged=bool(problems)
     )
+
+
+def _cache_get(fingerprint: str) -> str | None:
+    # Without Redis a repeat is stored again: the worker's duplicate rule still
+    # keeps it from counting twice, and losing a report would be worse.
+    try:
+        return caches["default"].get(fingerprint)
+    except redis.exceptions.RedisError:
+        logger.warning("repeat check skipped: Redis is down")
+        return None
+
+
+def _cache_set(fingerprint: str, reference: str) -> None:
+    try:
+        caches["default"].set(fingerprint, reference, DUPLICATE_WINDOW_SECONDS)
+    except redis.exceptions.RedisError:
+        logger.warning("repeat check not recorded: Redis is down")
 
 
 def report_fingerprint(*, submission: Submission) -> str:
@@ -229,16 +249,45 @@ def header_problems(data: bytes) -> list[str]:
 def rate_limit_hit(*, scope: str, key: str, limit: int, now: datetime) -> bool:
     """Count one use of ``scope`` by ``key`` in the current hour; True once the
     count passes ``limit``. Fixed one-hour windows in the default cache; the key
-    is hashed so the cache holds no address in clear."""
+    is hashed so the cache holds no address in clear.
+
+    With Redis unreachable the page must still work (a complainant never sees
+    an error or loses a report), so the count moves to the database, against
+    half the limit: a conservative bound while the usual store is away."""
     window = int(now.timestamp()) // RATE_WINDOW_SECONDS
     digest = hashlib.sha256(key.strip().lower().encode()).hexdigest()[:32]
     cache_key = f"web-report:rate:{scope}:{digest}:{window}"
+    try:
+        count = _cache_count(cache_key)
+    except redis.exceptions.RedisError:
+        logger.warning("rate limit %s counted in the database: Redis is down", scope)
+        return _database_count(cache_key, now) > max(1, limit // 2)
+    return count > limit
+
+
+def _cache_count(cache_key: str) -> int:
     cache = caches["default"]
     cache.add(cache_key, 0, RATE_WINDOW_SECONDS + 60)
     try:
-        count = cache.incr(cache_key)
+        return cache.incr(cache_key)
     except ValueError:
         # The entry expired between add and incr: this is the first use.
         cache.set(cache_key, 1, RATE_WINDOW_SECONDS + 60)
-        count = 1
-    return count > limit
+        return 1
+
+
+def _database_count(cache_key: str, now: datetime) -> int:
+    rows = RateLimitCount.objects.filter(key=cache_key)
+    if not rows.update(count=F("count") + 1):
+        RateLimitCount.objects.filter(expires_at__lt=now).delete()
+        try:
+            with transaction.atomic():
+                RateLimitCount.objects.create(
+                    key=cache_key,
+                    count=1,
+                    expires_at=now + timedelta(seconds=RATE_WINDOW_SECONDS + 60),
+                )
+            return 1
+        except IntegrityError:  # another request created it meanwhile
+            rows.update(count=F("count") + 1)
+    return rows.values_list("count", flat=True).first() or 1

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Action, Subscriber
 from accounts.services.timeline import action_record
+from complaints import queueids
 from complaints.models import Complaint, Mailing
 from complaints.services.strikes import mailing_policy_apply
 
@@ -184,9 +185,13 @@ def _hold_decide(mailing: Mailing, actor, reason: str, *, release: bool) -> Mail
         reason=reason.strip(),
         mailing=mailing,
     )
-    queue_ids = list(
-        mailing.keys.filter(kind="queue_id").values_list("value", flat=True)
-    )
+    # Only the ids recorded when the batch was held; never MailingKey values,
+    # which reports fill. Checked now, so that a bad record runs nothing.
+    try:
+        queue_ids = queueids.queue_ids_checked(mailing.held_queue_ids or [])
+    except queueids.QueueIdError as error:
+        logger.error("mailing %s: queue command not run: %s", mailing.pk, error)
+        queue_ids = []
     command = (
         settings.ABUSE_QUEUE_RELEASE_COMMAND
         if release
@@ -200,11 +205,18 @@ def _hold_decide(mailing: Mailing, actor, reason: str, *, release: bool) -> Mail
 
 
 def _run_queue_command(command: str, queue_ids: list[str]) -> None:
-    """Run the MTA's queue command (e.g. ``postsuper -H``) on the batch's queue ids."""
-    for queue_id in queue_ids:
-        args = [*shlex.split(command), queue_id]
-        result = subprocess.run(args, capture_output=True, timeout=30, check=False)  # noqa: S603
+    """Run the MTA's queue command (e.g. ``postsuper -H``) on each queue id of
+    the batch. Every argv is built, and so every id checked, before the first
+    command runs."""
+    base = shlex.split(command)
+    try:
+        argvs = [queueids.queue_command_argv(base, q) for q in queue_ids]
+    except queueids.QueueIdError as error:
+        logger.error("queue command not run: %s", error)
+        return
+    for argv in argvs:
+        result = subprocess.run(argv, capture_output=True, timeout=30, check=False)  # noqa: S603
         if result.returncode != 0:
             logger.error(
-                "queue command failed for %s: exit %s", queue_id, result.returncode
+                "queue command failed for %s: exit %s", argv[-1], result.returncode
             )

@@ -230,6 +230,7 @@ def mailing_detail(request, pk: int):
         "complaints": mailing.complaints.order_by("-received_at")[:200],
         "bounces": selectors.mailing_bounces(mailing=mailing)[:200],
         "bounce_reasons": selectors.mailing_bounce_reasons(mailing=mailing),
+        "cut_notices": selectors.mailing_cut_notices(mailing=mailing),
         "bogus_rate": rate,
         "bogus_min": settings.ABUSE_BOGUS_MIN,
         "bogus_rate_threshold": settings.ABUSE_BOGUS_RATE,

@@ -111,3 +111,49 @@ def test_database_down_exits_75_quickly():
     assert b"try again" in result.stderr
     assert time.monotonic() - started < 15
     assert not InboundMessage.objects.exists()
+
+
+def test_nul_in_the_message_id_is_stored_and_exits_0(ingest_queue):
+    result = ingest(MESSAGE.replace(b"<pipe-1@", b"<pipe\x00-1@"))
+    assert result.returncode == 0, result.stderr
+    assert InboundMessage.objects.get().message_id == "<pipe-1@example.net>"
+
+
+def test_oversize_error_states_the_real_size():
+    big = MESSAGE + b"x" * 5000
+    result = ingest(big, ABUSE_INGEST_MAX_BYTES="100")
+    assert result.returncode == os.EX_DATAERR
+    assert f"The message is {len(big)} bytes; the limit is 100 bytes.".encode() in (
+        result.stderr
+    )
+
+
+def test_redis_down_still_exits_0_with_no_output_and_logs_to_the_file(tmp_path):
+    log = tmp_path / "pipe.log"
+    result = ingest(
+        MESSAGE,
+        REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0",
+        ABUSE_PIPE_LOG_FILE=str(log),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b""
+    assert result.stderr == b""
+    assert InboundMessage.objects.get().state == InboundMessage.State.PENDING
+    assert "could not enqueue inbound" in log.read_text()
+
+
+def test_redis_hung_still_exits_0_quickly_with_no_output():
+    from drills.servers import PrivateRedis
+
+    server = PrivateRedis().start()
+    server.freeze()
+    try:
+        started = time.monotonic()
+        result = ingest(MESSAGE, REDIS_URL=server.url)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+    assert elapsed < 40, "a hung Redis must not hold the pipe for long"
+    assert InboundMessage.objects.get().state == InboundMessage.State.PENDING

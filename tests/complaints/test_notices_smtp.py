@@ -152,3 +152,36 @@ def test_refused_strike_sends_nothing(smtp, committed, subscriber, abuse_user):
         committed(strike_issue, mailing=mailing, actor=abuse_user)
 
     assert smtp.received == []
+
+
+def test_acknowledgment_is_sent_once_after_the_server_comes_back(smtp):
+    """A failed send releases the claim, so the sweep sends it later, once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from complaints import services
+    from complaints.models import Complaint
+    from complaints.services import notices
+    from tests.complaints.mail import human_complaint
+
+    inbound, _ = services.inbound_store(
+        raw=human_complaint(), channel="pipe", enqueue=False
+    )
+    services.inbound_process(inbound_id=inbound.pk)
+    complaint = Complaint.objects.get()
+    smtp.stop()
+    assert notices.complaint_acknowledge(complaint_id=complaint.pk) is False
+    complaint.refresh_from_db()
+    assert complaint.acknowledged_at is None, "the claim was released"
+
+    smtp.start()
+    Complaint.objects.filter(pk=complaint.pk).update(
+        received_at=timezone.now() - timedelta(hours=1)
+    )
+    assert notices.complaints_unacknowledged(
+        now=timezone.now(), older_than=timedelta(minutes=10), within=timedelta(days=2)
+    ) == [complaint.pk]
+    assert notices.complaint_acknowledge(complaint_id=complaint.pk) is True
+    assert notices.complaint_acknowledge(complaint_id=complaint.pk) is False
+    assert [rcpt for rcpt, _message in smtp.received] == [[complaint.complainant_email]]

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db.models import Count, Q
+from django.http import HttpRequest
 
 from accounts.models import Action, Subscriber
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing, Strike
@@ -119,7 +120,9 @@ def test_demo_users_log_in_with_the_printed_passwords(client):
 
     assert set(passwords) == {"abuse", "support", "admin"}
     for username, password in passwords.items():
-        assert client.login(username=username, password=password), username
+        assert client.login(
+            request=HttpRequest(), username=username, password=password
+        ), username
         client.logout()
 
 
@@ -128,8 +131,12 @@ def test_each_run_gives_the_demo_users_new_passwords(client):
     second = _passwords(_seed())
 
     assert first["abuse"] != second["abuse"]
-    assert not client.login(username="abuse", password=first["abuse"])
-    assert client.login(username="abuse", password=second["abuse"])
+    assert not client.login(
+        request=HttpRequest(), username="abuse", password=first["abuse"]
+    )
+    assert client.login(
+        request=HttpRequest(), username="abuse", password=second["abuse"]
+    )
 
 
 def test_demo_users_have_their_roles():
