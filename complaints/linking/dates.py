@@ -57,9 +57,9 @@ def parse_date(value: str | None) -> datetime | None:
     if not value or not value.strip():
         return None
     text = value.strip()[:200]
-    when = _rfc5322(text) if _RFC5322_SHAPE.match(text) else None
-    if when is None:
-        when = _loose(text)
+    # A date in the RFC 5322 shape that the strict reader refuses (an absurd
+    # zone or year) is broken, not a client's loose form.
+    when = _rfc5322(text) if _RFC5322_SHAPE.match(text) else _loose(text)
     try:
         # Comparing converts to UTC, which overflows for absurd years.
         if when is None or not (_EARLIEST <= when <= _LATEST):

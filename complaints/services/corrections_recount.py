@@ -131,10 +131,14 @@ def signals_from_rows(*, mailing_id: int, forged: int = 0) -> dict:
     folds them (``complaints.linking.grouping.signals_add``), from each
     complaint's sender and the evidence linking stored with it."""
     signals: dict = {}
-    rows = Complaint.objects.filter(mailing_id=mailing_id).values_list(
-        "header_from", "mail_from", "login", "attribution"
+    rows = (
+        Complaint.objects.filter(mailing_id=mailing_id)
+        .order_by("pk")
+        .values_list("header_from", "mail_from", "login", "attribution", "source_ip")
     )
-    for header_from, mail_from, login, evidence in rows[:DISTINCT_ROWS_LIMIT]:
+    for header_from, mail_from, login, evidence, source_ip in rows[
+        :DISTINCT_ROWS_LIMIT
+    ]:
         sender = next(
             (
                 address
@@ -153,7 +157,9 @@ def signals_from_rows(*, mailing_id: int, forged: int = 0) -> dict:
                 sender=sender,
                 is_direct_to_mx=bool(evidence.get("direct_to_mx")),
                 foreign_network=evidence.get("foreign_network"),
-                client_network=network.network_of(evidence.get("client_ip")),
+                client_network=network.network_of(
+                    evidence.get("client_ip") or source_ip
+                ),
                 login=(login or "").lower() or None,
             ),
         )
