@@ -120,6 +120,7 @@ def _campaign(
         subject_style=rng.choice(("plain", "tracking", "greeting", "both", "both")),
         sender=sender.address, sender_name=sub.name, login=sender.login, via=via,
         ipv6=bool(sub.v6_prefix()) and rng.random() < 0.5, tags=[archetype],
+        verp=sub.kind == "business" and rng.random() < 0.4, html=rng.random() < 0.5,
     )  # fmt: skip
     if archetype == "storm":
         m.bogus, m.recipients = True, rng.randint(250, 600)
@@ -325,7 +326,7 @@ def _bounce(
             copy.via = "remote"  # the bounce comes from the recipient's side
     failures = [dsn.failure(rng, r, hard=hard, style=style) for r in rcpts]
     at = copy.received_at + timedelta(seconds=rng.randint(2, 900))
-    to = copy.from_addr if m.kind != "campaign" else m.sender
+    to = copy.envelope_from or copy.from_addr
     text = dsn.bounce(rng, style, copy, failures, at, to=to)
     hard_count = sum(f.hard for f in failures)
     _add(
