@@ -175,13 +175,15 @@ def complaint(
     if style == "forward":
         block, tag = forward_block(rng, language, copy, rcpt, variant)
         tags.append(tag)
-        body = f"{plea}\n\n{block}\n{copy.body}"
+        body = f"{plea}\n\n{block}\n{copy.shown_body}"
         subject = subject_prefix + copy.subject
         tags.append("subject_prefix")
     elif style == "reply":
         line, tag = date_line(rng, language, copy.shown_from, copy.received_at, variant)
         tags.append(tag)
-        quoted = "\n".join(f"> {row}" if row else ">" for row in copy.body.split("\n"))
+        quoted = "\n".join(
+            f"> {row}" if row else ">" for row in copy.shown_body.split("\n")
+        )
         body = f"{plea}\n\n{line}\n\n{quoted}\n"
         subject = subjects.forward_prefix(rng, "en" if language == "en" else language).replace(
             "Fwd", "Re"
@@ -191,7 +193,7 @@ def complaint(
         headers, broken = break_folding(rng, copy.header_text())
         if broken:
             tags.append("broken_folding")
-        body = f"{plea}\n\nHeaders:\n\n{headers}\n{copy.body[:200]}\n"
+        body = f"{plea}\n\nHeaders:\n\n{headers}\n{copy.shown_body[:200]}\n"
         subject = rng.choice(
             ("Spam", "SPAM!!!", "Beschwerde", "Réclamation", "Queja", "Klacht")
         )

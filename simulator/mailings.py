@@ -7,7 +7,10 @@ From lines; a joe-job is spam from a botnet outside the ISP that forges a
 subscriber's address (it is nobody's mailing).
 """
 
+import base64
+import hashlib
 import ipaddress
+import quopri
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +43,8 @@ class Mailing:
     forged_from: list[str] = field(default_factory=list)
     date_skew: timedelta = timedelta(0)
     ipv6: bool = False
+    verp: bool = False  # the newsletter tool encodes each recipient in Return-Path
+    html: bool = False  # multipart/alternative, text quoted-printable, HTML base64
     tags: list[str] = field(default_factory=list)
 
 
@@ -115,7 +120,7 @@ def campaign_copy(
     isp, handed, clues = sent.relay_trail(
         rng, via=m.via, client=client, login=m.login, sender=m.sender,
         rcpt=rcpts[0] if len(rcpts) == 1 else "multiple recipients",
-        at=at, mailing=m.id, batch=batch,
+        at=at, mailing=m.id, batch=batch, envelope=envelope(m, rcpts[0]),
     )  # fmt: skip
     if "webmail" in clues:
         tags.append("webmail")
@@ -125,6 +130,16 @@ def campaign_copy(
     return _assemble(rng, m, provider, rcpts, subject, from_addr, at, handed, isp,
                      relay=w.RELAYS[1] if m.via == "relay2" else w.RELAYS[0],
                      tags=tags, clues=clues, client_ip=ip)  # fmt: skip
+
+
+def envelope(m: Mailing, rcpt: str) -> str:
+    """The envelope sender: VERP (``bounces+<mailing>-<local>=<domain>@…``) when
+    the tool uses it, so a bounce names the recipient and the campaign."""
+    if not m.verp:
+        return m.sender
+    local, _, domain = rcpt.partition("@")
+    tag = hashlib.sha256(m.id.encode()).hexdigest()[:6]
+    return f"bounces+{tag}-{local}={domain}@{m.sender.rsplit('@', 1)[-1]}"
 
 
 def outbreak_copy(
@@ -171,14 +186,17 @@ def _assemble(
     if relay is not None:
         mx_line = sent.mx_received(rng, provider, helo=relay.name, rdns=relay.name,
                                    ip=relay.ip, rcpt=rcpt_word, at=received,
-                                   mail_from=m.sender)  # fmt: skip
+                                   mail_from=envelope(m, rcpts[0]))  # fmt: skip
     else:
         mx_line = sent.mx_received(rng, provider, helo=client.helo, rdns=client.rdns,
                                    ip=client.ip, rcpt=rcpt_word, at=received,
                                    mail_from=from_addr)  # fmt: skip
     delivered = received + timedelta(seconds=rng.randint(0, 4))
+    bounce_to = envelope(m, rcpts[0]) if relay and m.kind == "campaign" else (
+        m.sender if relay else from_addr
+    )  # fmt: skip
     remote = [
-        ("Return-Path", f"<{m.sender if relay else from_addr}>"),
+        ("Return-Path", f"<{bounce_to}>"),
         ("Delivered-To", rcpts[0]),
         ("Received", sent.inner_hop(rng, provider, delivered)),
         ("Received", mx_line),
@@ -247,16 +265,49 @@ def _assemble(
                 ),
             )
         )
+    plain = body = _body(rng, m, subject)
+    if m.html:
+        own, body = _alternative(rng, own, plain)
+        tags.append("html_newsletter")
+    if m.verp and relay:
+        tags.append("verp_return_path")
     headers = remote + isp + own
-    body = _body(rng, m, subject)
     return sent.Copy(
         mailing=m.id if m.kind != "joejob" else None,
         account=m.account if m.kind != "joejob" else None,
         forged=m.kind == "joejob", provider=provider, recipients=rcpts, headers=headers,
         body=body, sent_at=at, received_at=received, subject=subject, from_addr=from_addr, from_name=display,
+        envelope_from=bounce_to, plain=plain,
         message_id=msgid, via=m.via if relay else ("foreign" if m.kind == "joejob" else "direct"),
         client_ip=client_ip, tags=tags, clues=clues, remote=len(remote),
     )  # fmt: skip
+
+
+def _alternative(
+    rng: random.Random, headers: list[tuple[str, str]], plain: str
+) -> tuple[list[tuple[str, str]], str]:
+    """A newsletter tool's HTML mail: the text part quoted-printable, the HTML
+    part base64, as such tools write them."""
+    boundary = f"b1_{sent.token(rng, '0123456789abcdef', 32)}"
+    kept = [
+        (n, v)
+        for n, v in headers
+        if n not in ("Content-Type", "Content-Transfer-Encoding")
+    ]
+    kept.append(("Content-Type", f'multipart/alternative;\n\tboundary="{boundary}"'))
+    text = quopri.encodestring(plain.encode()).decode()
+    paragraphs = "".join(f"<p>{line}</p>\n" for line in plain.split("\n") if line)
+    html = f"<html><body>\n{paragraphs}</body></html>\n".encode()
+    encoded = base64.b64encode(html).decode()
+    lines = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    body = (
+        f"This is a multi-part message in MIME format.\n\n--{boundary}\n"
+        'Content-Type: text/plain; charset="utf-8"\nContent-Transfer-Encoding: '
+        f"quoted-printable\n\n{text}\n--{boundary}\nContent-Type: text/html; "
+        f'charset="utf-8"\nContent-Transfer-Encoding: base64\n\n{lines}\n\n'
+        f"--{boundary}--\n"
+    )
+    return kept, body
 
 
 def _auth_results(provider: Provider, relay, from_addr: str, ip: str) -> str:

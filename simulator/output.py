@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from simulator import world as w
-from simulator.plan import Plan
+from simulator.reports import Plan
 
 BOGUS_MIN = 25
 BOGUS_RATE = 0.10

@@ -55,6 +55,12 @@ class Copy:
     clues: list[str] = field(default_factory=list)
     remote: int = 0  # leading headers written by the receiving side
     from_name: str = ""  # the display name, decoded, as a mail client shows it
+    envelope_from: str = ""  # Return-Path: where bounces of this copy go
+    plain: str = ""  # the body as a mail client shows it (decoded text part)
+
+    @property
+    def shown_body(self) -> str:
+        return self.plain or self.body
 
     @property
     def shown_from(self) -> str:
@@ -197,7 +203,7 @@ def client_for(rng: random.Random, ip: str, owner: str = "") -> Client:
 
 def relay_trail(
     rng: random.Random, *, via: str, client: Client, login: str, sender: str,
-    rcpt: str, at: datetime, mailing: str, batch: int,
+    rcpt: str, at: datetime, mailing: str, batch: int, envelope: str = "",
 ) -> tuple[list[tuple[str, str]], datetime, list[str]]:  # fmt: skip
     """Headers the ISP side writes (lowest hop last in the list) and when the
     relay hands the copy on; plus the clue tags they carry."""
@@ -213,7 +219,7 @@ def relay_trail(
                 "Received",
                 f"from [{client.ip}] (port={rng.randint(49152, 65535)} helo={client.helo})"
                 f"\n\tby {relay.name} with esmtpsa  (TLS1.3) tls TLS_AES_256_GCM_SHA384"
-                f"\n\t(Exim 4.97.1)\n\t(envelope-from <{sender}>)\n\tid {qid}\n\tfor {rcpt};"
+                f"\n\t(Exim 4.97.1)\n\t(envelope-from <{envelope or sender}>)\n\tid {qid}\n\tfor {rcpt};"
                 f" {rfc_date(at, 0)}",
             )
         )

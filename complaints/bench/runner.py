@@ -186,6 +186,11 @@ class Run:
                 proc.wait()
         self.procs.clear()
 
-    def score(self, groups_out: Path) -> None:
-        self.call("bench_linking", "--score-only", "--dir", str(self.directory),
-                  "--groups-out", str(groups_out))  # fmt: skip
+    def score(self, groups_out: Path) -> str:
+        """The figures, as the scoring step prints them."""
+        done = subprocess.run(  # noqa: S603
+            [*self.manage, "bench_linking", "--score-only", "--dir", str(self.directory),
+             "--groups-out", str(groups_out)],
+            env=self.env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return done.stdout

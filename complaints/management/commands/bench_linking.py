@@ -66,10 +66,12 @@ class Command(BaseCommand):
         if options["compare_orders"]:
             second = options["order"] if options["order"] != "maildir" else "reversed"
             orders = ["maildir", second]
-        groupings = []
+        groupings, summaries = [], []
         for order in orders:
             groups = directory / f"desk-groups-{order}.json"
-            self._run(directory, database_url, order, options, groups)
+            printed = self._run(directory, database_url, order, options, groups)
+            self.stdout.write(printed, ending="")
+            summaries.append(printed.strip().splitlines()[-1])
             groupings.append(json.loads(groups.read_text()))
         if len(groupings) == 2:
             first, other = groupings
@@ -116,7 +118,7 @@ class Command(BaseCommand):
         finally:
             run.stop()
         self.stdout.write(f"ingest_seconds={elapsed:.1f}")
-        run.score(groups)
+        return run.score(groups)
 
     def _score(self, directory: Path | None, groups_out: Path | None) -> None:
         if directory is None:

@@ -155,3 +155,34 @@ def test_figures_read_the_desks_rows_per_file(tmp_path):
         "attribution_precision=0.7500 attribution_recall=0.7500 "
         f"mailing_f1={2 * (1 / 6) / (1 + 1 / 6):.4f} status_right=0.5000"
     )
+
+
+@pytest.mark.django_db
+def test_a_resend_pair_counts_once_whichever_report_the_desk_called_duplicate(tmp_path):
+    alice = SubscriberFactory(account_number="A1")
+    mailing = MailingFactory(subscriber=alice)
+    inbound = [InboundMessageFactory(state="processed") for _ in range(3)]
+    # The resend arrived first, so the desk called the original the duplicate.
+    ComplaintFactory(
+        inbound=inbound[0], subscriber=alice, mailing=mailing, state="duplicate"
+    )
+    ComplaintFactory(
+        inbound=inbound[1], subscriber=alice, mailing=mailing, state="linked"
+    )
+    ComplaintFactory(
+        inbound=inbound[2], subscriber=alice, mailing=mailing, state="duplicate"
+    )
+    sha = [i.sha256 for i in inbound]
+    directory = _truth(
+        tmp_path,
+        [
+            _report("orig", sha[0], account="A1", mailing="M1"),
+            _report("resend", sha[1], account="A1", mailing="M1", duplicate_of="orig"),
+            _report("other", sha[2], account="A1", mailing="M1"),
+        ],
+        [{"mailing": "M1", "account": "A1"}],
+        [{"account": "A1", "expected_status": "active", "why": "", "involved": True}],
+    )
+    values = dict(figures.compute(directory)[0])
+    assert values["fbl_resends_marked_duplicate"] == "1"
+    assert values["false_duplicates"] == "1"  # "other", not the original
