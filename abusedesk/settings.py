@@ -213,6 +213,9 @@ ABUSE_QUEUE_DELETE_COMMAND = env.str(
 ABUSE_PUBLIC_URL = env.str("ABUSE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip(
     "/"
 )
+# --- The desk for daily work (issue 13) ---
+# A held batch waiting longer than this for a staff decision is overdue (dashboard).
+ABUSE_HOLD_OVERDUE_MINUTES = env.int("ABUSE_HOLD_OVERDUE_MINUTES", default=60)
 # IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
 ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
 ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)

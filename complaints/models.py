@@ -28,6 +28,9 @@ class InboundMessage(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
+        # Staff looked at a failed message and decided it is nothing to record;
+        # the row and its bytes stay, with who decided and why.
+        DISCARDED = "discarded", "Discarded"
 
     raw = models.BinaryField()
     sha256 = models.CharField(max_length=64, unique=True)
@@ -44,11 +47,26 @@ class InboundMessage(models.Model):
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    discard_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
         indexes = [
             models.Index(fields=["state", "received_at"], name="inbound_state_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="discarded") | ~Q(discard_reason=""),
+                name="inbound_discard_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,6 +118,13 @@ class Mailing(models.Model):
                 name="mailing_subject_window_idx",
             ),
             models.Index(fields=["state", "-last_seen"], name="mailing_state_idx"),
+            # The mailings list sorts on each of these.
+            models.Index(fields=["-last_seen"], name="mailing_last_seen_idx"),
+            models.Index(fields=["-first_seen"], name="mailing_first_seen_idx"),
+            models.Index(fields=["-complaint_count"], name="mailing_complaints_idx"),
+            models.Index(
+                fields=["-hard_bounce_count"], name="mailing_hard_bounces_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -4,6 +4,7 @@ their related rows joined so that list pages make no query per row."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -11,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr, TruncDate
 
 from accounts.models import Action, Subscriber
+from complaints import strikes
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing, Strike
 
 DASHBOARD_CACHE_SECONDS = 60
@@ -100,19 +102,93 @@ def mailing_held_recipients(*, mailing: Mailing) -> list[HeldRecipient]:
 def strike_list_live(
     *, subscriber_id: int, now: datetime | None = None
 ) -> QuerySet[Strike]:
+    """Unrevoked strikes. The services pass these to ``strikes.verdict``, which
+    applies the window itself; displays use ``strike_count_live``."""
     return Strike.objects.filter(subscriber_id=subscriber_id, revoked_at__isnull=True)
 
 
+def _live_q(*, now: datetime, prefix: str = "") -> Q:
+    """Live strikes as a query: unrevoked, and inside the window the policy
+    module gives (ABUSE_STRIKE_WINDOW_DAYS, read now)."""
+    q = Q(**{f"{prefix}revoked_at__isnull": True})
+    since = strikes.live_since(now=now, window=strike_window())
+    if since is not None:
+        q &= Q(**{f"{prefix}issued_at__gt": since})
+    return q
+
+
+def strike_window() -> timedelta | None:
+    days = settings.ABUSE_STRIKE_WINDOW_DAYS
+    return timedelta(days=days) if days else None
+
+
+def strike_count_live(*, subscriber_id: int, now: datetime) -> int:
+    return Strike.objects.filter(_live_q(now=now), subscriber_id=subscriber_id).count()
+
+
 def inbound_failed_list() -> QuerySet[InboundMessage]:
-    return InboundMessage.objects.filter(state=InboundMessage.State.FAILED).defer("raw")
+    return inbound_list(state=InboundMessage.State.FAILED)
+
+
+def inbound_list(*, state: str) -> QuerySet[InboundMessage]:
+    """Stored messages in one state, newest first (the state index), without
+    their bytes."""
+    return (
+        InboundMessage.objects.filter(state=state)
+        .defer("raw")
+        .order_by("-received_at", "-pk")
+    )
+
+
+def inbound_raw_text(*, inbound: InboundMessage, limit: int) -> tuple[str, bool]:
+    """The message as text for an inert <pre>, and whether it was cut short."""
+    raw = bytes(inbound.raw)
+    return raw[:limit].decode("utf-8", errors="replace"), len(raw) > limit
+
+
+def inbound_events(*, inbound: InboundMessage) -> list[tuple[datetime, str]]:
+    """The message's own timeline, oldest first: received, last processed,
+    discarded."""
+    events = [(inbound.received_at, f"Received by {inbound.get_channel_display()}")]
+    if inbound.processed_at:
+        attempts = inbound.attempts
+        events.append(
+            (
+                inbound.processed_at,
+                f"Last processed ({attempts} attempt{'s' if attempts != 1 else ''})",
+            )
+        )
+    if inbound.discarded_at:
+        who = inbound.discarded_by.get_username() if inbound.discarded_by else "system"
+        events.append(
+            (inbound.discarded_at, f"Discarded by {who}: {inbound.discard_reason}")
+        )
+    return sorted(events, key=lambda event: event[0])
+
+
+def mailing_list() -> QuerySet[Mailing]:
+    """The mailings list, most recently seen first, with the subscriber and the
+    strike joined (one row each, so no query per row)."""
+    return Mailing.objects.select_related("subscriber", "strike").defer(
+        "held_recipients"
+    )
+
+
+def mailing_holds_overdue_q(*, now: datetime) -> Q:
+    """Held batches waiting longer than ABUSE_HOLD_OVERDUE_MINUTES."""
+    cutoff = now - timedelta(minutes=settings.ABUSE_HOLD_OVERDUE_MINUTES)
+    return Q(state=Mailing.State.HELD, first_seen__lt=cutoff)
 
 
 def inbound_get(*, pk: int) -> InboundMessage:
     return InboundMessage.objects.get(pk=pk)
 
 
-def dashboard_counts() -> dict[str, int]:
+def dashboard_counts(*, now: datetime) -> dict[str, int]:
     return {
+        "overdue_holds": Mailing.objects.filter(
+            mailing_holds_overdue_q(now=now)
+        ).count(),
         "new_complaints": Complaint.objects.filter(state=Complaint.State.NEW).count(),
         "unlinked": Complaint.objects.filter(
             state=Complaint.State.NEW, subscriber__isnull=True
@@ -127,11 +203,13 @@ def dashboard_counts() -> dict[str, int]:
     }
 
 
-def subscribers_at_strikes(*, live: int, limit: int = 20) -> QuerySet[Subscriber]:
+def subscribers_at_strikes(
+    *, live: int, now: datetime, limit: int = 20
+) -> QuerySet[Subscriber]:
     """Active subscribers with exactly ``live`` live strikes. Grouped from the
     strikes side: far fewer rows than subscribers."""
     holders = (
-        Strike.objects.filter(revoked_at__isnull=True)
+        Strike.objects.filter(_live_q(now=now))
         .values("subscriber_id")
         .annotate(live=Count("pk"))
         .filter(live=live)

@@ -124,6 +124,17 @@ def is_live(*, issued_at: datetime, now: datetime, window: timedelta | None) -> 
     return window is None or now - issued_at < window
 
 
+def live_since(*, now: datetime, window: timedelta | None) -> datetime | None:
+    """Rule 5 as a bound for a query: strikes issued after this instant are live
+    (None: all are). Agrees with ``is_live`` at the boundary."""
+    return None if window is None else now - window
+
+
+def standing(*, live_strikes: int, limit: int) -> str:
+    """How a subscriber stands, as staff and support say it: "2 of 3"."""
+    return f"{live_strikes} of {max(limit, 1)}"
+
+
 def verdict(
     *,
     issued_at: Sequence[datetime],

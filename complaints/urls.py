@@ -1,6 +1,6 @@
 from django.urls import path
 
-from complaints.views import ingest_http, public, staff
+from complaints.views import inbound, ingest_http, mailings, public, staff
 
 app_name = "complaints"
 urlpatterns = [
@@ -16,15 +16,22 @@ urlpatterns = [
         staff.complaint_triage,
         name="complaint_triage",
     ),
+    path("mailings/", mailings.mailing_list, name="mailing_list"),
     path("mailings/<int:pk>/", staff.mailing_detail, name="mailing_detail"),
     path(
         "mailings/<int:pk>/<str:decision>/", staff.mailing_decide, name="mailing_decide"
     ),
     path("strikes/<int:pk>/revoke/", staff.strike_revoke, name="strike_revoke"),
-    path("inbound/failed/", staff.inbound_failed_list, name="inbound_failed_list"),
+    path("inbound/failed/", inbound.inbound_list, name="inbound_failed_list"),
+    path("inbound/<int:pk>/", inbound.inbound_detail, name="inbound_detail"),
     path(
-        "inbound/<int:pk>/reprocess/", staff.inbound_reprocess, name="inbound_reprocess"
+        "inbound/<int:pk>/reprocess/",
+        inbound.inbound_reprocess,
+        name="inbound_reprocess",
     ),
+    path("inbound/<int:pk>/discard/", inbound.inbound_discard, name="inbound_discard"),
+    # After the numbered paths: a state name is any string, digits included.
+    path("inbound/<str:state>/", inbound.inbound_list, name="inbound_list"),
     path("report/", public.report_form, name="report_form"),
     path("report/done/", public.report_done, name="report_done"),
     path("report/status/", public.report_status, name="report_status"),

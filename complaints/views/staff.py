@@ -1,11 +1,11 @@
 """Abuse staff pages: the dashboard, the complaint queue, complaint and mailing
-detail with their decisions, and the failed-ingest queue. Thin: parse input, call
+detail with their decisions (the mailings list and the stored-message pages are
+in ``mailings`` and ``inbound``). Thin: parse input, call
 one selector or service, render or redirect."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,7 +16,7 @@ from abusedesk.roles import abuse_required
 from complaints import selectors, services
 from complaints.filters import ComplaintFilter
 from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
-from complaints.models import Complaint, InboundMessage, Mailing, Strike
+from complaints.models import Complaint, Mailing, Strike
 from complaints.services import triage
 
 QUEUE_PAGE_SIZE = 50
@@ -32,9 +32,10 @@ def _fail(request, error: ValidationError) -> None:
 def dashboard(request):
     now = timezone.now()
     context = {
-        "counts": selectors.dashboard_counts(),
+        "counts": selectors.dashboard_counts(now=now),
+        "overdue_minutes": settings.ABUSE_HOLD_OVERDUE_MINUTES,
         "at_two_strikes": selectors.subscribers_at_strikes(
-            live=settings.ABUSE_STRIKE_LIMIT - 1
+            live=settings.ABUSE_STRIKE_LIMIT - 1, now=now
         ),
         "daily": selectors.daily_counts(today=timezone.localdate(now)),
         "top_mailings": selectors.mailings_top_this_week(now=now),
@@ -223,9 +224,9 @@ def mailing_detail(request, pk: int):
     context = {
         "mailing": mailing,
         "strike": strike,
-        "live_strikes": selectors.strike_list_live(
-            subscriber_id=mailing.subscriber_id
-        ).count(),
+        "live_strikes": selectors.strike_count_live(
+            subscriber_id=mailing.subscriber_id, now=timezone.now()
+        ),
         "strike_limit": settings.ABUSE_STRIKE_LIMIT,
         "complaints": mailing.complaints.order_by("-received_at")[:200],
         "bounces": selectors.mailing_bounces(mailing=mailing)[:200],
@@ -307,21 +308,3 @@ def strike_revoke(request, pk: int):
     else:
         messages.success(request, "Strike revoked.")
     return redirect(strike.mailing)
-
-
-@require_GET
-@abuse_required
-def inbound_failed_list(request):
-    page = Paginator(selectors.inbound_failed_list(), QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "complaints/inbound_failed_list.html", {"page": page})
-
-
-@require_POST
-@abuse_required
-def inbound_reprocess(request, pk: int):
-    inbound = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
-    services.inbound_reprocess(inbound=inbound)
-    messages.success(request, f"Message #{inbound.pk} is queued again.")
-    return redirect("complaints:inbound_failed_list")
