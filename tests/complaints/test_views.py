@@ -1,10 +1,7 @@
 """Abuse staff pages through the test client: what they show and what their
 buttons do."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from accounts.models import Subscriber
 from complaints.models import Complaint, InboundMessage, Mailing, Strike
