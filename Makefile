@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages
+.PHONY: run test lint format install install-dev samples axe bench-parse bench-ingest bench-pages
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ $(SAMPLES)/.fetched: | $(VENV)/bin/python
 	touch $@
 samples: $(SAMPLES)/.fetched
 
+# axe-core for the browser tests' accessibility check, from npm, pinned.
+AXE := .axe/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
+$(AXE):
+	npm install --prefix .axe --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+axe: $(AXE)
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -47,7 +54,7 @@ run: $(VENV)/.installed
 ## test: lint, then the whole suite against PostgreSQL and Redis.
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
-test: $(VENV)/.installed-dev $(SAMPLES)/.fetched
+test: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(AXE)
 	$(PY) -m abusedesk.checkservices
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

@@ -111,19 +111,3 @@ def test_hostile_complaint_stays_inert_and_readable(
     page.goto(f"{live_server.url}/complaints/?text=pwned")
     assert page.evaluate("window.__pwned") is None
     screenshot("hostile_queue")
-
-
-def test_staff_reprocess_a_failed_message(
-    page, live_server, login, abuse_user, screenshot
-):
-    failed = InboundMessageFactory(
-        state="failed", error="Unreadable message: no headers"
-    )
-    login(abuse_user)
-    page.goto(f"{live_server.url}/inbound/failed/")
-    assert page.get_by_text("Unreadable message: no headers").is_visible()
-    screenshot("failed_ingest_queue")
-    page.get_by_role("button", name="Reprocess").click()
-    assert page.get_by_text(f"Message #{failed.pk} is queued again.").is_visible()
-    failed.refresh_from_db()
-    assert failed.state == "pending"
