@@ -9,10 +9,13 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Substr, TruncDate
+from django.db.models.functions import Substr, TruncDate, TruncDay, TruncHour
+from django.utils import timezone
 
 from accounts.models import Action, Subscriber
 from complaints import strikes
+from complaints.charts import Slot
+from complaints.ingest import reasons
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing, Strike
 
 DASHBOARD_CACHE_SECONDS = 60
@@ -65,10 +68,85 @@ def mailing_bounces(*, mailing: Mailing) -> QuerySet[Bounce]:
 
 
 def mailing_bounce_reasons(*, mailing: Mailing) -> list[dict]:
-    return list(
+    """The bounces grouped by reason, in words, most frequent first."""
+    rows = list(
         mailing.bounces.values("reason", "is_hard")
         .annotate(total=Count("pk"))
-        .order_by("-total")[:10]
+        .order_by("-total", "reason")[:12]
+    )
+    for row in rows:
+        row["words"] = reasons.DESCRIPTIONS.get(
+            row["reason"], row["reason"] or "unclassified"
+        )
+    return rows
+
+
+MAILING_CHART_SLOTS = 48
+
+
+def mailing_activity(*, mailing: Mailing) -> list[Slot]:
+    """Complaints and bounces over the mailing's time: per hour when it lasted
+    two days or less, else per day; at most MAILING_CHART_SLOTS slots from the
+    first report."""
+    hourly = mailing.last_seen - mailing.first_seen <= timedelta(days=2)
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
+    trunc = TruncHour if hourly else TruncDay
+    start = trunc_start(mailing.first_seen, hourly=hourly)
+    counts = {}
+    for name, queryset in (
+        ("complaints", mailing.complaints.all()),
+        ("bounces", mailing.bounces.all()),
+    ):
+        rows = (
+            queryset.annotate(slot=trunc("received_at"))
+            .values("slot")
+            .annotate(total=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            counts[(name, row["slot"])] = row["total"]
+    span = mailing.last_seen - start
+    slots = min(MAILING_CHART_SLOTS, max(1, int(span / step) + 1))
+    result = []
+    for n in range(slots):
+        at = start + n * step
+        result.append(
+            Slot(
+                start=at,
+                label=f"{at:%H}h" if hourly else f"{at.day} {at:%b}",
+                complaints=counts.get(("complaints", at), 0),
+                bounces=counts.get(("bounces", at), 0),
+            )
+        )
+    return result
+
+
+def trunc_start(at: datetime, *, hourly: bool) -> datetime:
+    at = timezone.localtime(at)
+    at = at.replace(minute=0, second=0, microsecond=0)
+    return at if hourly else at.replace(hour=0)
+
+
+# The timeline entry that records each closing decision on a mailing.
+DECISION_KINDS = {
+    Mailing.State.COMPROMISED: [Action.Kind.RESTRICTION, Action.Kind.NOTE],
+    Mailing.State.DISMISSED: [Action.Kind.MAILING_DISMISSED],
+    Mailing.State.RELEASED: [Action.Kind.HOLD_RELEASED],
+    Mailing.State.REJECTED: [Action.Kind.HOLD_REJECTED],
+}
+
+
+def mailing_decision(*, mailing: Mailing) -> Action | None:
+    """The Action that records the decision the mailing's state stands on
+    (who decided, when, why), or None for open and struck mailings."""
+    kinds = DECISION_KINDS.get(mailing.state)
+    if not kinds:
+        return None
+    return (
+        Action.objects.filter(mailing=mailing, kind__in=kinds)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+        .first()
     )
 
 

@@ -28,6 +28,10 @@ The rules, in plain English:
 7. A mailing that staff mark as sent from a compromised account (a stolen password,
    an infected PC) earns no strike; the account is secured instead. That decision
    is taken by staff, so it is not computed here.
+8. What staff may decide on a mailing (``mailing_decisions``): a strike while it
+   has none and is not closed as compromised or dismissed; mark compromised or
+   dismiss only while no live strike stands (revoke it first); release or reject
+   only a held batch; revoke a live strike.
 """
 
 from collections.abc import Sequence
@@ -51,6 +55,17 @@ class Outcome(StrEnum):
     WARN = "warn"
     FINAL_WARNING = "final_warning"
     SUSPEND = "suspend"
+
+
+class Decision(StrEnum):
+    """The decisions a mailing page can offer. The values are the URL segments."""
+
+    STRIKE = "strike"
+    COMPROMISED = "compromised"
+    DISMISS = "dismiss"
+    RELEASE = "release"
+    REJECT = "reject"
+    REVOKE = "revoke"
 
 
 @dataclass(frozen=True)
@@ -160,3 +175,23 @@ def verdict(
     else:
         outcome = Outcome.WARN
     return Verdict(live_strikes=live, outcome=outcome)
+
+
+def mailing_decisions(
+    *, state: str, has_strike: bool, has_live_strike: bool
+) -> frozenset[Decision]:
+    """Rule 8: the decisions open on a mailing in ``state`` (``Mailing.State``
+    values). The page offers exactly these; the services refuse the rest."""
+    offered = set()
+    closed = state in {"compromised", "dismissed"}
+    if not has_strike and not closed:
+        offered.add(Decision.STRIKE)
+    if has_live_strike:
+        offered.add(Decision.REVOKE)
+    elif state in {"open", "held", "struck"}:
+        offered.add(Decision.COMPROMISED)
+    if state == "open" and not has_live_strike:
+        offered.add(Decision.DISMISS)
+    if state == "held":
+        offered |= {Decision.RELEASE, Decision.REJECT}
+    return frozenset(offered)

@@ -6,6 +6,7 @@ one selector or service, render or redirect."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from abusedesk.pagination import CappedPaginator
 from abusedesk.roles import abuse_required
-from complaints import selectors, services
+from complaints import charts, selectors, services, strikes
 from complaints.filters import ComplaintFilter
 from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
 from complaints.models import Complaint, Mailing, Strike
@@ -21,6 +22,7 @@ from complaints.services import triage
 
 QUEUE_PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 200_000
+BOUNCE_PAGE_SIZE = 100
 
 
 def _fail(request, error: ValidationError) -> None:
@@ -41,38 +43,23 @@ def dashboard(request):
         "top_mailings": selectors.mailings_top_this_week(now=now),
         "recent_actions": selectors.actions_recent(),
     }
-    context["chart"] = _stacked_bars(context["daily"])
+    context["chart"] = _daily_chart(context["daily"])
     return render(request, "complaints/dashboard.html", context)
 
 
-def _stacked_bars(
-    daily: list[selectors.DayCount], width: int = 600, height: int = 150
-) -> dict:
-    """SVG geometry for the per-day chart: complaints stacked on bounces."""
-    tallest = max([1] + [day.complaints + day.bounces for day in daily])
-    slot = width / max(1, len(daily))
-    bars = []
-    for n, day in enumerate(daily):
-        bounces_h = round(day.bounces / tallest * height, 1)
-        complaints_h = round(day.complaints / tallest * height, 1)
-        bars.append(
-            {
-                "day": day.day,
-                "complaints": day.complaints,
-                "bounces": day.bounces,
-                "x": round(n * slot + 1, 1),
-                "bounces_y": round(height - bounces_h, 1),
-                "bounces_h": bounces_h,
-                "complaints_y": round(height - bounces_h - complaints_h, 1),
-                "complaints_h": complaints_h,
-            }
+def _daily_chart(daily: list[selectors.DayCount]) -> dict:
+    slots = [
+        charts.Slot(
+            start=day.day,
+            label=f"{day.day.day} {day.day:%b}"
+            if n == 0 or day.day.day == 1
+            else str(day.day.day),
+            complaints=day.complaints,
+            bounces=day.bounces,
         )
-    return {
-        "bars": bars,
-        "width": width,
-        "height": height,
-        "bar_width": round(slot - 2, 1),
-    }
+        for n, day in enumerate(daily)
+    ]
+    return charts.stacked_bars(slots)
 
 
 @require_GET
@@ -221,16 +208,27 @@ def mailing_detail(request, pk: int):
         if mailing.recipient_count
         else None
     )
+    bounces = Paginator(selectors.mailing_bounces(mailing=mailing), BOUNCE_PAGE_SIZE)
     context = {
         "mailing": mailing,
         "strike": strike,
+        "offered": strikes.mailing_decisions(
+            state=mailing.state,
+            has_strike=strike is not None,
+            has_live_strike=strike is not None and strike.revoked_at is None,
+        ),
+        "decision": selectors.mailing_decision(mailing=mailing),
         "live_strikes": selectors.strike_count_live(
             subscriber_id=mailing.subscriber_id, now=timezone.now()
         ),
         "strike_limit": settings.ABUSE_STRIKE_LIMIT,
+        "complaints_per_strike": max(settings.ABUSE_COMPLAINTS_PER_STRIKE, 1),
         "complaints": mailing.complaints.order_by("-received_at")[:200],
-        "bounces": selectors.mailing_bounces(mailing=mailing)[:200],
+        "bounces": bounces.get_page(request.GET.get("bounces_page")),
         "bounce_reasons": selectors.mailing_bounce_reasons(mailing=mailing),
+        "chart": charts.stacked_bars(
+            selectors.mailing_activity(mailing=mailing), width=960, height=100
+        ),
         "bogus_rate": rate,
         "bogus_min": settings.ABUSE_BOGUS_MIN,
         "bogus_rate_threshold": settings.ABUSE_BOGUS_RATE,
