@@ -12,6 +12,8 @@ from datetime import date
 
 AXIS_HEIGHT = 18
 LABEL_HEIGHT = 14
+# A bar no wider than this, centred in its slot: one bar alone stays a bar.
+MAX_BAR_WIDTH = 48
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,13 @@ def stacked_bars(
     tallest = max([1] + [slot.complaints + slot.bounces for slot in slots])
     slot_width = width / max(1, len(slots))
     top = LABEL_HEIGHT
+    bar_width = min(slot_width * 0.8, MAX_BAR_WIDTH)
     bars = []
     for n, slot in enumerate(slots):
         total = slot.complaints + slot.bounces
         bounces_h = round(slot.bounces / tallest * height, 1)
         complaints_h = round(slot.complaints / tallest * height, 1)
-        x = round(n * slot_width + slot_width * 0.1, 1)
+        x = round(n * slot_width + (slot_width - bar_width) / 2, 1)
         bars.append(
             {
                 "start": slot.start,
@@ -60,5 +63,5 @@ def stacked_bars(
         "height": top + height + AXIS_HEIGHT,
         "baseline": top + height,
         "axis_y": top + height + AXIS_HEIGHT - 4,
-        "bar_width": round(slot_width * 0.8, 1),
+        "bar_width": round(bar_width, 1),
     }

@@ -93,7 +93,9 @@ def _evidence(mailing: Mailing, found: strikes.Eligibility) -> str:
             f"{what} went to {mailing.hard_bounce_count}{of} addresses that do not "
             "exist or can never receive mail."
         )
-    return f"{what} drew {mailing.complaint_count} complaint(s) from its recipients."
+    count = mailing.complaint_count
+    noun = "complaint" if count == 1 else "complaints"
+    return f"{what} drew {count} {noun} from its recipients."
 
 
 @transaction.atomic

@@ -100,7 +100,8 @@ def complaint_bulk(request):
     except ValidationError as error:
         _fail(request, error)
     else:
-        messages.success(request, f"{changed} complaint(s) updated.")
+        noun = "complaint" if changed == 1 else "complaints"
+        messages.success(request, f"{changed} {noun} updated.")
     return redirect(_back_to_queue(request))
 
 
