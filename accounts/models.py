@@ -199,6 +199,9 @@ class Action(models.Model):
     created_at = models.DateTimeField(db_index=True)
     notice_template = models.CharField(max_length=64, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    notice_text = models.TextField(
+        blank=True, help_text="The notice as it was sent: subject line, then body."
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

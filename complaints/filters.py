@@ -145,7 +145,9 @@ class MailingFilter(django_filters.FilterSet):
     def filter_live_strike(self, queryset, name, value):
         if value is None:
             return queryset
-        live = Q(strike__isnull=False, strike__revoked_at__isnull=True)
+        live = Q(strike__isnull=False) & selectors.live_strike_q(
+            now=timezone.now(), prefix="strike__"
+        )
         return queryset.filter(live) if value else queryset.exclude(live)
 
     def filter_overdue(self, queryset, name, value):

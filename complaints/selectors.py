@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.functions import Substr, TruncDate, TruncDay, TruncHour
 from django.utils import timezone
 
@@ -185,7 +185,7 @@ def strike_list_live(
     return Strike.objects.filter(subscriber_id=subscriber_id, revoked_at__isnull=True)
 
 
-def _live_q(*, now: datetime, prefix: str = "") -> Q:
+def live_strike_q(*, now: datetime, prefix: str = "") -> Q:
     """Live strikes as a query: unrevoked, and inside the window the policy
     module gives (ABUSE_STRIKE_WINDOW_DAYS, read now)."""
     q = Q(**{f"{prefix}revoked_at__isnull": True})
@@ -196,12 +196,13 @@ def _live_q(*, now: datetime, prefix: str = "") -> Q:
 
 
 def strike_window() -> timedelta | None:
-    days = settings.ABUSE_STRIKE_WINDOW_DAYS
-    return timedelta(days=days) if days else None
+    return strikes.window_from_days(settings.ABUSE_STRIKE_WINDOW_DAYS)
 
 
 def strike_count_live(*, subscriber_id: int, now: datetime) -> int:
-    return Strike.objects.filter(_live_q(now=now), subscriber_id=subscriber_id).count()
+    return Strike.objects.filter(
+        live_strike_q(now=now), subscriber_id=subscriber_id
+    ).count()
 
 
 def inbound_failed_list() -> QuerySet[InboundMessage]:
@@ -247,8 +248,13 @@ def inbound_events(*, inbound: InboundMessage) -> list[tuple[datetime, str]]:
 def mailing_list() -> QuerySet[Mailing]:
     """The mailings list, most recently seen first, with the subscriber and the
     strike joined (one row each, so no query per row)."""
-    return Mailing.objects.select_related("subscriber", "strike").defer(
-        "held_recipients"
+    live = live_strike_q(now=timezone.now(), prefix="strike__") & Q(
+        strike__isnull=False
+    )
+    return (
+        Mailing.objects.select_related("subscriber", "strike")
+        .defer("held_recipients")
+        .annotate(has_live_strike=ExpressionWrapper(live, output_field=BooleanField()))
     )
 
 
@@ -287,7 +293,7 @@ def subscribers_at_strikes(
     """Active subscribers with exactly ``live`` live strikes. Grouped from the
     strikes side: far fewer rows than subscribers."""
     holders = (
-        Strike.objects.filter(_live_q(now=now))
+        Strike.objects.filter(live_strike_q(now=now))
         .values("subscriber_id")
         .annotate(live=Count("pk"))
         .filter(live=live)

@@ -165,16 +165,29 @@ def verdict(
     was for a bounce storm, which suspends whatever the count.
     """
     live = sum(1 for t in issued_at if is_live(issued_at=t, now=now, window=window))
+    if bounce_storm:
+        return Verdict(live_strikes=live, outcome=Outcome.SUSPEND)
+    return Verdict(
+        live_strikes=live, outcome=outcome_for(live_strikes=live, limit=limit)
+    )
+
+
+def outcome_for(*, live_strikes: int, limit: int) -> Outcome:
+    """Rule 6 alone: what a number of live strikes leads to."""
     limit = max(limit, 1)
-    if bounce_storm or live >= limit:
-        outcome = Outcome.SUSPEND
-    elif live == 0:
-        outcome = Outcome.NONE
-    elif live == limit - 1:
-        outcome = Outcome.FINAL_WARNING
-    else:
-        outcome = Outcome.WARN
-    return Verdict(live_strikes=live, outcome=outcome)
+    if live_strikes >= limit:
+        return Outcome.SUSPEND
+    if live_strikes == 0:
+        return Outcome.NONE
+    if live_strikes == limit - 1:
+        return Outcome.FINAL_WARNING
+    return Outcome.WARN
+
+
+def window_from_days(days: int | None) -> timedelta | None:
+    """ABUSE_STRIKE_WINDOW_DAYS as a window: unset or 0 means strikes never
+    expire."""
+    return timedelta(days=days) if days else None
 
 
 def mailing_decisions(

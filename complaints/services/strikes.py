@@ -45,9 +45,7 @@ COMPROMISE_REASON = (
 
 
 def _window() -> timedelta | None:
-    """ABUSE_STRIKE_WINDOW_DAYS as a timedelta; unset or 0 means never expire."""
-    days = settings.ABUSE_STRIKE_WINDOW_DAYS
-    return timedelta(days=days) if days else None
+    return strikes.window_from_days(settings.ABUSE_STRIKE_WINDOW_DAYS)
 
 
 def _user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
