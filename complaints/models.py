@@ -218,6 +218,10 @@ class Complaint(models.Model):
         max_length=255, blank=True, help_text="How it was linked, or why not."
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    needs_acknowledgment = models.BooleanField(
+        default=False,
+        help_text="Decided when recorded: a person wrote it and gets an answer.",
+    )
 
     class Meta:
         ordering = ["-received_at", "-pk"]
@@ -235,6 +239,12 @@ class Complaint(models.Model):
             models.Index(Substr("subject", 1, 100), name="complaint_subject_sort_idx"),
             models.Index(
                 fields=["channel", "-received_at"], name="complaint_channel_idx"
+            ),
+            # The sweep's "acknowledgment still owed" scan.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(needs_acknowledgment=True, acknowledged_at__isnull=True),
+                name="complaint_ack_owed_idx",
             ),
         ]
         constraints = [

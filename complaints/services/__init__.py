@@ -10,6 +10,7 @@ from complaints.services.inbound_review import (
     inbound_discard,
     inbound_outcome,
     inbound_reprocess,
+    inbound_requeue,
 )
 from complaints.services.ingest import (
     inbound_enqueue,
@@ -33,6 +34,7 @@ __all__ = [
     "inbound_process",
     "inbound_process_many",
     "inbound_reprocess",
+    "inbound_requeue",
     "inbound_store",
     "inbound_sweep",
     "mailing_dismiss",

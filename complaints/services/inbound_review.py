@@ -61,6 +61,21 @@ def inbound_reprocess(
     )
 
 
+@transaction.atomic
+def inbound_requeue(*, inbound: InboundMessage) -> bool:
+    """Return a failed message to pending and queue it for a worker (the
+    operator's bulk path, ``inbound_requeue --failed``). Returns whether it was
+    failed; a second call finds it pending and does nothing."""
+    moved = InboundMessage.objects.filter(
+        pk=inbound.pk, state=InboundMessage.State.FAILED
+    ).update(state=InboundMessage.State.PENDING, error="")
+    if moved:
+        transaction.on_commit(
+            lambda: inbound_enqueue(inbound_ids=[inbound.pk]), robust=True
+        )
+    return bool(moved)
+
+
 def inbound_outcome(*, inbound: InboundMessage) -> Outcome:
     """Describe a stored message's present state (a read; lives here beside the
     reprocess that needs it)."""

@@ -41,15 +41,15 @@ def complaints_unacknowledged(
 ) -> list[int]:
     """Complaints whose acknowledgment should have gone out by now (their job was
     lost). Only recent ones: an acknowledgment weeks late helps nobody."""
+    # Only those recording decided to acknowledge (``needs_acknowledgment``):
+    # the rule is applied once, there, never again here.
     return list(
         Complaint.objects.filter(
+            needs_acknowledgment=True,
             acknowledged_at__isnull=True,
             received_at__lt=now - older_than,
             received_at__gte=now - within,
-        )
-        .exclude(channel=Complaint.Channel.FEEDBACK_LOOP)
-        .exclude(complainant_email="")
-        .values_list("pk", flat=True)[:5000]
+        ).values_list("pk", flat=True)[:5000]
     )
 
 

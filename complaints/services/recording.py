@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from accounts.models import Subscriber, is_ip_address
 from complaints.ingest import ComplaintSource, Kind, OriginalMessage, Report
 from complaints.ingest.parse import header_block
+from complaints.ingest.webform import complainant_words
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing
 from complaints.services import linking, notices
 
@@ -154,14 +155,7 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
         repeated.add(key)
         rows.append(complaint)
     Complaint.objects.bulk_create(rows)
-    # RFC 3834: nothing automatic is answered, and feedback loops are machines.
-    to_acknowledge = [
-        complaint.pk
-        for complaint, item in zip(rows, items, strict=True)
-        if complaint.channel != Complaint.Channel.FEEDBACK_LOOP
-        and complaint.complainant_email
-        and not item.report.is_auto_submitted
-    ]
+    to_acknowledge = [c.pk for c in rows if c.needs_acknowledgment]
     if to_acknowledge:
         # Mail goes out from its own job: a slow SMTP server must not hold up
         # the ingest, and a failed send is retried without reprocessing.
@@ -171,6 +165,19 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
             ),
             robust=True,
         )
+
+
+def needs_acknowledgment(
+    *, channel: str, complainant_email: str, is_auto_submitted: bool
+) -> bool:
+    """Who gets an acknowledgment, decided once here and stored on the
+    complaint: a person with an address. RFC 3834: nothing automatic is
+    answered, and feedback loops are machines."""
+    return (
+        channel != Complaint.Channel.FEEDBACK_LOOP
+        and bool(complainant_email)
+        and not is_auto_submitted
+    )
 
 
 def _already_reported(items: list[Item]) -> set[tuple[str, str, str]]:
@@ -187,12 +194,20 @@ def _already_reported(items: list[Item]) -> set[tuple[str, str, str]]:
 def _complaint(item: Item) -> Complaint:
     report, original = item.report, item.original
     rcpt = original.rcpt_to[0] if original.rcpt_to else (original.to or "")
+    channel = _channel(item.inbound, report)
+    complainant_email = (report.reporter or "")[:254]
     return Complaint(
         inbound=item.inbound,
         reference=_reference_for(item.inbound),
-        channel=_channel(item.inbound, report),
+        channel=channel,
         received_at=item.inbound.received_at,
-        complainant_email=(report.reporter or "")[:254],
+        complainant_email=complainant_email,
+        complainant_text=_words(item.inbound, channel),
+        needs_acknowledgment=needs_acknowledgment(
+            channel=channel,
+            complainant_email=complainant_email,
+            is_auto_submitted=report.is_auto_submitted,
+        ),
         feedback_type=(report.feedback_type or "")[:32],
         user_agent=(report.user_agent or "")[:255],
         message_id=(original.message_id or "")[:998],
@@ -209,6 +224,12 @@ def _complaint(item: Item) -> Complaint:
         state=Complaint.State.NEW,
         link_note=item.note[:255],
     )
+
+
+def _words(inbound: InboundMessage, channel: str) -> str:
+    if channel != Complaint.Channel.WEB_FORM:
+        return ""
+    return complainant_words(bytes(inbound.raw))
 
 
 def _reference_for(inbound: InboundMessage) -> str:

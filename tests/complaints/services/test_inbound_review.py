@@ -102,3 +102,13 @@ def test_a_discarded_message_is_not_reprocessed(abuse_user):
     services.inbound_discard(inbound=inbound, actor=abuse_user, reason="spam test")
     outcome = services.inbound_reprocess(inbound=inbound)
     assert outcome.state == InboundMessage.State.DISCARDED
+
+
+def test_requeue_puts_a_failed_message_back_on_the_queue(ingest_queue, committed):
+    inbound = _stored(arf_report(), InboundMessage.State.FAILED)
+    assert committed(services.inbound_requeue, inbound=inbound)
+    inbound.refresh_from_db()
+    assert (inbound.state, inbound.error) == ("pending", "")
+    assert ingest_queue.count == 1
+    assert not committed(services.inbound_requeue, inbound=inbound)
+    assert ingest_queue.count == 1
