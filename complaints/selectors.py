@@ -37,6 +37,25 @@ def complaint_get(*, pk: int) -> Complaint:
     )
 
 
+NEIGHBOUR_SCAN = 2000
+
+
+def complaint_neighbours(
+    *, queryset: QuerySet[Complaint], pk: int
+) -> tuple[int | None, int | None]:
+    """The complaints before and after ``pk`` in a filtered, ordered queue:
+    found among its first NEIGHBOUR_SCAN ids (an index scan of bare ids), which
+    is as far as anyone pages; (None, None) when ``pk`` is not among them."""
+    ids = list(queryset.values_list("pk", flat=True)[:NEIGHBOUR_SCAN])
+    try:
+        at = ids.index(pk)
+    except ValueError:
+        return None, None
+    before = ids[at - 1] if at > 0 else None
+    after = ids[at + 1] if at + 1 < len(ids) else None
+    return before, after
+
+
 def complaints_by_ids(*, ids: list[int]) -> QuerySet[Complaint]:
     return Complaint.objects.filter(pk__in=ids).order_by("pk")
 

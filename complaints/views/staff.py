@@ -3,11 +3,13 @@ detail with their decisions (the mailings list and the stored-message pages are
 in ``mailings`` and ``inbound``). Thin: parse input, call
 one selector or service, render or redirect."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -105,6 +107,18 @@ def complaint_bulk(request):
     return redirect(_back_to_queue(request))
 
 
+def _queue_query(query: str) -> str:
+    """A queue filter carried from page to page as a query string; anything
+    that could split a header is dropped."""
+    return query if query and "\n" not in query and "\r" not in query else ""
+
+
+def _back_to_complaint(request, complaint) -> str:
+    queue = _queue_query(request.POST.get("queue", ""))
+    url = complaint.get_absolute_url()
+    return f"{url}?{urlencode({'queue': queue})}" if queue else url
+
+
 def _back_to_queue(request) -> str:
     query = request.POST.get("next_query", "")
     url = "/complaints/"
@@ -124,8 +138,22 @@ def complaint_detail(request, pk: int):
         raw = bytes(complaint.inbound.raw)
         raw_truncated = len(raw) > RAW_DISPLAY_LIMIT
         raw_text = raw[:RAW_DISPLAY_LIMIT].decode("utf-8", errors="replace")
+    queue = _queue_query(request.GET.get("queue", ""))
+    before, after = None, None
+    if queue:
+        filterset = ComplaintFilter(
+            QueryDict("" if queue == "all" else queue),
+            queryset=selectors.complaint_list(),
+        )
+        if filterset.is_valid():
+            before, after = selectors.complaint_neighbours(
+                queryset=filterset.qs, pk=complaint.pk
+            )
     context = {
         "complaint": complaint,
+        "queue": queue,
+        "previous_id": before,
+        "next_id": after,
         "raw_text": raw_text,
         "raw_truncated": raw_truncated,
         "mailing_q": query,
@@ -165,14 +193,14 @@ def complaint_link(request, pk: int):
     )
     if mailing is None:
         messages.error(request, "Choose an existing mailing to link to.")
-        return redirect(complaint)
+        return redirect(_back_to_complaint(request, complaint))
     try:
         triage.complaint_link(complaint=complaint, mailing=mailing, actor=request.user)
     except ValidationError as error:
         _fail(request, error)
     else:
         messages.success(request, f"Linked to mailing #{mailing.pk}.")
-    return redirect(complaint)
+    return redirect(_back_to_complaint(request, complaint))
 
 
 @require_POST
@@ -189,7 +217,7 @@ def complaint_triage(request, pk: int, action: str):
         raise Http404("Unknown action.")
     service(complaint=complaint, actor=request.user)
     messages.success(request, f"Complaint {complaint.reference}: {action} done.")
-    return redirect(complaint)
+    return redirect(_back_to_complaint(request, complaint))
 
 
 @require_GET

@@ -220,5 +220,6 @@ def test_bulk_form_offers_exactly_the_actions_the_service_knows():
     from complaints.forms import BulkActionForm
     from complaints.services.triage import BULK_ACTIONS
 
-    offered = {value for value, _label in BulkActionForm().fields["action"].choices}
-    assert offered == BULK_ACTIONS
+    choices = BulkActionForm().fields["action"].choices
+    assert choices[0] == ("", "Choose an action…")
+    assert {value for value, _label in choices[1:]} == BULK_ACTIONS
