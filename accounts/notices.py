@@ -6,12 +6,14 @@ show support reps what the customer was told. Reads templates only; no writes.
 
 from django.template.loader import render_to_string
 
+from abusedesk.branding import isp_context
 from accounts.models import Action
 
 
 def notice_render(*, action: Action) -> tuple[str, str]:
     """The notice's subject line and body, from ``action.notice_template``."""
     context = {
+        **isp_context(),
         "subscriber": action.subscriber,
         "action": action,
         "mailing": action.mailing,

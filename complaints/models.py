@@ -218,6 +218,10 @@ class Complaint(models.Model):
         max_length=255, blank=True, help_text="How it was linked, or why not."
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    is_without_evidence = models.BooleanField(
+        default=False,
+        help_text="Filed on the web form with a description only, no message.",
+    )
     needs_acknowledgment = models.BooleanField(
         default=False,
         help_text="Decided when recorded: a person wrote it and gets an answer.",

@@ -13,6 +13,7 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from abusedesk.branding import isp_context
 from complaints.models import Complaint
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def complaint_acknowledge(*, complaint_id: int) -> bool:
         return False
     complaint = Complaint.objects.get(pk=complaint_id)
     context = {
+        **isp_context(),
         "complaint": complaint,
         "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/",
     }

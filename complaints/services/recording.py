@@ -19,7 +19,11 @@ from django.db import connection, transaction
 from accounts.models import Subscriber, is_ip_address
 from complaints.ingest import ComplaintSource, Kind, OriginalMessage, Report
 from complaints.ingest.parse import header_block
-from complaints.ingest.webform import complainant_words
+from complaints.ingest.webform import (
+    WITHOUT_EVIDENCE,
+    WITHOUT_EVIDENCE_HEADER,
+    complainant_words,
+)
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing
 from complaints.services import linking, notices
 
@@ -30,6 +34,15 @@ _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REFERENCE_HEADER = "X-Abuse-Desk-Reference"
 _REFERENCE = re.compile(
     rb"^x-abuse-desk-reference:[ \t]*(C-[A-Z0-9]{4}-[A-Z0-9]{4})[ \t]*\r?$", re.I | re.M
+)
+# A description filed without the message (the form stamps it).
+_WITHOUT_EVIDENCE = re.compile(
+    rb"^"
+    + re.escape(WITHOUT_EVIDENCE_HEADER.encode())
+    + rb":[ \t]*"
+    + re.escape(WITHOUT_EVIDENCE.encode())
+    + rb"[ \t]*\r?$",
+    re.I | re.M,
 )
 
 
@@ -203,6 +216,7 @@ def _complaint(item: Item) -> Complaint:
         received_at=item.inbound.received_at,
         complainant_email=complainant_email,
         complainant_text=_words(item.inbound, channel),
+        is_without_evidence=_without_evidence(item.inbound, channel),
         needs_acknowledgment=needs_acknowledgment(
             channel=channel,
             complainant_email=complainant_email,
@@ -230,6 +244,14 @@ def _words(inbound: InboundMessage, channel: str) -> str:
     if channel != Complaint.Channel.WEB_FORM:
         return ""
     return complainant_words(bytes(inbound.raw))
+
+
+def _without_evidence(inbound: InboundMessage, channel: str) -> bool:
+    if channel != Complaint.Channel.WEB_FORM:
+        return False
+    return (
+        _WITHOUT_EVIDENCE.search(header_block(bytes(inbound.raw[:65536]))) is not None
+    )
 
 
 def _reference_for(inbound: InboundMessage) -> str:

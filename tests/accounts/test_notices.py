@@ -40,3 +40,19 @@ def test_an_older_notice_is_rendered_from_its_template(warning):
 
 def test_an_action_without_notice_has_no_text():
     assert notice_text(action=ActionFactory.build(notice_template="")) == ""
+
+
+def test_every_notice_names_the_isp_and_its_contact(warning, settings):
+    settings.ABUSE_ISP_NAME = "Harbour Net"
+    settings.ABUSE_ISP_CONTACT = "abuse@harbour.example"
+    for template in (
+        "warning",
+        "final_warning",
+        "suspension",
+        "termination",
+        "reinstatement",
+        "compromise_advice",
+    ):
+        warning.notice_template = template
+        _subject, body = notice_render(action=warning)
+        assert "The abuse team of Harbour Net\nabuse@harbour.example" in body, template
