@@ -46,10 +46,11 @@ install-dev: $(VENV)/.installed-dev
 ## run: set up and start the desk on embedded defaults (SQLite, embedded Redis).
 run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.installed
+	@PORT=$(PORT) $(PY) -m abusedesk.launcher --check-port
 	mkdir -p var
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --base-url http://127.0.0.1:$(PORT)
-	PORT=$(PORT) $(PY) -m abusedesk.launcher
+	PORT=$(PORT) exec $(PY) -m abusedesk.launcher
 
 ## test: lint, then the whole suite against PostgreSQL and Redis.
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
