@@ -1,6 +1,13 @@
 from django.urls import path
 
-from complaints.views import inbound, ingest_http, mailings, public, staff
+from complaints.views import (
+    inbound,
+    ingest_http,
+    mail_templates,
+    mailings,
+    public,
+    staff,
+)
 
 app_name = "complaints"
 urlpatterns = [
@@ -32,6 +39,12 @@ urlpatterns = [
     path("inbound/<int:pk>/discard/", inbound.inbound_discard, name="inbound_discard"),
     # After the numbered paths: a state name is any string, digits included.
     path("inbound/<str:state>/", inbound.inbound_list, name="inbound_list"),
+    path("mail/", mail_templates.mail_template_list, name="mail_template_list"),
+    path(
+        "mail/<str:name>/",
+        mail_templates.mail_template_edit,
+        name="mail_template_edit",
+    ),
     path("report/", public.report_form, name="report_form"),
     path("report/done/", public.report_done, name="report_done"),
     path("report/status/", public.report_status, name="report_status"),

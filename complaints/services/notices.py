@@ -10,10 +10,9 @@ from datetime import timedelta
 import redis
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from abusedesk.branding import isp_context
+from accounts.notices import mail_render
 from complaints.models import Complaint
 
 logger = logging.getLogger(__name__)
@@ -67,16 +66,16 @@ def complaint_acknowledge(*, complaint_id: int) -> bool:
     if not claimed:
         return False
     complaint = Complaint.objects.get(pk=complaint_id)
-    context = {
-        **isp_context(),
-        "complaint": complaint,
-        "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/",
-    }
+    subject, body = mail_render(
+        name="complaints/email/acknowledgment",
+        context={
+            "complaint": complaint,
+            "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/",
+        },
+    )
     message = EmailMessage(
-        subject=render_to_string(
-            "complaints/email/acknowledgment_subject.txt", context
-        ).strip(),
-        body=render_to_string("complaints/email/acknowledgment.txt", context),
+        subject=subject,
+        body=body,
         from_email=settings.ABUSE_FROM_EMAIL,
         to=[complaint.complainant_email],
         headers=AUTO_REPLY_HEADERS,
