@@ -30,7 +30,7 @@ def test_saving_twice_keeps_one_row_with_the_latest_text(abuse_user):
         (NAME, "two\nlines", "B"),
         (NAME, "S", "   "),
         (NAME, "S", "{% for %}"),
-        (NAME, "{{ broken", "B"),
+        (NAME, "{{ a|nosuchfilter }}", "B"),
     ],
 )
 def test_bad_wording_is_refused(abuse_user, name, subject, body):
