@@ -108,11 +108,25 @@ def test_abuse_staff_pages_have_no_serious_violations(
         f"/subscribers/{subscriber.pk}/",
         f"/subscribers/{subscriber.pk}/history/print/",
         f"/subscribers/{subscriber.pk}/status/suspend/",
+        "/mail/",
+        "/mail/accounts.email.warning/",
     ]
     found = []
     for path in paths:
         found += _violations(axe_page, f"{live_server.url}{path}")
     assert found == []
+
+
+def test_the_report_form_with_its_errors_has_no_serious_violations(
+    axe_page, live_server
+):
+    axe_page.goto(f"{live_server.url}/report/")
+    axe_page.get_by_label("Paste the message's full headers").fill("not mail")
+    axe_page.get_by_role("button", name="Send report").click()
+    axe_page.wait_for_load_state()
+    axe_page.add_script_tag(path=str(AXE))
+    result = axe_page.evaluate("async () => await axe.run(document)")
+    assert [v["id"] for v in result["violations"] if v["impact"] in BLOCKING] == []
 
 
 def test_support_pages_and_the_forbidden_page_have_no_serious_violations(
