@@ -30,10 +30,16 @@ _WRAPPER = re.compile(r"^\{% autoescape off %\}|\{% endautoescape %\}\s*$")
 _ENGINE = Engine(autoescape=False)
 
 
-def mail_render(*, name: str, context: dict) -> tuple[str, str]:
+def mail_render(
+    *, name: str, context: dict, overrides: dict | None = None
+) -> tuple[str, str]:
     """Subject line and body of mail ``name`` for ``context`` (the ISP's name
-    and contact are added)."""
-    override = MailTemplate.objects.filter(name=name).first()
+    and contact are added). ``overrides`` (from ``mail_overrides``) saves the
+    lookup when many are rendered."""
+    if overrides is None:
+        override = MailTemplate.objects.filter(name=name).first()
+    else:
+        override = overrides.get(name)
     if override is not None:
         return mail_render_source(
             subject=override.subject, body=override.body, context=context
@@ -49,6 +55,11 @@ def mail_render_source(*, subject: str, body: str, context: dict) -> tuple[str, 
     context = Context({**isp_context(), **context})
     rendered = Template(subject, engine=_ENGINE).render(context)
     return " ".join(rendered.split()), Template(body, engine=_ENGINE).render(context)
+
+
+def mail_overrides() -> dict[str, MailTemplate]:
+    """Staff's wording in force, by mail name (one query)."""
+    return {template.name: template for template in MailTemplate.objects.all()}
 
 
 def mail_source(*, name: str) -> tuple[str, str, MailTemplate | None]:
@@ -67,10 +78,11 @@ def mail_template_compile(*, source: str) -> Template:
     return Template(source, engine=_ENGINE)
 
 
-def notice_render(*, action: Action) -> tuple[str, str]:
+def notice_render(*, action: Action, overrides: dict | None = None) -> tuple[str, str]:
     """The notice's subject line and body, from ``action.notice_template``."""
     return mail_render(
         name=f"accounts/email/{action.notice_template}",
+        overrides=overrides,
         context={
             "subscriber": action.subscriber,
             "action": action,
@@ -80,12 +92,18 @@ def notice_render(*, action: Action) -> tuple[str, str]:
     )
 
 
-def notice_text(*, action: Action) -> str:
+def notice_text(*, action: Action, overrides: dict | None = None) -> str:
     """What the customer read: the text stored when the notice went out, or for
     notices sent before the desk kept it, the text its template gives today."""
     if action.notice_text:
         return action.notice_text
     if not action.notice_template:
         return ""
-    subject, body = notice_render(action=action)
+    subject, body = notice_render(action=action, overrides=overrides)
     return f"Subject: {subject}\n\n{body}"
+
+
+def notice_texts(*, actions: list[Action]) -> list[str]:
+    """``notice_text`` of each action, with one query for staff's wording."""
+    overrides = mail_overrides() if any(not a.notice_text for a in actions) else {}
+    return [notice_text(action=action, overrides=overrides) for action in actions]

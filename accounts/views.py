@@ -18,7 +18,7 @@ from abusedesk.roles import abuse_required, desk_required
 from accounts import selectors, services
 from accounts.forms import NoteForm, StatusChangeForm, SubscriberSearchForm
 from accounts.models import Subscriber
-from accounts.notices import notice_text
+from accounts.notices import notice_texts
 
 
 @require_GET
@@ -50,10 +50,7 @@ def subscriber_detail(request, pk: int):
         "mail_accounts": subscriber.mail_accounts.all(),
         "ip_assignments": subscriber.ip_assignments.all()[:50],
         "history": history,
-        "notices": [
-            {"action": action, "text": notice_text(action=action)}
-            for action in reversed(history.notices)
-        ],
+        "notices": _notices(list(reversed(history.notices))),
         "mailings": subscriber.mailings.all()[:50],
         "timeline": timeline,
         "timeline_limit": selectors.TIMELINE_LIMIT,
@@ -64,6 +61,11 @@ def subscriber_detail(request, pk: int):
         ],
     }
     return render(request, "accounts/subscriber_detail.html", context)
+
+
+def _notices(actions: list) -> list[dict]:
+    texts = notice_texts(actions=actions)
+    return [{"action": a, "text": t} for a, t in zip(actions, texts, strict=True)]
 
 
 @require_POST

@@ -24,7 +24,13 @@ MAILING_SERVICE_FIELDS = [
     "soft_bounce_count",
     "held_recipients",
 ]
-COMPLAINT_SERVICE_FIELDS = ["state", "subscriber", "mailing", "acknowledged_at"]
+COMPLAINT_SERVICE_FIELDS = [
+    "state",
+    "subscriber",
+    "mailing",
+    "acknowledged_at",
+    "needs_acknowledgment",
+]
 
 
 class ServiceOwnedAdmin(admin.ModelAdmin):
@@ -64,6 +70,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "error",
         "processed_at",
         "attempts",
+        "discarded_at",
+        "discarded_by",
+        "discard_reason",
         "raw_text",
     ]
 
