@@ -51,6 +51,7 @@ def inbound_detail(request, pk: int):
     )
     context = {
         "inbound": inbound,
+        "back_to": inbound.state if inbound.state in LISTS else "failed",
         "outcome": services.inbound_outcome(inbound=inbound),
         "events": selectors.inbound_events(inbound=inbound),
         "raw_text": raw_text,

@@ -68,3 +68,9 @@ def test_support_reps_may_not_see_stored_messages(support_client):
     inbound = InboundMessageFactory(state="failed")
     assert support_client.get(f"/inbound/{inbound.pk}/").status_code == 403
     assert support_client.post(f"/inbound/{inbound.pk}/discard/").status_code == 403
+
+
+def test_a_processed_message_links_back_to_a_list_that_exists(abuse_client):
+    inbound = InboundMessageFactory(state="processed")
+    page = abuse_client.get(f"/inbound/{inbound.pk}/").content.decode()
+    assert 'href="/inbound/failed/">← Failed messages' in page
