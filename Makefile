@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev samples bench-parse bench-ingest bench-pages bench-linking bench-hostile drills fuzz
+.PHONY: run test lint format install install-dev samples axe bench-parse bench-ingest bench-pages bench-linking bench-hostile drills fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,21 +33,29 @@ $(SAMPLES)/.fetched: | $(VENV)/bin/python
 	touch $@
 samples: $(SAMPLES)/.fetched
 
+# axe-core for the browser tests' accessibility check, from npm, pinned.
+AXE := .axe/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
+$(AXE):
+	npm install --prefix .axe --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+axe: $(AXE)
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## run: set up and start the desk on embedded defaults (SQLite, embedded Redis).
 run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.installed
+	@PORT=$(PORT) $(PY) -m abusedesk.launcher --check-port
 	mkdir -p var
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --base-url http://127.0.0.1:$(PORT)
-	PORT=$(PORT) $(PY) -m abusedesk.launcher
+	PORT=$(PORT) exec $(PY) -m abusedesk.launcher
 
 ## test: lint, then the whole suite against PostgreSQL and Redis.
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
-test: $(VENV)/.installed-dev $(SAMPLES)/.fetched
+test: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(AXE)
 	$(PY) -m abusedesk.checkservices
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

@@ -18,13 +18,17 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 
-def mail_send_claimed(*, row: Model, field: str, message: EmailMessage) -> bool:
+def mail_send_claimed(
+    *, row: Model, field: str, message: EmailMessage, also: dict | None = None
+) -> bool:
     """Claim ``row.<field>`` (NULL until sent), send ``message``, and release the
     claim if sending fails. Returns whether this call sent it. Render the
-    message before calling: a template error must not cost a claim."""
+    message before calling: a template error must not cost a claim. ``also``
+    holds more fields written with the claim (say, the text that was sent)."""
     rows = type(row)._default_manager.filter(pk=row.pk)
     claimed_at = timezone.now()
-    if not rows.filter(**{f"{field}__isnull": True}).update(**{field: claimed_at}):
+    claim = {field: claimed_at, **(also or {})}
+    if not rows.filter(**{f"{field}__isnull": True}).update(**claim):
         return False
     try:
         message.send()

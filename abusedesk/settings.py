@@ -66,6 +66,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "abusedesk.roles.roles_context",
+                "abusedesk.branding.branding_context",
             ],
         },
     },
@@ -212,9 +213,17 @@ ABUSE_QUEUE_DELETE_COMMAND = env.str(
     "ABUSE_QUEUE_DELETE_COMMAND", default=""
 )  # postsuper -d
 # The desk's public address, used in links inside the mail it sends.
-ABUSE_PUBLIC_URL = env.str("ABUSE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip(
-    "/"
-)
+# Without it, links follow the port the desk was started on (PORT, as make run sets).
+ABUSE_PUBLIC_URL = env.str(
+    "ABUSE_PUBLIC_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
+# --- The desk for daily work (issue 13) ---
+# A held batch waiting longer than this for a staff decision is overdue (dashboard).
+ABUSE_HOLD_OVERDUE_MINUTES = env.int("ABUSE_HOLD_OVERDUE_MINUTES", default=60)
+# Who the desk speaks for, on the public pages and in every mail it sends; the
+# contact defaults to ABUSE_FROM_EMAIL.
+ABUSE_ISP_NAME = env.str("ABUSE_ISP_NAME", default="Example ISP")
+ABUSE_ISP_CONTACT = env.str("ABUSE_ISP_CONTACT", default="")
 # The ISP's own mail network, for linking (complaints/linking/network.py): names,
 # addresses or networks of the outbound relays, the inbound MX and the webmail
 # servers, and the ISP's mail domains (empty: the domains most subscribers'

@@ -16,6 +16,9 @@ class IPAssignmentInline(admin.TabularInline):
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = ["account_number", "name", "contact_email", "status", "updated_at"]
+    # Status changes go through the subscriber page (or the billing import),
+    # which record the Action, send the notice and refresh the policy cache.
+    readonly_fields = ["status"]
     list_filter = ["status"]
     search_fields = ["account_number", "name", "contact_email", "mail_accounts__login"]
     inlines = [MailAccountInline, IPAssignmentInline]
@@ -45,6 +48,12 @@ class ActionAdmin(admin.ModelAdmin):
     raw_id_fields = ["subscriber", "mailing", "strike"]
     date_hierarchy = "created_at"
 
+    # The timeline is evidence: written by the services, never edited here.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
-        # The timeline is evidence: it is never edited away.
         return False

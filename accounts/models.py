@@ -202,6 +202,9 @@ class Action(models.Model):
     created_at = models.DateTimeField(db_index=True)
     notice_template = models.CharField(max_length=64, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    notice_text = models.TextField(
+        blank=True, help_text="The notice as it was sent: subject line, then body."
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -217,3 +220,24 @@ class Action(models.Model):
     @property
     def actor_label(self) -> str:
         return self.actor.get_username() if self.actor_id else "system"
+
+
+class MailTemplate(models.Model):
+    """Staff's own wording of one mail the desk sends, in place of the shipped
+    template file of the same name (templates/<name>.txt and _subject.txt).
+    Deleting the row brings the shipped wording back."""
+
+    name = models.CharField(max_length=64, unique=True)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return self.name

@@ -6,9 +6,11 @@ their related rows joined, so pages make no query per row.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from accounts.models import (
     Action,
@@ -19,6 +21,18 @@ from accounts.models import (
     is_ip_address,
 )
 
+# The one exception to "accounts never imports complaints" (STYLE.md): the
+# strike policy is a pure module with no imports of its own, and whether a strike
+# is live must be its answer here too (ABUSE_STRIKE_WINDOW_DAYS).
+from complaints import strikes as policy
+
+# What each place on the way to the strike limit leads to, in words.
+OUTCOME_WORDS = {
+    policy.Outcome.NONE: "",
+    policy.Outcome.WARN: "warning",
+    policy.Outcome.FINAL_WARNING: "final warning",
+    policy.Outcome.SUSPEND: "suspension",
+}
 # Most subscribers one search shows; a longer list is refined, not paged through.
 SEARCH_LIMIT = 50
 # Entries of the timeline shown on the subscriber page (the export has them all).
@@ -208,18 +222,76 @@ class HistoryEvent:
 
 
 @dataclass(frozen=True)
+class StrikeSlot:
+    """One place on the way to the limit: the live strike that fills it (or
+    None), and what reaching it leads to."""
+
+    number: int
+    strike: object | None
+    outcome: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class StrikeHistory:
     """What a support rep reads, or sends a customer who asks why: the strikes
-    with their mailings, the status changes, and every notice the customer got."""
+    with their mailings, the status changes, and every notice the customer got.
+
+    Which strikes are live is the policy's answer (complaints/strikes.py), for
+    ``now`` and the window and limit in force (ABUSE_STRIKE_WINDOW_DAYS,
+    ABUSE_STRIKE_LIMIT, read when the history is built)."""
 
     subscriber: Subscriber
     strikes: list = field(default_factory=list)
     status_changes: list[Action] = field(default_factory=list)
     notices: list[Action] = field(default_factory=list)
+    now: datetime | None = None
+    window: timedelta | None = None
+    limit: int = 3
+
+    def is_live(self, strike) -> bool:
+        if strike.revoked_at is not None:
+            return False
+        now = self.now or timezone.now()
+        return policy.is_live(issued_at=strike.issued_at, now=now, window=self.window)
+
+    @property
+    def live_strikes(self) -> list:
+        return [strike for strike in self.strikes if self.is_live(strike)]
 
     @property
     def live_strike_count(self) -> int:
-        return sum(1 for strike in self.strikes if strike.revoked_at is None)
+        return len(self.live_strikes)
+
+    @property
+    def standing(self) -> str:
+        """ "2 of 3" """
+        return policy.standing(live_strikes=self.live_strike_count, limit=self.limit)
+
+    @property
+    def slots(self) -> list[StrikeSlot]:
+        """The live strikes against the limit, oldest first, then the places
+        still empty; each with what it leads to."""
+        live = self.live_strikes
+        limit = max(self.limit, 1)
+        return [
+            StrikeSlot(
+                number=n,
+                strike=live[n - 1] if n <= len(live) else None,
+                outcome=OUTCOME_WORDS[policy.outcome_for(live_strikes=n, limit=limit)],
+                expires_at=(
+                    live[n - 1].issued_at + self.window
+                    if self.window and n <= len(live)
+                    else None
+                ),
+            )
+            for n in range(1, max(limit, len(live)) + 1)
+        ]
+
+    def strike_state(self, strike) -> str:
+        if strike.revoked_at:
+            return "revoked"
+        return "live" if self.is_live(strike) else "expired"
 
     @property
     def events(self) -> list[HistoryEvent]:
@@ -235,7 +307,7 @@ class StrikeHistory:
                     mailing_date=mailing.first_seen,
                     subject=mailing.subject,
                     reason=strike.get_reason_display(),
-                    detail="revoked" if strike.revoked_at else "live",
+                    detail=self.strike_state(strike),
                 )
             )
             if strike.revoked_at:
@@ -284,9 +356,15 @@ def subscriber_history(
     status changes and notices are taken from it instead of queried again.
     """
     strikes = list(subscriber_strikes(subscriber=subscriber).order_by("issued_at"))
+    rules = {
+        "now": timezone.now(),
+        "window": policy.window_from_days(settings.ABUSE_STRIKE_WINDOW_DAYS),
+        "limit": settings.ABUSE_STRIKE_LIMIT,
+    }
     if recent is not None and len(recent) < TIMELINE_LIMIT:
         oldest_first = list(reversed(recent))
         return StrikeHistory(
+            **rules,
             subscriber=subscriber,
             strikes=strikes,
             status_changes=[a for a in oldest_first if a.kind in STATUS_KINDS],
@@ -294,6 +372,7 @@ def subscriber_history(
         )
     timeline = subscriber_timeline(subscriber=subscriber).order_by("created_at", "pk")
     return StrikeHistory(
+        **rules,
         subscriber=subscriber,
         strikes=strikes,
         status_changes=list(timeline.filter(kind__in=STATUS_KINDS)[:HISTORY_LIMIT]),

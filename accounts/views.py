@@ -18,6 +18,7 @@ from abusedesk.roles import abuse_required, desk_required
 from accounts import selectors, services
 from accounts.forms import NoteForm, StatusChangeForm, SubscriberSearchForm
 from accounts.models import Subscriber
+from accounts.notices import notice_texts
 
 
 @require_GET
@@ -43,11 +44,13 @@ def subscriber_detail(request, pk: int):
     timeline = list(
         selectors.subscriber_timeline(subscriber=subscriber)[: selectors.TIMELINE_LIMIT]
     )
+    history = selectors.subscriber_history(subscriber=subscriber, recent=timeline)
     context = {
         "subscriber": subscriber,
         "mail_accounts": subscriber.mail_accounts.all(),
         "ip_assignments": subscriber.ip_assignments.all()[:50],
-        "history": selectors.subscriber_history(subscriber=subscriber, recent=timeline),
+        "history": history,
+        "notices": _notices(list(reversed(history.notices))),
         "mailings": subscriber.mailings.all()[:50],
         "timeline": timeline,
         "timeline_limit": selectors.TIMELINE_LIMIT,
@@ -58,6 +61,11 @@ def subscriber_detail(request, pk: int):
         ],
     }
     return render(request, "accounts/subscriber_detail.html", context)
+
+
+def _notices(actions: list) -> list[dict]:
+    texts = notice_texts(actions=actions)
+    return [{"action": a, "text": t} for a, t in zip(actions, texts, strict=True)]
 
 
 @require_POST

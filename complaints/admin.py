@@ -14,6 +14,35 @@ from complaints.services.tokens import ingest_token_create
 
 RAW_PREVIEW_LIMIT = 200_000
 
+# The fields the services own: a change to them must leave an Action on the
+# timeline (and sometimes a notice), which only the desk's own pages write. The
+# admin shows them; it does not edit them.
+MAILING_SERVICE_FIELDS = [
+    "state",
+    "complaint_count",
+    "hard_bounce_count",
+    "soft_bounce_count",
+    "held_recipients",
+]
+COMPLAINT_SERVICE_FIELDS = [
+    "state",
+    "subscriber",
+    "mailing",
+    "acknowledged_at",
+    "needs_acknowledgment",
+]
+
+
+class ServiceOwnedAdmin(admin.ModelAdmin):
+    """Read-only fields on change only: a row added by hand (a manual entry) may
+    still set them once; the desk's services own them afterwards."""
+
+    service_fields: list[str] = []
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + self.service_fields if obj is not None else fields
+
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
@@ -41,6 +70,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "error",
         "processed_at",
         "attempts",
+        "discarded_at",
+        "discarded_by",
+        "discard_reason",
         "raw_text",
     ]
 
@@ -75,7 +107,8 @@ class MailingKeyInline(admin.TabularInline):
 
 
 @admin.register(Mailing)
-class MailingAdmin(admin.ModelAdmin):
+class MailingAdmin(ServiceOwnedAdmin):
+    service_fields = MAILING_SERVICE_FIELDS
     list_display = [
         "pk",
         "subscriber",
@@ -94,7 +127,8 @@ class MailingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(ServiceOwnedAdmin):
+    service_fields = COMPLAINT_SERVICE_FIELDS
     list_display = [
         "reference",
         "received_at",
@@ -131,6 +165,14 @@ class StrikeAdmin(admin.ModelAdmin):
     list_filter = ["reason", "revoked_at"]
     search_fields = ["subscriber__account_number"]
     raw_id_fields = ["mailing", "subscriber", "issued_by", "revoked_by"]
+
+    # Strikes are issued and revoked on the mailing page, which writes the
+    # Action and applies the policy; the admin only shows them.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Revocation keeps the row; deleting a strike would erase evidence.

@@ -27,8 +27,10 @@ class LinkForm(forms.Form):
 
 
 class BulkActionForm(forms.Form):
+    # Starts at "choose an action": a destructive one is never the default.
     action = forms.ChoiceField(
         choices=[
+            ("", "Choose an action…"),
             ("dismiss", "Dismiss"),
             ("duplicate", "Mark duplicate"),
             ("link", "Link to the mailing below"),

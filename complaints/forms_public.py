@@ -11,6 +11,8 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from complaints.ingest.webform import not_mail_because
+
 # Letters, digits and the dash: what a reference is made of (C-XXXX-XXXX).
 _REFERENCE_RE = re.compile(r"^[A-Z0-9-]{4,16}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -73,6 +75,12 @@ class ReportForm(AccessibleFormMixin, forms.Form):
         "“View source” or “Message source”, and copy everything.",
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
     )
+    no_headers = forms.BooleanField(
+        label="I cannot get the headers: send my description only",
+        required=False,
+        help_text="We will still read it, but without the message we can rarely "
+        "find who sent it.",
+    )
     eml = forms.FileField(
         label="Or upload the message as a file (.eml)",
         required=False,
@@ -92,6 +100,7 @@ class ReportForm(AccessibleFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         # Read at call time, so the limit follows the settings.
         self.max_bytes = settings.ABUSE_REPORT_MAX_BYTES
+        self.is_not_mail = False
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
@@ -128,17 +137,35 @@ class ReportForm(AccessibleFormMixin, forms.Form):
         if self.has_error("headers") or self.has_error("eml"):
             return cleaned
         if not has_headers and not has_file:
-            self.add_error(
-                "headers",
-                "Please paste the message's headers here, or upload the message "
-                "as a file below.",
-            )
+            if not cleaned.get("no_headers"):
+                self.add_error(
+                    "headers",
+                    "Please paste the message's headers here, or upload the "
+                    "message as a file below. If you cannot get them, tick "
+                    "“send my description only”.",
+                )
         elif has_headers and has_file:
             self.add_error(
                 "eml",
                 "Please either paste the headers or upload the file, not both.",
             )
+        else:
+            self._refuse_non_mail(cleaned, "headers" if has_headers else "eml")
         return cleaned
+
+    def _refuse_non_mail(self, cleaned, name: str) -> None:
+        """Text that is no mail at all is refused, with the way to get the
+        headers shown beside the form (nothing is stored)."""
+        data = cleaned[name]
+        why = not_mail_because(data.encode() if isinstance(data, str) else data)
+        if why:
+            self.is_not_mail = True
+            self.add_error(
+                name,
+                f"This does not look like an email message: {why}. See “How to "
+                "find a message's headers” below, or tick “send my description "
+                "only”.",
+            )
 
     def size_error(self, size: int) -> str:
         return (

@@ -28,6 +28,9 @@ class InboundMessage(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
+        # Staff looked at a failed message and decided it is nothing to record;
+        # the row and its bytes stay, with who decided and why.
+        DISCARDED = "discarded", "Discarded"
 
     raw = models.BinaryField()
     sha256 = models.CharField(max_length=64, unique=True)
@@ -47,11 +50,26 @@ class InboundMessage(models.Model):
     is_cut = models.BooleanField(default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    discard_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
         indexes = [
             models.Index(fields=["state", "received_at"], name="inbound_state_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="discarded") | ~Q(discard_reason=""),
+                name="inbound_discard_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -134,6 +152,13 @@ class Mailing(models.Model):
             # Grouping: a subscriber's mailings active around a report's time.
             models.Index(
                 fields=["subscriber", "last_seen"], name="mailing_subscriber_seen_idx"
+            ),
+            # The mailings list sorts on each of these.
+            models.Index(fields=["-last_seen"], name="mailing_last_seen_idx"),
+            models.Index(fields=["-first_seen"], name="mailing_first_seen_idx"),
+            models.Index(fields=["-complaint_count"], name="mailing_complaints_idx"),
+            models.Index(
+                fields=["-hard_bounce_count"], name="mailing_hard_bounces_idx"
             ),
         ]
         constraints = [
@@ -244,6 +269,14 @@ class Complaint(models.Model):
     # message's headers): the same report sent again is a duplicate.
     report_fingerprint = models.CharField(max_length=64, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    is_without_evidence = models.BooleanField(
+        default=False,
+        help_text="Filed on the web form with a description only, no message.",
+    )
+    needs_acknowledgment = models.BooleanField(
+        default=False,
+        help_text="Decided when recorded: a person wrote it and gets an answer.",
+    )
 
     class Meta:
         ordering = ["-received_at", "-pk"]
@@ -266,6 +299,12 @@ class Complaint(models.Model):
                 fields=["report_fingerprint"],
                 condition=~Q(report_fingerprint=""),
                 name="complaint_fingerprint_idx",
+            ),
+            # The sweep's "acknowledgment still owed" scan.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(needs_acknowledgment=True, acknowledged_at__isnull=True),
+                name="complaint_ack_owed_idx",
             ),
         ]
         constraints = [

@@ -5,13 +5,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Substr, TruncDate
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models.functions import Substr, TruncDate, TruncDay, TruncHour
+from django.utils import timezone
 
 from accounts.models import Action, Subscriber
+from complaints import strikes
+from complaints.charts import Slot
+from complaints.ingest import reasons
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing, Strike
 
 DASHBOARD_CACHE_SECONDS = 60
@@ -31,6 +36,25 @@ def complaint_get(*, pk: int) -> Complaint:
     return Complaint.objects.select_related("subscriber", "mailing", "inbound").get(
         pk=pk
     )
+
+
+NEIGHBOUR_SCAN = 2000
+
+
+def complaint_neighbours(
+    *, queryset: QuerySet[Complaint], pk: int
+) -> tuple[int | None, int | None]:
+    """The complaints before and after ``pk`` in a filtered, ordered queue:
+    found among its first NEIGHBOUR_SCAN ids (an index scan of bare ids), which
+    is as far as anyone pages; (None, None) when ``pk`` is not among them."""
+    ids = list(queryset.values_list("pk", flat=True)[:NEIGHBOUR_SCAN])
+    try:
+        at = ids.index(pk)
+    except ValueError:
+        return None, None
+    before = ids[at - 1] if at > 0 else None
+    after = ids[at + 1] if at + 1 < len(ids) else None
+    return before, after
 
 
 def complaints_by_ids(*, ids: list[int]) -> QuerySet[Complaint]:
@@ -73,10 +97,85 @@ def mailing_cut_notices(*, mailing: Mailing) -> int:
 
 
 def mailing_bounce_reasons(*, mailing: Mailing) -> list[dict]:
-    return list(
+    """The bounces grouped by reason, in words, most frequent first."""
+    rows = list(
         mailing.bounces.values("reason", "is_hard")
         .annotate(total=Count("pk"))
-        .order_by("-total")[:10]
+        .order_by("-total", "reason")[:12]
+    )
+    for row in rows:
+        row["words"] = reasons.DESCRIPTIONS.get(
+            row["reason"], row["reason"] or "unclassified"
+        )
+    return rows
+
+
+MAILING_CHART_SLOTS = 48
+
+
+def mailing_activity(*, mailing: Mailing) -> list[Slot]:
+    """Complaints and bounces over the mailing's time: per hour when it lasted
+    two days or less, else per day; at most MAILING_CHART_SLOTS slots from the
+    first report."""
+    hourly = mailing.last_seen - mailing.first_seen <= timedelta(days=2)
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
+    trunc = TruncHour if hourly else TruncDay
+    start = trunc_start(mailing.first_seen, hourly=hourly)
+    counts = {}
+    for name, queryset in (
+        ("complaints", mailing.complaints.all()),
+        ("bounces", mailing.bounces.all()),
+    ):
+        rows = (
+            queryset.annotate(slot=trunc("received_at"))
+            .values("slot")
+            .annotate(total=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            counts[(name, row["slot"])] = row["total"]
+    span = mailing.last_seen - start
+    slots = min(MAILING_CHART_SLOTS, max(1, int(span / step) + 1))
+    result = []
+    for n in range(slots):
+        at = start + n * step
+        result.append(
+            Slot(
+                start=at,
+                label=f"{at:%H}h" if hourly else f"{at.day} {at:%b}",
+                complaints=counts.get(("complaints", at), 0),
+                bounces=counts.get(("bounces", at), 0),
+            )
+        )
+    return result
+
+
+def trunc_start(at: datetime, *, hourly: bool) -> datetime:
+    at = timezone.localtime(at)
+    at = at.replace(minute=0, second=0, microsecond=0)
+    return at if hourly else at.replace(hour=0)
+
+
+# The timeline entry that records each closing decision on a mailing.
+DECISION_KINDS = {
+    Mailing.State.COMPROMISED: [Action.Kind.RESTRICTION, Action.Kind.NOTE],
+    Mailing.State.DISMISSED: [Action.Kind.MAILING_DISMISSED],
+    Mailing.State.RELEASED: [Action.Kind.HOLD_RELEASED],
+    Mailing.State.REJECTED: [Action.Kind.HOLD_REJECTED],
+}
+
+
+def mailing_decision(*, mailing: Mailing) -> Action | None:
+    """The Action that records the decision the mailing's state stands on
+    (who decided, when, why), or None for open and struck mailings."""
+    kinds = DECISION_KINDS.get(mailing.state)
+    if not kinds:
+        return None
+    return (
+        Action.objects.filter(mailing=mailing, kind__in=kinds)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+        .first()
     )
 
 
@@ -110,19 +209,99 @@ def mailing_held_recipients(*, mailing: Mailing) -> list[HeldRecipient]:
 def strike_list_live(
     *, subscriber_id: int, now: datetime | None = None
 ) -> QuerySet[Strike]:
+    """Unrevoked strikes. The services pass these to ``strikes.verdict``, which
+    applies the window itself; displays use ``strike_count_live``."""
     return Strike.objects.filter(subscriber_id=subscriber_id, revoked_at__isnull=True)
 
 
+def live_strike_q(*, now: datetime, prefix: str = "") -> Q:
+    """Live strikes as a query: unrevoked, and inside the window the policy
+    module gives (ABUSE_STRIKE_WINDOW_DAYS, read now)."""
+    q = Q(**{f"{prefix}revoked_at__isnull": True})
+    since = strikes.live_since(now=now, window=strike_window())
+    if since is not None:
+        q &= Q(**{f"{prefix}issued_at__gt": since})
+    return q
+
+
+def strike_window() -> timedelta | None:
+    return strikes.window_from_days(settings.ABUSE_STRIKE_WINDOW_DAYS)
+
+
+def strike_count_live(*, subscriber_id: int, now: datetime) -> int:
+    return Strike.objects.filter(
+        live_strike_q(now=now), subscriber_id=subscriber_id
+    ).count()
+
+
 def inbound_failed_list() -> QuerySet[InboundMessage]:
-    return InboundMessage.objects.filter(state=InboundMessage.State.FAILED).defer("raw")
+    return inbound_list(state=InboundMessage.State.FAILED)
+
+
+def inbound_list(*, state: str) -> QuerySet[InboundMessage]:
+    """Stored messages in one state, newest first (the state index), without
+    their bytes."""
+    return (
+        InboundMessage.objects.filter(state=state)
+        .defer("raw")
+        .order_by("-received_at", "-pk")
+    )
+
+
+def inbound_raw_text(*, inbound: InboundMessage, limit: int) -> tuple[str, bool]:
+    """The message as text for an inert <pre>, and whether it was cut short."""
+    raw = bytes(inbound.raw)
+    return raw[:limit].decode("utf-8", errors="replace"), len(raw) > limit
+
+
+def inbound_events(*, inbound: InboundMessage) -> list[tuple[datetime, str]]:
+    """The message's own timeline, oldest first: received, last processed,
+    discarded."""
+    events = [(inbound.received_at, f"Received by {inbound.get_channel_display()}")]
+    if inbound.processed_at:
+        attempts = inbound.attempts
+        events.append(
+            (
+                inbound.processed_at,
+                f"Last processed ({attempts} attempt{'s' if attempts != 1 else ''})",
+            )
+        )
+    if inbound.discarded_at:
+        who = inbound.discarded_by.get_username() if inbound.discarded_by else "system"
+        events.append(
+            (inbound.discarded_at, f"Discarded by {who}: {inbound.discard_reason}")
+        )
+    return sorted(events, key=lambda event: event[0])
+
+
+def mailing_list() -> QuerySet[Mailing]:
+    """The mailings list, most recently seen first, with the subscriber and the
+    strike joined (one row each, so no query per row)."""
+    live = live_strike_q(now=timezone.now(), prefix="strike__") & Q(
+        strike__isnull=False
+    )
+    return (
+        Mailing.objects.select_related("subscriber", "strike")
+        .defer("held_recipients")
+        .annotate(has_live_strike=ExpressionWrapper(live, output_field=BooleanField()))
+    )
+
+
+def mailing_holds_overdue_q(*, now: datetime) -> Q:
+    """Held batches waiting longer than ABUSE_HOLD_OVERDUE_MINUTES."""
+    cutoff = now - timedelta(minutes=settings.ABUSE_HOLD_OVERDUE_MINUTES)
+    return Q(state=Mailing.State.HELD, first_seen__lt=cutoff)
 
 
 def inbound_get(*, pk: int) -> InboundMessage:
     return InboundMessage.objects.get(pk=pk)
 
 
-def dashboard_counts() -> dict[str, int]:
+def dashboard_counts(*, now: datetime) -> dict[str, int]:
     return {
+        "overdue_holds": Mailing.objects.filter(
+            mailing_holds_overdue_q(now=now)
+        ).count(),
         "new_complaints": Complaint.objects.filter(state=Complaint.State.NEW).count(),
         "unlinked": Complaint.objects.filter(
             state=Complaint.State.NEW, subscriber__isnull=True
@@ -137,11 +316,13 @@ def dashboard_counts() -> dict[str, int]:
     }
 
 
-def subscribers_at_strikes(*, live: int, limit: int = 20) -> QuerySet[Subscriber]:
+def subscribers_at_strikes(
+    *, live: int, now: datetime, limit: int = 20
+) -> QuerySet[Subscriber]:
     """Active subscribers with exactly ``live`` live strikes. Grouped from the
     strikes side: far fewer rows than subscribers."""
     holders = (
-        Strike.objects.filter(revoked_at__isnull=True)
+        Strike.objects.filter(live_strike_q(now=now))
         .values("subscriber_id")
         .annotate(live=Count("pk"))
         .filter(live=live)

@@ -34,6 +34,10 @@ The rules, in plain English:
    mailing so flagged is treated as rule 7 says, without waiting for staff: the
    account is secured, no strike is counted. Without automatic strikes, staff see
    the flag and decide; a bounce storm still suspends at once (rule 4).
+9. What staff may decide on a mailing (``mailing_decisions``): a strike while it
+   has none and is not closed as compromised or dismissed; mark compromised or
+   dismiss only while no live strike stands (revoke it first); release or reject
+   only a held batch; revoke a live strike.
 """
 
 from collections.abc import Sequence
@@ -57,6 +61,17 @@ class Outcome(StrEnum):
     WARN = "warn"
     FINAL_WARNING = "final_warning"
     SUSPEND = "suspend"
+
+
+class Decision(StrEnum):
+    """The decisions a mailing page can offer. The values are the URL segments."""
+
+    STRIKE = "strike"
+    COMPROMISED = "compromised"
+    DISMISS = "dismiss"
+    RELEASE = "release"
+    REJECT = "reject"
+    REVOKE = "revoke"
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,17 @@ def is_live(*, issued_at: datetime, now: datetime, window: timedelta | None) -> 
     return window is None or now - issued_at < window
 
 
+def live_since(*, now: datetime, window: timedelta | None) -> datetime | None:
+    """Rule 5 as a bound for a query: strikes issued after this instant are live
+    (None: all are). Agrees with ``is_live`` at the boundary."""
+    return None if window is None else now - window
+
+
+def standing(*, live_strikes: int, limit: int) -> str:
+    """How a subscriber stands, as staff and support say it: "2 of 3"."""
+    return f"{live_strikes} of {max(limit, 1)}"
+
+
 def verdict(
     *,
     issued_at: Sequence[datetime],
@@ -145,16 +171,49 @@ def verdict(
     was for a bounce storm, which suspends whatever the count.
     """
     live = sum(1 for t in issued_at if is_live(issued_at=t, now=now, window=window))
+    if bounce_storm:
+        return Verdict(live_strikes=live, outcome=Outcome.SUSPEND)
+    return Verdict(
+        live_strikes=live, outcome=outcome_for(live_strikes=live, limit=limit)
+    )
+
+
+def outcome_for(*, live_strikes: int, limit: int) -> Outcome:
+    """Rule 6 alone: what a number of live strikes leads to."""
     limit = max(limit, 1)
-    if bounce_storm or live >= limit:
-        outcome = Outcome.SUSPEND
-    elif live == 0:
-        outcome = Outcome.NONE
-    elif live == limit - 1:
-        outcome = Outcome.FINAL_WARNING
-    else:
-        outcome = Outcome.WARN
-    return Verdict(live_strikes=live, outcome=outcome)
+    if live_strikes >= limit:
+        return Outcome.SUSPEND
+    if live_strikes == 0:
+        return Outcome.NONE
+    if live_strikes == limit - 1:
+        return Outcome.FINAL_WARNING
+    return Outcome.WARN
+
+
+def window_from_days(days: int | None) -> timedelta | None:
+    """ABUSE_STRIKE_WINDOW_DAYS as a window: unset or 0 means strikes never
+    expire."""
+    return timedelta(days=days) if days else None
+
+
+def mailing_decisions(
+    *, state: str, has_strike: bool, has_live_strike: bool
+) -> frozenset[Decision]:
+    """Rule 9: the decisions open on a mailing in ``state`` (``Mailing.State``
+    values). The page offers exactly these; the services refuse the rest."""
+    offered = set()
+    closed = state in {"compromised", "dismissed"}
+    if not has_strike and not closed:
+        offered.add(Decision.STRIKE)
+    if has_live_strike:
+        offered.add(Decision.REVOKE)
+    elif state in {"open", "held", "struck"}:
+        offered.add(Decision.COMPROMISED)
+    if state == "open" and not has_live_strike:
+        offered.add(Decision.DISMISS)
+    if state == "held":
+        offered |= {Decision.RELEASE, Decision.REJECT}
+    return frozenset(offered)
 
 
 class AutoAction(StrEnum):

@@ -57,3 +57,20 @@ def test_empty_environment_in_debug_uses_sqlite_and_the_embedded_redis(tmp_path)
     engine, redis_url = result.stdout.split()[-2:]
     assert engine == "django.db.backends.sqlite3"
     assert redis_url.startswith(f"unix://{tmp_path}/redis.sock?db=0")
+
+
+def test_links_in_mail_follow_the_port_when_no_public_url_is_set():
+    env = {k: v for k, v in os.environ.items() if k not in {"ABUSE_PUBLIC_URL", "PORT"}}
+    env.update(PORT="8123", DJANGO_DEBUG="1")
+    out = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            "import abusedesk.settings as s; print(s.ABUSE_PUBLIC_URL)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == "http://127.0.0.1:8123"

@@ -25,10 +25,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 
 from abusedesk.mail import mail_send_claimed
 from accounts.models import Action, Subscriber
+from accounts.notices import notice_render
 from accounts.services.timeline import action_record
 
 logger = logging.getLogger(__name__)
@@ -272,7 +272,14 @@ def notice_deliver(*, action_id: int) -> bool:
         return False
     # Rendered before the claim, so a template error leaves the notice unsent.
     message = _notice_message(action=action)
-    if not mail_send_claimed(row=action, field="notified_at", message=message):
+    # The text is kept with the claim: support reads exactly what was sent.
+    sent_text = f"Subject: {message.subject}\n\n{message.body}"
+    if not mail_send_claimed(
+        row=action,
+        field="notified_at",
+        message=message,
+        also={"notice_text": sent_text},
+    ):
         return False
     logger.info("notice %s sent for action %s", action.notice_template, action_id)
     return True
@@ -300,17 +307,10 @@ def notices_redeliver(
 
 
 def _notice_message(*, action: Action) -> EmailMessage:
-    context = {
-        "subscriber": action.subscriber,
-        "action": action,
-        "mailing": action.mailing,
-        "strike": action.strike,
-    }
-    name = f"accounts/email/{action.notice_template}"
-    subject = render_to_string(f"{name}_subject.txt", context)
+    subject, body = notice_render(action=action)
     return EmailMessage(
-        subject=" ".join(subject.split()),
-        body=render_to_string(f"{name}.txt", context),
+        subject=subject,
+        body=body,
         from_email=settings.ABUSE_FROM_EMAIL,
         to=[action.subscriber.contact_email],
         headers=NOTICE_HEADERS,

@@ -30,6 +30,22 @@ RATE_LIMITED = "rate_limited"
 TEMPORARY = "temporary"
 OTHER = "other"
 
+# The reason classes in words, for staff reading a mailing's bounces.
+DESCRIPTIONS = {
+    USER_UNKNOWN: "address does not exist",
+    BAD_DOMAIN: "domain does not exist or takes no mail",
+    BAD_SYNTAX: "malformed address",
+    MAILBOX_DISABLED: "mailbox disabled",
+    MAILBOX_FULL: "mailbox full",
+    MESSAGE_TOO_LARGE: "message too large",
+    CONTENT_REJECTED: "refused for its content",
+    POLICY: "refused by the receiver's policy",
+    REPUTATION: "refused for the sender's reputation",
+    RATE_LIMITED: "too much mail at once",
+    TEMPORARY: "temporary failure",
+    OTHER: "other failure",
+}
+
 REASONS = (
     USER_UNKNOWN,
     BAD_DOMAIN,

@@ -98,7 +98,9 @@ def demo_users() -> dict[str, User]:
         for username, group, is_superuser, _role in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username)
             user.is_active = True
-            user.is_staff = is_superuser
+            # Abuse staff may open the admin (staff status); the group's model
+            # permissions decide what they may do there.
+            user.is_staff = is_superuser or group == "abuse"
             user.is_superuser = is_superuser
             user.save(update_fields=["is_active", "is_staff", "is_superuser"])
             groups = [Group.objects.get_or_create(name=group)[0]] if group else []

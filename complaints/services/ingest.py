@@ -137,18 +137,6 @@ def _sweep_after_commit_work(*, now: datetime, cutoff: datetime) -> None:
     notices_redeliver(now=now, older_than=now - cutoff, within=timedelta(days=2))
 
 
-@transaction.atomic
-def inbound_reprocess(*, inbound: InboundMessage) -> None:
-    """Send a failed message through the pipeline again (staff's button)."""
-    updated = InboundMessage.objects.filter(
-        pk=inbound.pk, state=InboundMessage.State.FAILED
-    ).update(state=InboundMessage.State.PENDING, error="")
-    if updated:
-        transaction.on_commit(
-            lambda: inbound_enqueue(inbound_ids=[inbound.pk]), robust=True
-        )
-
-
 def inbound_process(*, inbound_id: int, now: datetime | None = None) -> str | None:
     """Process one stored message; return its new state, or None when it was not
     pending (already processed, or another worker holds it)."""

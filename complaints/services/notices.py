@@ -10,9 +10,9 @@ from datetime import timedelta
 import redis
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 
 from abusedesk.mail import mail_send_claimed
+from accounts.notices import mail_render
 from complaints.models import Complaint
 
 logger = logging.getLogger(__name__)
@@ -41,15 +41,15 @@ def complaints_unacknowledged(
 ) -> list[int]:
     """Complaints whose acknowledgment should have gone out by now (their job was
     lost). Only recent ones: an acknowledgment weeks late helps nobody."""
+    # Only those recording decided to acknowledge (``needs_acknowledgment``):
+    # the rule is applied once, there, never again here.
     return list(
         Complaint.objects.filter(
+            needs_acknowledgment=True,
             acknowledged_at__isnull=True,
             received_at__lt=now - older_than,
             received_at__gte=now - within,
-        )
-        .exclude(channel=Complaint.Channel.FEEDBACK_LOOP)
-        .exclude(complainant_email="")
-        .values_list("pk", flat=True)[:5000]
+        ).values_list("pk", flat=True)[:5000]
     )
 
 
@@ -65,15 +65,16 @@ def complaint_acknowledge(*, complaint_id: int) -> bool:
     ).first()
     if complaint is None:
         return False
-    context = {
-        "complaint": complaint,
-        "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/",
-    }
+    subject, body = mail_render(
+        name="complaints/email/acknowledgment",
+        context={
+            "complaint": complaint,
+            "status_url": settings.ABUSE_PUBLIC_URL + "/report/status/",
+        },
+    )
     message = EmailMessage(
-        subject=render_to_string(
-            "complaints/email/acknowledgment_subject.txt", context
-        ).strip(),
-        body=render_to_string("complaints/email/acknowledgment.txt", context),
+        subject=subject,
+        body=body,
         from_email=settings.ABUSE_FROM_EMAIL,
         to=[complaint.complainant_email],
         headers=AUTO_REPLY_HEADERS,

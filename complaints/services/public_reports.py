@@ -37,6 +37,7 @@ from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from complaints.ingest.webform import WITHOUT_EVIDENCE, WITHOUT_EVIDENCE_HEADER
 from complaints.models import InboundMessage, RateLimitCount
 from complaints.services.ingest import inbound_store
 from complaints.services.recording import reference_new
@@ -72,6 +73,11 @@ class Submission:
     eml: bytes = b""
 
     @property
+    def has_evidence(self) -> bool:
+        """False for a description alone: the person could not get the message."""
+        return bool(self.eml or self.pasted_headers.strip())
+
+    @property
     def reported(self) -> bytes:
         """The reported message as given: the .eml, or the pasted headers."""
         return self.eml or _normalize_paste(self.pasted_headers).encode()
@@ -99,7 +105,7 @@ def report_file(*, submission: Submission, now: datetime) -> FiledReport:
         logger.info("web report repeated; earlier reference kept")
         return FiledReport(reference=earlier, inbound_id=None, is_repeat=True)
     reference = reference_new()
-    problems = header_problems(submission.reported)
+    problems = header_problems(submission.reported) if submission.has_evidence else []
     raw = report_message_build(
         submission=submission, reference=reference, now=now, problems=problems
     )
@@ -156,13 +162,15 @@ def report_message_build(
     head[REFERENCE_HEADER] = reference
     if problems:
         head[FLAG_HEADER] = MALFORMED_FLAG
+    if not submission.has_evidence:
+        head[WITHOUT_EVIDENCE_HEADER] = WITHOUT_EVIDENCE
     head["MIME-Version"] = "1.0"
     head["Content-Type"] = f'multipart/mixed; boundary="{boundary}"'
     # Pasted headers that cannot be read go into the text part instead, where
     # the parser still looks for a header block; an upload is always attached.
     is_pasted_inline = bool(problems) and not submission.eml
     parts = [_text_part(submission, inline=is_pasted_inline, problems=problems)]
-    if not is_pasted_inline:
+    if not is_pasted_inline and submission.has_evidence:
         parts.append(_original_part(submission))
     delimiter = b"--" + boundary.encode()
     headers = b"".join(head.policy.fold_binary(k, v) for k, v in head.items())

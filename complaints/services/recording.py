@@ -21,6 +21,11 @@ from django.db.models import Q
 from accounts.models import Subscriber, is_ip_address
 from complaints.ingest import ComplaintSource, Kind, OriginalMessage, Report
 from complaints.ingest.parse import header_block
+from complaints.ingest.webform import (
+    WITHOUT_EVIDENCE,
+    WITHOUT_EVIDENCE_HEADER,
+    complainant_words,
+)
 from complaints.linking import grouping
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing
 from complaints.services import linking, notices
@@ -32,6 +37,15 @@ _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REFERENCE_HEADER = "X-Abuse-Desk-Reference"
 _REFERENCE = re.compile(
     rb"^x-abuse-desk-reference:[ \t]*(C-[A-Z0-9]{4}-[A-Z0-9]{4})[ \t]*\r?$", re.I | re.M
+)
+# A description filed without the message (the form stamps it).
+_WITHOUT_EVIDENCE = re.compile(
+    rb"^"
+    + re.escape(WITHOUT_EVIDENCE_HEADER.encode())
+    + rb":[ \t]*"
+    + re.escape(WITHOUT_EVIDENCE.encode())
+    + rb"[ \t]*\r?$",
+    re.I | re.M,
 )
 
 
@@ -252,14 +266,7 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
             seen_fingerprints.add(complaint.report_fingerprint)
         rows.append(complaint)
     Complaint.objects.bulk_create(rows)
-    # RFC 3834: nothing automatic is answered, and feedback loops are machines.
-    to_acknowledge = [
-        complaint.pk
-        for complaint, item in zip(rows, items, strict=True)
-        if complaint.channel != Complaint.Channel.FEEDBACK_LOOP
-        and complaint.complainant_email
-        and not item.report.is_auto_submitted
-    ]
+    to_acknowledge = [c.pk for c in rows if c.needs_acknowledgment]
     if to_acknowledge:
         # Mail goes out from its own job: a slow SMTP server must not hold up
         # the ingest, and a failed send is retried without reprocessing.
@@ -269,6 +276,19 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
             ),
             robust=True,
         )
+
+
+def needs_acknowledgment(
+    *, channel: str, complainant_email: str, is_auto_submitted: bool
+) -> bool:
+    """Who gets an acknowledgment, decided once here and stored on the
+    complaint: a person with an address. RFC 3834: nothing automatic is
+    answered, and feedback loops are machines."""
+    return (
+        channel != Complaint.Channel.FEEDBACK_LOOP
+        and bool(complainant_email)
+        and not is_auto_submitted
+    )
 
 
 def _duplicates_lock(items: list[Item]) -> None:
@@ -318,12 +338,21 @@ def _already_reported(
 def _complaint(item: Item) -> Complaint:
     report, original = item.report, item.original
     rcpt = original.rcpt_to[0] if original.rcpt_to else (original.to or "")
+    channel = _channel(item.inbound, report)
+    complainant_email = (report.reporter or "")[:254]
     return Complaint(
         inbound=item.inbound,
         reference=_reference_for(item.inbound),
-        channel=_channel(item.inbound, report),
+        channel=channel,
         received_at=item.inbound.received_at,
-        complainant_email=(report.reporter or "")[:254],
+        complainant_email=complainant_email,
+        complainant_text=_words(item.inbound, channel),
+        is_without_evidence=_without_evidence(item.inbound, channel),
+        needs_acknowledgment=needs_acknowledgment(
+            channel=channel,
+            complainant_email=complainant_email,
+            is_auto_submitted=report.is_auto_submitted,
+        ),
         feedback_type=(report.feedback_type or "")[:32],
         user_agent=(report.user_agent or "")[:255],
         message_id=(original.message_id or "")[:998],
@@ -354,6 +383,20 @@ def _report_fingerprint(item: Item) -> str:
     reporter = (item.report.reporter or "").lower()
     text = f"{reporter}\n{item.original.fingerprint}"
     return hashlib.sha256(text.encode(errors="replace")).hexdigest()
+
+
+def _words(inbound: InboundMessage, channel: str) -> str:
+    if channel != Complaint.Channel.WEB_FORM:
+        return ""
+    return complainant_words(bytes(inbound.raw))
+
+
+def _without_evidence(inbound: InboundMessage, channel: str) -> bool:
+    if channel != Complaint.Channel.WEB_FORM:
+        return False
+    return (
+        _WITHOUT_EVIDENCE.search(header_block(bytes(inbound.raw[:65536]))) is not None
+    )
 
 
 def _reference_for(inbound: InboundMessage) -> str:

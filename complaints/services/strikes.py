@@ -45,9 +45,7 @@ COMPROMISE_REASON = (
 
 
 def _window() -> timedelta | None:
-    """ABUSE_STRIKE_WINDOW_DAYS as a timedelta; unset or 0 means never expire."""
-    days = settings.ABUSE_STRIKE_WINDOW_DAYS
-    return timedelta(days=days) if days else None
+    return strikes.window_from_days(settings.ABUSE_STRIKE_WINDOW_DAYS)
 
 
 def _user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -113,7 +111,9 @@ def _evidence(mailing: Mailing, found: strikes.Eligibility) -> str:
             "so the count of hard bounces alone decided; the reports name at least "
             f"{mailing_reported_recipients(mailing=mailing)} recipients)."
         )
-    return f"{what} drew {mailing.complaint_count} complaint(s) from its recipients."
+    count = mailing.complaint_count
+    noun = "complaint" if count == 1 else "complaints"
+    return f"{what} drew {count} {noun} from its recipients."
 
 
 @transaction.atomic

@@ -4,6 +4,8 @@ import re
 
 from django import template
 
+from complaints.ingest.reasons import DESCRIPTIONS
+
 register = template.Library()
 
 # Bidirectional overrides and isolates can make "gpj.exe" read as "exe.jpg" and
@@ -21,3 +23,10 @@ def reveal_controls(value) -> str:
     if value is None:
         return ""
     return _INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", str(value))
+
+
+@register.filter
+def reason_words(value) -> str:
+    """A bounce reason class in words ("user_unknown" -> "address does not
+    exist")."""
+    return DESCRIPTIONS.get(value, value or "unclassified")

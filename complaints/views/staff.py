@@ -1,26 +1,30 @@
 """Abuse staff pages: the dashboard, the complaint queue, complaint and mailing
-detail with their decisions, and the failed-ingest queue. Thin: parse input, call
+detail with their decisions (the mailings list and the stored-message pages are
+in ``mailings`` and ``inbound``). Thin: parse input, call
 one selector or service, render or redirect."""
+
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from abusedesk.pagination import CappedPaginator
 from abusedesk.roles import abuse_required
-from complaints import selectors, services
+from complaints import charts, selectors, services, strikes
 from complaints.filters import ComplaintFilter
 from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
-from complaints.models import Complaint, InboundMessage, Mailing, Strike
+from complaints.models import Complaint, Mailing, Strike
 from complaints.services import triage
 
 QUEUE_PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 200_000
+BOUNCE_PAGE_SIZE = 100
 
 
 def _fail(request, error: ValidationError) -> None:
@@ -32,46 +36,32 @@ def _fail(request, error: ValidationError) -> None:
 def dashboard(request):
     now = timezone.now()
     context = {
-        "counts": selectors.dashboard_counts(),
+        "counts": selectors.dashboard_counts(now=now),
+        "overdue_minutes": settings.ABUSE_HOLD_OVERDUE_MINUTES,
         "at_two_strikes": selectors.subscribers_at_strikes(
-            live=settings.ABUSE_STRIKE_LIMIT - 1
+            live=settings.ABUSE_STRIKE_LIMIT - 1, now=now
         ),
         "daily": selectors.daily_counts(today=timezone.localdate(now)),
         "top_mailings": selectors.mailings_top_this_week(now=now),
         "recent_actions": selectors.actions_recent(),
     }
-    context["chart"] = _stacked_bars(context["daily"])
+    context["chart"] = _daily_chart(context["daily"])
     return render(request, "complaints/dashboard.html", context)
 
 
-def _stacked_bars(
-    daily: list[selectors.DayCount], width: int = 600, height: int = 150
-) -> dict:
-    """SVG geometry for the per-day chart: complaints stacked on bounces."""
-    tallest = max([1] + [day.complaints + day.bounces for day in daily])
-    slot = width / max(1, len(daily))
-    bars = []
-    for n, day in enumerate(daily):
-        bounces_h = round(day.bounces / tallest * height, 1)
-        complaints_h = round(day.complaints / tallest * height, 1)
-        bars.append(
-            {
-                "day": day.day,
-                "complaints": day.complaints,
-                "bounces": day.bounces,
-                "x": round(n * slot + 1, 1),
-                "bounces_y": round(height - bounces_h, 1),
-                "bounces_h": bounces_h,
-                "complaints_y": round(height - bounces_h - complaints_h, 1),
-                "complaints_h": complaints_h,
-            }
+def _daily_chart(daily: list[selectors.DayCount]) -> dict:
+    slots = [
+        charts.Slot(
+            start=day.day,
+            label=f"{day.day.day} {day.day:%b}"
+            if n == 0 or day.day.day == 1
+            else str(day.day.day),
+            complaints=day.complaints,
+            bounces=day.bounces,
         )
-    return {
-        "bars": bars,
-        "width": width,
-        "height": height,
-        "bar_width": round(slot - 2, 1),
-    }
+        for n, day in enumerate(daily)
+    ]
+    return charts.stacked_bars(slots)
 
 
 @require_GET
@@ -112,8 +102,21 @@ def complaint_bulk(request):
     except ValidationError as error:
         _fail(request, error)
     else:
-        messages.success(request, f"{changed} complaint(s) updated.")
+        noun = "complaint" if changed == 1 else "complaints"
+        messages.success(request, f"{changed} {noun} updated.")
     return redirect(_back_to_queue(request))
+
+
+def _queue_query(query: str) -> str:
+    """A queue filter carried from page to page as a query string; anything
+    that could split a header is dropped."""
+    return query if query and "\n" not in query and "\r" not in query else ""
+
+
+def _back_to_complaint(request, complaint) -> str:
+    queue = _queue_query(request.POST.get("queue", ""))
+    url = complaint.get_absolute_url()
+    return f"{url}?{urlencode({'queue': queue})}" if queue else url
 
 
 def _back_to_queue(request) -> str:
@@ -135,8 +138,22 @@ def complaint_detail(request, pk: int):
         raw = bytes(complaint.inbound.raw)
         raw_truncated = len(raw) > RAW_DISPLAY_LIMIT
         raw_text = raw[:RAW_DISPLAY_LIMIT].decode("utf-8", errors="replace")
+    queue = _queue_query(request.GET.get("queue", ""))
+    before, after = None, None
+    if queue:
+        filterset = ComplaintFilter(
+            QueryDict("" if queue == "all" else queue),
+            queryset=selectors.complaint_list(),
+        )
+        if filterset.is_valid():
+            before, after = selectors.complaint_neighbours(
+                queryset=filterset.qs, pk=complaint.pk
+            )
     context = {
         "complaint": complaint,
+        "queue": queue,
+        "previous_id": before,
+        "next_id": after,
         "raw_text": raw_text,
         "raw_truncated": raw_truncated,
         "mailing_q": query,
@@ -176,14 +193,14 @@ def complaint_link(request, pk: int):
     )
     if mailing is None:
         messages.error(request, "Choose an existing mailing to link to.")
-        return redirect(complaint)
+        return redirect(_back_to_complaint(request, complaint))
     try:
         triage.complaint_link(complaint=complaint, mailing=mailing, actor=request.user)
     except ValidationError as error:
         _fail(request, error)
     else:
         messages.success(request, f"Linked to mailing #{mailing.pk}.")
-    return redirect(complaint)
+    return redirect(_back_to_complaint(request, complaint))
 
 
 @require_POST
@@ -200,7 +217,7 @@ def complaint_triage(request, pk: int, action: str):
         raise Http404("Unknown action.")
     service(complaint=complaint, actor=request.user)
     messages.success(request, f"Complaint {complaint.reference}: {action} done.")
-    return redirect(complaint)
+    return redirect(_back_to_complaint(request, complaint))
 
 
 @require_GET
@@ -220,17 +237,28 @@ def mailing_detail(request, pk: int):
         if mailing.recipient_count
         else None
     )
+    bounces = Paginator(selectors.mailing_bounces(mailing=mailing), BOUNCE_PAGE_SIZE)
     context = {
         "mailing": mailing,
         "strike": strike,
-        "live_strikes": selectors.strike_list_live(
-            subscriber_id=mailing.subscriber_id
-        ).count(),
+        "offered": strikes.mailing_decisions(
+            state=mailing.state,
+            has_strike=strike is not None,
+            has_live_strike=strike is not None and strike.revoked_at is None,
+        ),
+        "decision": selectors.mailing_decision(mailing=mailing),
+        "live_strikes": selectors.strike_count_live(
+            subscriber_id=mailing.subscriber_id, now=timezone.now()
+        ),
         "strike_limit": settings.ABUSE_STRIKE_LIMIT,
+        "complaints_per_strike": max(settings.ABUSE_COMPLAINTS_PER_STRIKE, 1),
         "complaints": mailing.complaints.order_by("-received_at")[:200],
-        "bounces": selectors.mailing_bounces(mailing=mailing)[:200],
+        "bounces": bounces.get_page(request.GET.get("bounces_page")),
         "bounce_reasons": selectors.mailing_bounce_reasons(mailing=mailing),
         "cut_notices": selectors.mailing_cut_notices(mailing=mailing),
+        "chart": charts.stacked_bars(
+            selectors.mailing_activity(mailing=mailing), width=960, height=100
+        ),
         "bogus_rate": rate,
         "bogus_min": settings.ABUSE_BOGUS_MIN,
         "bogus_rate_threshold": settings.ABUSE_BOGUS_RATE,
@@ -308,21 +336,3 @@ def strike_revoke(request, pk: int):
     else:
         messages.success(request, "Strike revoked.")
     return redirect(strike.mailing)
-
-
-@require_GET
-@abuse_required
-def inbound_failed_list(request):
-    page = Paginator(selectors.inbound_failed_list(), QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "complaints/inbound_failed_list.html", {"page": page})
-
-
-@require_POST
-@abuse_required
-def inbound_reprocess(request, pk: int):
-    inbound = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
-    services.inbound_reprocess(inbound=inbound)
-    messages.success(request, f"Message #{inbound.pk} is queued again.")
-    return redirect("complaints:inbound_failed_list")

@@ -161,3 +161,31 @@ def test_history_from_a_short_timeline_matches_the_queried_one(harbour):
     assert derived.status_changes == queried.status_changes
     assert derived.notices == queried.notices
     assert derived.events == queried.events
+
+
+def test_history_counts_live_strikes_with_the_window_in_force(harbour, settings):
+    settings.ABUSE_STRIKE_WINDOW_DAYS = 90
+    old = StrikeFactory(
+        mailing=MailingFactory(subscriber=harbour),
+        issued_at=timezone.now() - timedelta(days=120),
+    )
+    StrikeFactory(mailing=MailingFactory(subscriber=harbour))
+    history = selectors.subscriber_history(subscriber=harbour)
+    assert history.live_strike_count == 1
+    assert history.standing == "1 of 3"
+    assert history.strike_state(old) == "expired"
+    assert [e.detail for e in history.events if e.event == "Strike"] == [
+        "expired",
+        "live",
+    ]
+
+
+def test_history_slots_set_the_live_strikes_against_the_limit(harbour):
+    StrikeFactory(mailing=MailingFactory(subscriber=harbour))
+    StrikeFactory(mailing=MailingFactory(subscriber=harbour))
+    slots = selectors.subscriber_history(subscriber=harbour).slots
+    assert [(s.number, s.strike is not None, s.outcome) for s in slots] == [
+        (1, True, "warning"),
+        (2, True, "final warning"),
+        (3, False, "suspension"),
+    ]

@@ -218,3 +218,22 @@ def test_support_sees_no_status_controls(support_client, shop):
     assert (
         support_client.get(f"/subscribers/{shop.pk}/status/suspend/").status_code == 403
     )
+
+
+def test_support_reads_the_standing_and_the_text_of_each_notice(support_client):
+    subscriber = SubscriberFactory(name="Corner Shop")
+    mailing = MailingFactory(subscriber=subscriber)
+    StrikeFactory(mailing=mailing)
+    StrikeFactory(mailing=MailingFactory(subscriber=subscriber))
+    ActionFactory(
+        subscriber=subscriber,
+        kind=Action.Kind.FINAL_WARNING,
+        notice_template="final_warning",
+        notified_at=timezone.now(),
+        notice_text="Subject: Final warning\n\nHello Corner Shop, this is the last.",
+    )
+    page = support_client.get(subscriber.get_absolute_url())
+    text = page.content.decode()
+    assert '<p class="stat" id="standing">2 of 3</p>' in text
+    assert "Hello Corner Shop, this is the last." in text
+    assert "Strike 3 not reached" in text

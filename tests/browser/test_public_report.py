@@ -117,7 +117,7 @@ def test_form_works_from_the_keyboard(page, live_server):
     page.goto(f"{live_server.url}/report/")
     page.get_by_label("Your name (optional)").focus()
     focused = []
-    for _ in range(5):
+    for _ in range(7):
         page.keyboard.press("Tab")
         focused.append(page.evaluate("document.activeElement.id"))
     assert focused == [
@@ -125,6 +125,35 @@ def test_form_works_from_the_keyboard(page, live_server):
         "id_what_happened",
         "id_headers",
         "id_eml",
+        "",  # "How to find a message's headers"
+        "id_no_headers",
         "",  # the submit button; the honeypot is skipped
     ]
     assert page.evaluate("document.activeElement.textContent") == "Send report"
+
+
+def test_garbage_gets_the_explanation_and_nothing_is_stored(
+    page, live_server, screenshot
+):
+    _fill_about(page, live_server, "I keep getting this.")
+    page.get_by_label("Paste the message's full headers").fill(
+        "hey!!! buy cheap stuff now, click here"
+    )
+    page.get_by_role("button", name="Send report").click()
+    expect(page.locator("#id_headers_error")).to_contain_text(
+        "This does not look like an email message"
+    )
+    help_box = page.locator("#header-help")
+    expect(help_box).to_have_attribute("open", "")
+    for client_name in ("Gmail", "Outlook", "Apple Mail", "Thunderbird", "Yahoo Mail"):
+        expect(help_box.get_by_text(client_name, exact=True)).to_be_visible()
+    screenshot("public_report_not_mail")
+    assert not InboundMessage.objects.exists()
+
+    # Who cannot get the headers sends the description alone.
+    page.get_by_label("Paste the message's full headers").fill("")
+    page.get_by_label("I cannot get the headers: send my description only").check()
+    page.get_by_role("button", name="Send report").click()
+    _reference(page)
+    _run_worker()
+    assert Complaint.objects.get().is_without_evidence

@@ -53,3 +53,48 @@ def test_new_ingest_token_is_shown_once_and_works(admin_client):
     token = shown[0].split("Token for mx1: ")[1].split(" ")[0]
     assert IngestToken.objects.count() == 1
     assert ingest_token_check(token=token).name == "mx1"
+
+
+@pytest.fixture
+def abuse_admin_client(client, abuse_user):
+    """Abuse staff with staff status, as seed_demo makes the `abuse` user."""
+    abuse_user.is_staff = True
+    abuse_user.save(update_fields=["is_staff"])
+    client.force_login(abuse_user)
+    return client
+
+
+def test_abuse_staff_can_open_the_admin(abuse_admin_client):
+    assert abuse_admin_client.get("/admin/").status_code == 200
+    assert abuse_admin_client.get("/admin/complaints/mailing/").status_code == 200
+
+
+def test_mailing_state_and_counters_cannot_be_changed_in_the_admin(admin_client):
+    from tests.complaints.factories import MailingFactory
+
+    mailing = MailingFactory(complaint_count=2)
+    page = admin_client.get(f"/admin/complaints/mailing/{mailing.pk}/change/")
+    form = page.context["adminform"].form
+    for name in ("state", "complaint_count", "hard_bounce_count", "held_recipients"):
+        assert name not in form.fields, name
+    assert "subject" in form.fields
+
+
+def test_complaint_state_and_links_are_read_only_in_the_admin(admin_client):
+    from tests.complaints.factories import ComplaintFactory
+
+    complaint = ComplaintFactory()
+    page = admin_client.get(f"/admin/complaints/complaint/{complaint.pk}/change/")
+    form = page.context["adminform"].form
+    for name in ("state", "subscriber", "mailing"):
+        assert name not in form.fields, name
+
+
+def test_strikes_cannot_be_added_or_changed_in_the_admin(admin_client):
+    from tests.complaints.factories import StrikeFactory
+
+    strike = StrikeFactory()
+    assert admin_client.get("/admin/complaints/strike/add/").status_code == 403
+    page = admin_client.get(f"/admin/complaints/strike/{strike.pk}/change/")
+    assert page.status_code == 200
+    assert not page.context["has_change_permission"]

@@ -90,7 +90,7 @@ def test_warning_reaches_the_subscriber_marked_as_automatic(
     )
     assert message["Auto-Submitted"] == "auto-generated"
     body = message.get_content()
-    assert '"Cheap watches") drew 2 complaint(s)' in body
+    assert '"Cheap watches") drew 2 complaints' in body
     assert "Strike 1 of 3" in body
 
 

@@ -279,18 +279,6 @@ def test_sweep_re_enqueues_only_messages_pending_too_long(ingest_queue):
     assert ingest_queue.jobs[0].args == ([old.pk],)
 
 
-def test_reprocess_puts_a_failed_message_back_in_the_pipeline(
-    ingest_queue, django_capture_on_commit_callbacks
-):
-    inbound, _ = services.inbound_store(raw=arf_report(), channel="pipe", enqueue=False)
-    InboundMessage.objects.filter(pk=inbound.pk).update(state="failed", error="boom")
-    with django_capture_on_commit_callbacks(execute=True):
-        services.inbound_reprocess(inbound=inbound)
-    inbound.refresh_from_db()
-    assert (inbound.state, inbound.error) == ("pending", "")
-    assert ingest_queue.count == 1
-
-
 def test_sweep_sends_a_notice_whose_first_attempt_failed():
     from accounts.models import Action
     from tests.accounts.factories import ActionFactory

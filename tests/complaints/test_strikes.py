@@ -206,3 +206,40 @@ def test_rule_8_likely_compromised_mailings_secure_the_account_with_automatic_st
         )
         == expected
     )
+
+
+@pytest.mark.parametrize(
+    ("state", "has_strike", "live", "offered"),
+    [
+        ("open", False, False, {"strike", "compromised", "dismiss"}),
+        ("open", True, True, {"revoke"}),
+        ("struck", True, True, {"revoke"}),
+        ("struck", True, False, {"compromised"}),
+        ("held", False, False, {"strike", "compromised", "release", "reject"}),
+        ("compromised", False, False, set()),
+        ("dismissed", False, False, set()),
+        ("released", False, False, {"strike"}),
+        ("rejected", True, False, set()),
+    ],
+)
+def test_mailing_decisions_follow_the_state_and_the_strike(
+    state, has_strike, live, offered
+):
+    decisions = strikes.mailing_decisions(
+        state=state, has_strike=has_strike, has_live_strike=live
+    )
+    assert {str(d) for d in decisions} == offered
+
+
+def test_live_since_agrees_with_is_live_at_the_boundary():
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    window = timedelta(days=30)
+    since = strikes.live_since(now=now, window=window)
+    assert not strikes.is_live(issued_at=since, now=now, window=window)
+    later = since + timedelta(seconds=1)
+    assert strikes.is_live(issued_at=later, now=now, window=window)
+    assert strikes.live_since(now=now, window=None) is None
+
+
+def test_standing_reads_as_n_of_limit():
+    assert strikes.standing(live_strikes=2, limit=3) == "2 of 3"

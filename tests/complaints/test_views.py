@@ -1,10 +1,7 @@
 """Abuse staff pages through the test client: what they show and what their
 buttons do."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from accounts.models import Subscriber
 from complaints.models import Complaint, InboundMessage, Mailing, Strike
@@ -219,22 +216,10 @@ def test_mailing_page_shows_bounce_reasons_and_rate(abuse_client):
     assert page.context["bounce_reasons"][0]["total"] == 3
 
 
-def test_failed_queue_reprocess_returns_the_message_to_pending(abuse_client):
-    inbound = InboundMessageFactory(
-        state=InboundMessage.State.FAILED,
-        error="Unreadable",
-        received_at=timezone.now() - timedelta(minutes=5),
-    )
-    page = abuse_client.get("/inbound/failed/")
-    assert list(page.context["page"]) == [inbound]
-    abuse_client.post(f"/inbound/{inbound.pk}/reprocess/")
-    inbound.refresh_from_db()
-    assert inbound.state == InboundMessage.State.PENDING
-
-
 def test_bulk_form_offers_exactly_the_actions_the_service_knows():
     from complaints.forms import BulkActionForm
     from complaints.services.triage import BULK_ACTIONS
 
-    offered = {value for value, _label in BulkActionForm().fields["action"].choices}
-    assert offered == BULK_ACTIONS
+    choices = BulkActionForm().fields["action"].choices
+    assert choices[0] == ("", "Choose an action…")
+    assert {value for value, _label in choices[1:]} == BULK_ACTIONS

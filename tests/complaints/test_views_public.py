@@ -152,7 +152,7 @@ def test_body_over_the_request_limit_answers_413_and_stores_nothing(client, sett
 
 
 def test_malformed_headers_are_stored_and_flagged(client):
-    pasted = "hello, here is what I got:\nfrom some guy, sent yesterday\n"
+    pasted = "Received: from mx.example\nfrom some guy, sent yesterday\n"
     response = _report(client, headers=pasted)
     assert response.status_code == 302
     inbound = InboundMessage.objects.get()
@@ -285,3 +285,52 @@ def test_header_problems_accepts_real_headers_and_names_broken_ones():
         "line 2 is not a header",
         "no Received, From, Message-ID or Date header",
     ]
+
+
+def test_text_that_is_no_mail_is_refused_with_the_way_to_find_headers(client):
+    response = _report(client, headers="hello, here is what I got:\nbuy pills\n")
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "This does not look like an email message: it has no header lines" in text
+    assert (
+        "How to find a message&#x27;s headers" in text
+        or "How to find a message's headers" in text
+    )
+    for client_name in ("Gmail", "Outlook", "Apple Mail", "Thunderbird", "Yahoo"):
+        assert client_name in text
+    assert '<details class="header-help" id="header-help" open>' in text
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_binary_upload_is_refused(client):
+    upload = SimpleUploadedFile("photo.eml", b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    response = _report(client, headers=None, eml=upload)
+    assert "it is binary data" in response.content.decode()
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_description_alone_is_accepted_and_marked_without_evidence(client):
+    response = _report(client, headers="", no_headers="on")
+    assert response.status_code == 302
+    raw = bytes(InboundMessage.objects.get().raw)
+    assert b"X-Abuse-Desk-Evidence: none" in raw
+    assert b"X-Abuse-Desk-Flag" not in raw
+    _process_pending()
+    complaint = Complaint.objects.get()
+    assert complaint.is_without_evidence
+    assert complaint.complainant_text == "I never signed up for this."
+    assert complaint.needs_acknowledgment
+
+
+def test_without_headers_or_the_tick_the_form_asks_for_them(client):
+    response = _report(client, headers="")
+    assert "If you cannot get them, tick" in response.content.decode()
+    assert not InboundMessage.objects.exists()
+
+
+def test_public_pages_name_the_isp_and_its_contact(client, settings):
+    settings.ABUSE_ISP_NAME = "Harbour Net"
+    settings.ABUSE_ISP_CONTACT = "abuse@harbour.example"
+    text = client.get(FORM).content.decode()
+    assert "abuse desk of <strong>Harbour Net</strong>" in text
+    assert "mailto:abuse@harbour.example" in text

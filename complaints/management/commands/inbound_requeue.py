@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from complaints import selectors
-from complaints.services import inbound_reprocess, inbound_sweep
+from complaints.services import inbound_requeue, inbound_sweep
 
 
 class Command(BaseCommand):
@@ -47,6 +47,6 @@ class Command(BaseCommand):
         if failed:
             count = 0
             for inbound in selectors.inbound_failed_list().only("pk").iterator():
-                inbound_reprocess(inbound=inbound)
+                inbound_requeue(inbound=inbound)
                 count += 1
             self.stdout.write(f"Re-enqueued {count} failed messages.")

@@ -1,0 +1,22 @@
+"""The mailings list (abuse staff): every mailing, filtered and sorted on
+indexed keys, counted only up to a cap as the complaint queue is."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from abusedesk.pagination import CappedPaginator
+from abusedesk.roles import abuse_required
+from complaints import selectors
+from complaints.filters import MailingFilter
+
+PAGE_SIZE = 50
+
+
+@require_GET
+@abuse_required
+def mailing_list(request):
+    filterset = MailingFilter(request.GET or None, queryset=selectors.mailing_list())
+    page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "complaints/mailing_list.html", {"filter": filterset, "page": page}
+    )

@@ -1,0 +1,53 @@
+"""Reads about complaints, mailings, bounces and strikes."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from complaints import selectors
+from tests.accounts.factories import SubscriberFactory
+from tests.complaints.factories import MailingFactory, StrikeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _strikes(subscriber, *ages_in_days):
+    now = timezone.now()
+    for age in ages_in_days:
+        StrikeFactory(
+            mailing=MailingFactory(subscriber=subscriber),
+            issued_at=now - timedelta(days=age),
+        )
+
+
+def test_live_count_honours_the_strike_window(settings):
+    subscriber = SubscriberFactory()
+    _strikes(subscriber, 1, 100)
+    now = timezone.now()
+    assert selectors.strike_count_live(subscriber_id=subscriber.pk, now=now) == 2
+    settings.ABUSE_STRIKE_WINDOW_DAYS = 30
+    assert selectors.strike_count_live(subscriber_id=subscriber.pk, now=now) == 1
+
+
+def test_revoked_strikes_are_never_live():
+    strike = StrikeFactory(revoked_at=timezone.now(), revoke_reason="appeal")
+    count = selectors.strike_count_live(
+        subscriber_id=strike.subscriber_id, now=timezone.now()
+    )
+    assert count == 0
+
+
+def test_one_strike_from_suspension_follows_the_window(settings):
+    settings.ABUSE_STRIKE_WINDOW_DAYS = 30
+    near, expired = SubscriberFactory(), SubscriberFactory()
+    _strikes(near, 1, 2)
+    _strikes(expired, 1, 60)
+    found = selectors.subscribers_at_strikes(live=2, now=timezone.now())
+    assert list(found) == [near]
+
+
+def test_mailing_list_marks_an_old_strike_as_no_longer_live(settings):
+    settings.ABUSE_STRIKE_WINDOW_DAYS = 30
+    StrikeFactory(issued_at=timezone.now() - timedelta(days=40))
+    assert [m.has_live_strike for m in selectors.mailing_list()] == [False]
