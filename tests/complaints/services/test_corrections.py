@@ -320,7 +320,7 @@ def test_corrections_then_a_strike_by_staff_still_work(subscriber, abuse_user):
     strike = strike_issue(mailing=merged, actor=abuse_user)
 
     assert strike.mailing == merged
-    assert "drew 2 complaint(s)" in actions(subscriber, Action.Kind.STRIKE)[0].reason
+    assert "drew 2 complaints" in actions(subscriber, Action.Kind.STRIKE)[0].reason
 
 
 def test_a_report_that_lands_on_a_merged_mailing_later_can_follow_it(subscriber):
