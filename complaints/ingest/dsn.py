@@ -162,12 +162,18 @@ def _typed_address(value: str | None) -> str | None:
 
 
 def recipient_address(fields: dict[str, str]) -> str | None:
-    """Pick the address the sender wrote: Original-Recipient, else Final."""
-    for name in ("original-recipient", "final-recipient", "x-actual-recipient"):
+    """The address delivery was last tried to: Final-Recipient, else the others."""
+    for name in ("final-recipient", "x-actual-recipient", "original-recipient"):
         address = _typed_address(fields.get(name))
         if address:
             return address
     return None
+
+
+def original_address(fields: dict[str, str]) -> str | None:
+    """The address the sender wrote (Original-Recipient), when it differs."""
+    original = _typed_address(fields.get("original-recipient"))
+    return original if original and original != recipient_address(fields) else None
 
 
 def has_diagnostic(fields: dict[str, str]) -> bool:
@@ -228,6 +234,7 @@ def build_recipient(
         diagnostic=diagnostic,
         reason=verdict.reason,
         is_hard=verdict.is_hard,
+        original_address=original_address(fields),
     )
 
 

@@ -30,7 +30,13 @@ class ComplaintSource(StrEnum):
 
 @dataclass(frozen=True)
 class Recipient:
-    """One recipient of a bounce or delivery report."""
+    """One recipient of a bounce or delivery report.
+
+    ``address`` is where delivery was last tried (a DSN's ``Final-Recipient``);
+    ``original_address`` is the address the sender wrote, when the report
+    gives one (``Original-Recipient``, RFC 3464 section 2.3.1) or the notice
+    names the alias it was expanded from.
+    """
 
     address: str
     action: str | None
@@ -39,10 +45,17 @@ class Recipient:
     diagnostic: str | None
     reason: str
     is_hard: bool
+    original_address: str | None = None
+
+    @property
+    def sent_to(self) -> str:
+        """The address the sender mailed: the original, else the final one."""
+        return self.original_address or self.address
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "address": self.address,
+            "original_address": self.original_address,
             "action": self.action,
             "status": self.status,
             "reply_code": self.reply_code,
