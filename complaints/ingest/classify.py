@@ -62,12 +62,34 @@ def _classify(raw: bytes, trace_header: str) -> Report:
     if report is None:
         report = _as_plain_bounce(msg, notice, outer, trace_header)
     if report is None and autoreply.is_auto_reply(msg, text):
-        report = Report(kind=Kind.AUTO_REPLY, **outer)
+        report = Report(
+            kind=Kind.AUTO_REPLY, recipients=_replying_address(msg), **outer
+        )
     if report is None:
         report = _as_human_complaint(msg, text, outer, trace_header)
     if report is None:
         report = Report(kind=Kind.OTHER, user_agent=_mailer(msg), **outer)
     return report
+
+
+def _replying_address(msg: Message) -> tuple[Recipient, ...]:
+    """The address an automatic reply answers for: its own sender, which the
+    message reached (it is no failure: the mailbox exists and replied)."""
+    for name in ("From", "Sender", "Return-Path"):
+        address = parse.clean_address(parse.header(msg, name))
+        if address:
+            return (
+                Recipient(
+                    address=address,
+                    action="delivered",
+                    status=None,
+                    reply_code=None,
+                    diagnostic=None,
+                    reason="other",
+                    is_hard=False,
+                ),
+            )
+    return ()
 
 
 def _unwrap(msg: Message) -> Message:
@@ -332,7 +354,8 @@ def _as_plain_bounce(
         failures = _returned_addressee_failures(msg, notice, excluded)
     warning = notice.is_warning or _is_delay_subject(msg)
     recipients = [
-        _recipient(f.address, f.diagnostic, f.is_delayed or warning) for f in failures
+        _recipient(f.address, f.diagnostic, f.is_delayed or warning, f.original)
+        for f in failures
     ]
     if not recipients and (evidence < 2 or autoreply.has_reply_subject(msg)):
         return None
@@ -374,7 +397,9 @@ def _is_delay_subject(msg: Message) -> bool:
     return any(word in subject for word in ("delay", "still being retried"))
 
 
-def _recipient(address: str, diagnostic: str | None, is_delayed: bool) -> Recipient:
+def _recipient(
+    address: str, diagnostic: str | None, is_delayed: bool, original: str | None
+) -> Recipient:
     action = "delayed" if is_delayed else "failed"
     verdict = status.assess(diagnostic=diagnostic, action=action)
     return Recipient(
@@ -385,4 +410,5 @@ def _recipient(address: str, diagnostic: str | None, is_delayed: bool) -> Recipi
         diagnostic=parse.squash(diagnostic) if diagnostic else None,
         reason=verdict.reason,
         is_hard=verdict.is_hard,
+        original_address=original if original != address else None,
     )

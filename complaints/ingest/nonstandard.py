@@ -138,6 +138,17 @@ _LEAD_IN_RE = re.compile(
 _SMTP_PREFIX_RE = re.compile(r"^(smtp|rfc822|sip|mailto)[=:]", re.I)
 _REPLY_LEAD_RE = re.compile(r"^\s*[<>#(]*\s*[245]\d\d[\s-]")
 _MAX_DIAGNOSTIC_LINES = 6
+_GENERATED_RE = re.compile(r"\(?\s*generated from\s*<?$", re.I)
+# "a@x <b@y>": the first is a display name shaped like an address.
+_NAME_OF_PAIR_RE = re.compile(r"\s*<[^<>\s]+@")
+# Explanatory text naming where to get help: that address is no recipient.
+_HELP_BEFORE_RE = re.compile(
+    r"\b(contact|write to|e-?mail us|reach us|ask|help ?desk|support|assistance"
+    r"|questions?|administrator|please (e-?mail|send|forward|write)|send (an )?"
+    r"e-?mail to|forward (this|it) to|report (this|it) to|complaints? to)"
+    r"\b[^@]{0,60}$",
+    re.I,
+)
 _ID_BEFORE_RE = re.compile(r"\bid\s*<?$", re.I)
 
 
@@ -148,6 +159,7 @@ class Failure:
     address: str
     diagnostic: str | None
     is_delayed: bool
+    original: str | None = None
 
 
 def has_bounce_sender(msg: Message) -> bool:
@@ -182,6 +194,7 @@ class Notice:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self._originals: dict[str, str] = {}
 
     @cached_property
     def body(self) -> str:
@@ -212,6 +225,12 @@ class Notice:
     def candidates(self) -> dict[str, list[str]]:
         """Strongly placed addresses, with the lines that explain them."""
         return _all_candidates(self)
+
+    @cached_property
+    def originals(self) -> dict[str, str]:
+        """Failed address -> the address it was generated from (Exim)."""
+        self.candidates  # noqa: B018 - filled in while the candidates are found
+        return self._originals
 
     @cached_property
     def global_diagnostic(self) -> str | None:
@@ -273,25 +292,40 @@ def _line_flag(line: str) -> int:
 
 def _all_candidates(notice: Notice) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
+    notice._originals = {}
+    last: str | None = None
     for index, line in enumerate(notice.lines):
         if "@" not in line or _HEADERISH_RE.match(line):
             continue
         for match in parse.ADDRESS_RE.finditer(line):
             # "'a@b'": a quote opening a local part is the text's quoting.
             address = _SMTP_PREFIX_RE.sub("", match.group(1).lower()).lstrip("'")
-            if not _plausible(address, line, match.start()):
+            if _GENERATED_RE.search(line[: match.start()]) and last:
+                # Exim names the alias a failed address came from: it is
+                # the address the sender wrote, not another failure.
+                notice._originals.setdefault(last, address)
+                continue
+            if _NAME_OF_PAIR_RE.match(line, match.end()) or not _plausible(
+                address, line, match.start()
+            ):
                 continue
             explanation = _explain(notice, index, match, address)
             if explanation is not None:
                 known = found.setdefault(address, [])
                 known.extend(e for e in explanation if e and e not in known)
+                last = address
     return found
 
 
 def _plausible(address: str, line: str, start: int) -> bool:
-    """False for addresses in URLs, sender mentions, message ids, robots."""
+    """False for addresses in URLs, sender mentions, help desks, message ids,
+    robots."""
     before = line[:start]
-    if _URL_BEFORE_RE.search(before) or _SENDER_BEFORE_RE.search(before):
+    if (
+        _URL_BEFORE_RE.search(before)
+        or _SENDER_BEFORE_RE.search(before)
+        or _HELP_BEFORE_RE.search(before)
+    ):
         return False
     return _usable(address, frozenset()) and not _is_message_id(address, line, start)
 
@@ -386,6 +420,7 @@ def find_failures(
             address,
             _diagnostic_for(explanation, notice, address, use_global=True),
             notice.is_warning,
+            notice.originals.get(address),
         )
         for address, explanation in found.items()
     ]
