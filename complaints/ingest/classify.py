@@ -24,8 +24,10 @@ from . import (
     autoreply,
     dsn,
     fallback,
+    formats,
     lastresort,
     nonstandard,
+    notices,
     parse,
     status,
 )
@@ -56,11 +58,19 @@ def _classify(raw: bytes, trace_header: str) -> Report:
     outer = _outer_fields(msg)
     text = parse.notification_text(msg)
     notice = nonstandard.Notice(text)
-    report = _as_feedback_report(msg, text, outer, trace_header)
+    report = formats.as_ses(text, outer, trace_header) or formats.as_xarf(
+        msg, outer, trace_header
+    )
+    if report is None:
+        report = _as_feedback_report(msg, text, outer, trace_header)
+    if report is None and notices.is_mta_notice(msg):
+        report = Report(kind=Kind.OTHER, label=notices.MTA_NOTICE, **outer)
     if report is None:
         report = _as_dsn(msg, notice, outer, trace_header)
     if report is None:
         report = _as_plain_bounce(msg, notice, outer, trace_header)
+    if report is None:
+        report = formats.as_notice(msg, text, outer)
     if report is None and autoreply.is_auto_reply(msg, text):
         report = Report(
             kind=Kind.AUTO_REPLY, recipients=_replying_address(msg), **outer
@@ -155,7 +165,7 @@ def _as_human_complaint(
         return None
     reporter = outer.get("reporter")
     attached = arf.reported_message(msg)
-    if attached is not None:
+    if attached is not None and notices.says_complaint(msg, text):
         source = (
             ComplaintSource.FEEDBACK_LOOP
             if arf.is_feedback_loop_sender(

@@ -35,6 +35,9 @@ class DeliveryStatus:
     per_recipient: tuple[dict[str, str], ...] = ()
 
 
+_ADDRESS_FIELDS = ("final-recipient", "original-recipient")
+
+
 def _starts_group(name: str, current: dict[str, str]) -> bool:
     """True when field ``name`` opens a new recipient group.
 
@@ -42,9 +45,15 @@ def _starts_group(name: str, current: dict[str, str]) -> bool:
     together: a recipient field that repeats, or that follows the previous
     recipient's Action or Status, opens the next recipient's group.
     """
-    if name not in ("final-recipient", "original-recipient"):
+    if name not in _ADDRESS_FIELDS:
         return False
-    return name in current or "action" in current or "status" in current
+    if name in current:
+        return True
+    # Action or Status after this group's recipient field closes the group;
+    # before it (PMDF writes them first) they belong to it.
+    keys = list(current)
+    named = [i for i, k in enumerate(keys) if k in _ADDRESS_FIELDS]
+    return bool(named) and any(k in ("action", "status") for k in keys[named[-1] :])
 
 
 # Fields whose value is kept as written (an encoded-word local part stays

@@ -112,12 +112,16 @@ class Report:
     message_id: str | None = None
     error: str | None = None
     is_auto_submitted: bool = False
+    # What an ``other`` report is (a list manager's notice, an X-ARF
+    # login-attack report, a copyright notice...), for staff.
+    label: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return the ``parse_report --json`` shape (without ``file``)."""
         return {
             "kind": str(self.kind),
             "feedback_type": self.feedback_type,
+            "label": self.label,
             "recipients": [r.to_json_dict() for r in self.recipients],
             "original": self.original.to_json_dict() if self.original else None,
             "error": self.error,

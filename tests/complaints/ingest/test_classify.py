@@ -115,7 +115,14 @@ def test_classify_records_an_error_instead_of_raising(monkeypatch):
 
 def test_to_json_dict_has_the_parse_report_shape(email_bytes):
     data = classify(email_bytes("dsn_postfix_mailbox_full.eml")).to_json_dict()
-    assert set(data) == {"kind", "feedback_type", "recipients", "original", "error"}
+    assert set(data) == {
+        "kind",
+        "feedback_type",
+        "label",
+        "recipients",
+        "original",
+        "error",
+    }
     assert set(data["recipients"][0]) == {
         "address",
         "original_address",

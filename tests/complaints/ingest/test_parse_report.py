@@ -28,6 +28,7 @@ def test_json_output_has_one_line_per_file_in_a_directory():
         "index",
         "kind",
         "feedback_type",
+        "label",
         "recipients",
         "original",
         "error",
