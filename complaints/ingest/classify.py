@@ -290,6 +290,9 @@ def _as_dsn(
         near = None
         if address and not dsn.has_diagnostic(fields):
             near = nonstandard.diagnostic_near(notice, address)
+            # A DSN for one recipient whose reason is only in the text.
+            if len(delivery.per_recipient) == 1 and not status.match_reason(near):
+                near = " ".join(filter(None, (near, notice.global_diagnostic))) or None
         recipient = dsn.build_recipient(fields, near)
         if recipient is not None and recipient.address not in recipients:
             recipients[recipient.address] = recipient

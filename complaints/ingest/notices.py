@@ -81,7 +81,7 @@ _KIND_RES = (
     (
         HONEYPOT,
         re.compile(
-            r"honey ?pot|spam ?trap|blocklist\.de|abuseipdb|dshield|attack(s|ed)?"
+            r"honey ?pot|blocklist\.de|abuseipdb|dshield|attack(s|ed)?"
             r" (on|against|from) (our|my)|(ssh|ftp|smtp|imap|pop3|login|brute.?force)"
             r" (attack|attempt)s?|port ?scan|fail2ban|intrusion attempt",
             re.I,
@@ -153,8 +153,11 @@ def notice_label(msg: Message, text: str) -> str | None:
         return LIST_MANAGER
     if robot and _LIST_TEXT_RE.search(head):
         return LIST_MANAGER
+    # A person forwarding a phishing mail complains; a notice about a site,
+    # a file or an attack, with no message attached, informs.
+    forwarded = arf.reported_message(msg) is not None
     for label, pattern in _KIND_RES:
-        if pattern.search(head) and (robot or not arf.looks_like_complaint(text)):
+        if pattern.search(head) and (robot or not forwarded):
             return label
     return None
 

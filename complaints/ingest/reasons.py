@@ -213,7 +213,9 @@ UNKNOWN_USER_WORDS = (
     r"unknown or illegal",
     r"does not exist|doesn't exist|no such",
     r"no longer (valid|exists)",
-    r"(address|account) (couldn't|could not|can't|cannot) be found",
+    r"(address|account|recipient)( you entered| you specified| you sent to)?"
+    r" (couldn't|could not|can't|cannot) be found",
+    r"(wasn't|was not|isn't|is not) found at",
     r"(couldn't|could not|can't|cannot) find (the|this|that) (e-?mail )?(address|recipient)",
     r"check (if|that|whether) the (e-?mail )?address is (correct|spelled)",
     r"double.check(ing)? the recipient",

@@ -182,7 +182,7 @@ NOT_NAMED = [
 ]
 
 
-def test_every_reason_of_the_vocabulary_has_a_table():
+def test_cause_6_every_reason_of_the_vocabulary_has_a_table():
     assert set(TABLES) == set(reasons.PRECEDENCE)
 
 
