@@ -285,6 +285,7 @@ def _as_dsn(
     if delivery is None or not delivery.per_recipient:
         return None
     recipients: dict[str, Recipient] = {}
+    context = _notice_context(msg, notice, delivery.per_message)
     for fields in delivery.per_recipient:
         address = dsn.recipient_address(fields)
         near = None
@@ -293,7 +294,7 @@ def _as_dsn(
             # A DSN for one recipient whose reason is only in the text.
             if len(delivery.per_recipient) == 1 and not status.match_reason(near):
                 near = " ".join(filter(None, (near, notice.global_diagnostic))) or None
-        recipient = dsn.build_recipient(fields, near)
+        recipient = dsn.build_recipient(fields, near, context)
         if recipient is not None and recipient.address not in recipients:
             recipients[recipient.address] = recipient
     if not recipients:
@@ -366,8 +367,11 @@ def _as_plain_bounce(
     if not failures and evidence == 2:
         failures = _returned_addressee_failures(msg, notice, excluded)
     warning = notice.is_warning or _is_delay_subject(msg)
+    context = _notice_context(msg, notice, {})
     recipients = [
-        _recipient(f.address, f.diagnostic, f.is_delayed or warning, f.original)
+        _recipient(
+            f.address, f.diagnostic, f.is_delayed or warning, f.original, context
+        )
         for f in failures
     ]
     if not recipients and (evidence < 2 or autoreply.has_reply_subject(msg)):
@@ -410,11 +414,29 @@ def _is_delay_subject(msg: Message) -> bool:
     return any(word in subject for word in ("delay", "still being retried"))
 
 
+def _notice_context(
+    msg: Message, notice: nonstandard.Notice, per_message: dict[str, str]
+) -> str:
+    """Who wrote the notice: its sender, reporting MTA and opening words,
+    which name a filtering gateway when one sent it."""
+    return " ".join(
+        (
+            parse.header(msg, "From") or "",
+            per_message.get("reporting-mta", ""),
+            notice.body[:600],
+        )
+    )
+
+
 def _recipient(
-    address: str, diagnostic: str | None, is_delayed: bool, original: str | None
+    address: str,
+    diagnostic: str | None,
+    is_delayed: bool,
+    original: str | None,
+    context: str = "",
 ) -> Recipient:
     action = "delayed" if is_delayed else "failed"
-    verdict = status.assess(diagnostic=diagnostic, action=action)
+    verdict = status.assess(diagnostic=diagnostic, action=action, context=context)
     return Recipient(
         address=address,
         action=action,

@@ -268,7 +268,9 @@ def normalize_action(value: str | None) -> str | None:
 
 
 def build_recipient(
-    fields: dict[str, str], fallback_diagnostic: str | None = None
+    fields: dict[str, str],
+    fallback_diagnostic: str | None = None,
+    context: str = "",
 ) -> Recipient | None:
     """Turn one per-recipient field group into a ``Recipient``."""
     address = recipient_address(fields)
@@ -277,7 +279,10 @@ def build_recipient(
     action = normalize_action(fields.get("action"))
     diagnostic = _diagnostic(fields) or fallback_diagnostic
     verdict = status.assess(
-        diagnostic=diagnostic, status=fields.get("status"), action=action
+        diagnostic=diagnostic,
+        status=fields.get("status"),
+        action=action,
+        context=context,
     )
     return Recipient(
         address=address,

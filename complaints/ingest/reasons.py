@@ -140,10 +140,17 @@ class Rule:
         set_(self, "need", _either(self.requires))
 
     def applies(
-        self, text: str, starts: set[str], stage: str | None, subject: str
+        self,
+        text: str,
+        starts: set[str],
+        stage: str | None,
+        subject: str,
+        context: str = "",
     ) -> bool:
         """True when this rule names the reason of ``text``."""
-        if not self._in_context(text, stage, subject):
+        if not self._in_context(
+            f"{text}\n{context}" if context else text, stage, subject
+        ):
             return False
         if not self.starts.may_match(starts) or not self.pattern.search(text):
             return False
@@ -469,6 +476,14 @@ class Match(NamedTuple):
     detail: str
 
 
+_FILTER_PRODUCT_RE = re.compile(rf"\b(?:{'|'.join(FILTER_PRODUCTS)})")
+
+
+def names_filtering_gateway(text: str) -> bool:
+    """True when ``text`` names a content-filtering gateway or product."""
+    return bool(_FILTER_PRODUCT_RE.search(text[:2000].lower()))
+
+
 def is_try_again_advice(text: str) -> bool:
     """True when "try again" in ``text`` tells a person to fix the address."""
     lowered = text.lower()
@@ -476,16 +491,24 @@ def is_try_again_advice(text: str) -> bool:
 
 
 def match_reason(
-    text: str | None, *, status: str | None = None, stage: str | None = None
+    text: str | None,
+    *,
+    status: str | None = None,
+    stage: str | None = None,
+    context: str = "",
 ) -> Match | None:
     """The reason ``text`` names, given the status and SMTP stage when known.
 
     ``status`` is the RFC 3463 code that goes with the text (the DSN field or
     one quoted in it); ``stage`` is read from the text when not given.
+    ``context`` is what the notice says around the reply (its sender, its
+    reporting MTA, its opening words): it can supply a rule's required
+    words (the filtering gateway that sent it), never its phrases.
     """
     if not text:
         return None
     text = text[:2000].lower()
+    context = context[:2000].lower()
     if status is None:
         found = _STATUS_RE.search(text)
         subject = found.group(1) if found else ""
@@ -494,7 +517,7 @@ def match_reason(
     stage = stage or smtp_stage(text)
     starts = word_starts(text)
     for rule in RULES_IN_ORDER:
-        if rule.applies(text, starts, stage, subject):
+        if rule.applies(text, starts, stage, subject, context):
             return Match(rule.reason, rule.detail)
     local = reasons_local.match_local(text, starts)
     return Match(*local) if local else None

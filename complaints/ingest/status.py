@@ -41,6 +41,7 @@ from .reasons import (
     USER_UNKNOWN,
     is_try_again_advice,
     match_reason,
+    names_filtering_gateway,
     smtp_stage,
 )
 
@@ -275,23 +276,35 @@ def remote_reply(text: str) -> str:
 
 
 def assess(
-    *, diagnostic: str | None, status: str | None = None, action: str | None = None
+    *,
+    diagnostic: str | None,
+    status: str | None = None,
+    action: str | None = None,
+    context: str = "",
 ) -> Assessment:
-    """Work out the status, reply code, reason and hardness of one failure."""
+    """Work out the status, reply code, reason and hardness of one failure.
+
+    ``context`` is the notice around the reply (see ``match_reason``).
+    """
     text = diagnostic or ""
     reply = remote_reply(text)
     given = normalize_status(status)
     quoted = find_status(reply) or find_status(text)
     code = find_reply_code(reply) or find_reply_code(text)
     stage = smtp_stage(text.lower())
-    rule = match_reason(reply, status=quoted or given, stage=stage)
+    rule = match_reason(reply, status=quoted or given, stage=stage, context=context)
     if rule is None and reply is not text:
-        rule = match_reason(text, status=quoted or given, stage=stage)
+        rule = match_reason(text, status=quoted or given, stage=stage, context=context)
     # The far server's quoted code outranks the relay's Status field.
     remote = find_status(reply) if reply is not text else None
     klass = _status_class(remote or given or quoted, code, action, text)
     final = _choose_status(remote or given, quoted, rule, klass)
     reason = _choose_reason(final, rule, action, reply)
+    if reason == USER_UNKNOWN and (rule is None or rule[0] != USER_UNKNOWN):
+        # Only the code says "unknown user": from a filtering gateway that
+        # is its verdict on the message (the wording case is in the rules).
+        if names_filtering_gateway(f"{text} {context}"):
+            reason = FILTERED
     lowered = (action or "").lower()
     gave_up = not lowered.startswith(("delay", "deliver", "relay", "expand"))
     is_permanent = gave_up and (
