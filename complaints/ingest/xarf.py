@@ -179,13 +179,16 @@ def read_xarf(msg: Message) -> XarfReport | None:
 
 
 def _mentions_v4(msg: Message) -> bool:
+    """A JSON part, or a first text part that holds X-ARF v4 JSON."""
+    looked = False
     for part in parse.walk_shallow(msg):
         ctype = parse.content_type(part)
-        if part.is_multipart() or not (
-            ctype.startswith("text/") or ctype == "application/json"
-        ):
+        if ctype == "application/json":
+            return True
+        if looked or part.is_multipart() or not ctype.startswith("text/"):
             continue
-        text = parse.part_text(part, limit=4000)
-        if '"ReporterInfo"' in text or "x-arf" in text.lower() and '"Report"' in text:
+        # The JSON is the body or its first part: later text is evidence.
+        looked = True
+        if '"ReporterInfo"' in parse.part_text(part, limit=4000):
             return True
     return False
