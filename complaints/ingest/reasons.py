@@ -24,11 +24,14 @@ text decides.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import reasons_local
-from .prefilter import Starts, word_starts
+from .phrases import FILTER_PRODUCTS, SENDER_WORDS, TRY_AGAIN_ADVICE, UNKNOWN_USER_WORDS
+from .prefilter import word_starts
+from .rules import CONNECT, DATA, HELO, MAIL, RCPT, Rule, smtp_stage
+
+__all__ = ["CONNECT", "DATA", "HELO", "MAIL", "RCPT", "Rule", "smtp_stage"]
 
 USER_UNKNOWN = "user_unknown"
 BAD_DOMAIN = "bad_domain"
@@ -70,180 +73,7 @@ REASONS = (*PRECEDENCE, OTHER)
 # receive mail. Disabled, suspended and full mailboxes exist.
 HARD_REASONS = frozenset({USER_UNKNOWN, BAD_DOMAIN, BAD_SYNTAX})
 
-DATA, RCPT, MAIL, HELO, CONNECT = "data", "rcpt", "mail", "helo", "connect"
-_STAGE_RE = (
-    (
-        DATA,
-        r"after (the )?(end of )?(pipelined )?(data|message|body)\b|end of data"
-        r"|(in reply to|during|after sending) (the )?(end of )?(data|message)"
-        r"( command| content)?\b|>>> data\b|data command (rejected|failed)"
-        r"|message content rejected|after bdat|in reply to bdat",
-    ),
-    (RCPT, r"rcpt to ?:|rcpt to command|after rcpt\b|in reply to rcpt|>>> rcpt\b"),
-    (
-        MAIL,
-        r"mail from ?:|mail from command|after (pipelined )?mail\b|in reply to mail"
-        r"|>>> mail\b",
-    ),
-    (HELO, r"\b(he|eh)lo\b"),
-    (
-        CONNECT,
-        r"after (the )?initial connection|in reply to (the )?(initial )?greeting"
-        r"|(smtp )?(greeting|banner) (rejected|refused)|while connected to",
-    ),
-)
-_STAGES = tuple((stage, re.compile(pattern)) for stage, pattern in _STAGE_RE)
-
-
-def smtp_stage(text: str) -> str | None:
-    """The SMTP command a reply answered, as the text names it, else None.
-
-    A transcript can name several commands (Sendmail's ``>>> MAIL`` then
-    ``>>> RCPT``): the last one named is the one that failed.
-    """
-    best, where = None, -1
-    for stage, pattern in _STAGES:
-        for match in pattern.finditer(text):
-            if match.start() > where:
-                best, where = stage, match.start()
-    return best
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One way of wording a reason.
-
-    ``phrases`` and ``vetoes`` are regular expressions (lowercase, each
-    opening at a word start). ``stages`` (SMTP commands), ``subjects`` (the
-    middle number of an RFC 3463 status) and ``requires`` (context words)
-    limit where the rule applies: when any is given, at least one must hold.
-    """
-
-    reason: str
-    detail: str
-    phrases: tuple[str, ...]
-    vetoes: tuple[str, ...] = ()
-    stages: frozenset[str] | None = None
-    subjects: frozenset[str] | None = None
-    requires: tuple[str, ...] = ()
-    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
-    veto: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    need: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    starts: Starts = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        pattern = re.compile(rf"\b(?:{'|'.join(self.phrases)})")
-        set_ = object.__setattr__
-        set_(self, "pattern", pattern)
-        set_(self, "starts", Starts(pattern))
-        set_(self, "veto", _either(self.vetoes))
-        set_(self, "need", _either(self.requires))
-
-    def applies(
-        self,
-        text: str,
-        starts: set[str],
-        stage: str | None,
-        subject: str,
-        context: str = "",
-    ) -> bool:
-        """True when this rule names the reason of ``text``."""
-        if not self._in_context(
-            f"{text}\n{context}" if context else text, stage, subject
-        ):
-            return False
-        if not self.starts.may_match(starts) or not self.pattern.search(text):
-            return False
-        return not (self.veto and self.veto.search(text))
-
-    def _in_context(self, text: str, stage: str | None, subject: str) -> bool:
-        """Stages, subjects and required words: any one given suffices."""
-        if self.stages is None and self.subjects is None and self.need is None:
-            return True
-        return bool(
-            (self.stages is not None and stage in self.stages)
-            or (self.subjects is not None and subject in self.subjects)
-            or (self.need is not None and self.need.search(text))
-        )
-
-
-def _either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile(rf"\b(?:{'|'.join(patterns)})") if patterns else None
-
-
-# -- the phrases ----------------------------------------------------------
-
-# Words that say a refusal is about the *sender* (RFC 3463 X.1.7, X.1.8).
-SENDER_WORDS = (
-    r"sender (address |domain )?(rejected|refused|denied|blocked|is (unknown|invalid)"
-    r"|unknown|invalid|not found|does not exist|must (exist|resolve))",
-    r"(sender|envelope|callout|return.path) verif",
-    r"verification failed for",
-    r"envelope sender",
-    r"(your|the) (sender|from) (address|domain)",
-    r"sender address has null mx",
-    r"(helo|ehlo)( command| name| hostname)? (rejected|refused|invalid|not)",
-    r"(invalid|bad|unknown) (helo|ehlo)",
-    r"(helo|ehlo).{0,40}(rejected|refused|not a fqdn|invalid|forged)",
-    r"reverse path",
-    r"mail from (address )?(rejected|refused|not accepted)",
-)
-UNKNOWN_USER_WORDS = (
-    r"user (name )?(is )?unknown",
-    r"unknown (user|recipient|mail ?box|local.?part|address|alias|addressee|e-?mail)",
-    r"no such (user|recipient|mail ?box|person|account|address|local user)",
-    r"(user|recipient|mail ?box|address|account|addressee|e-?mail)( address)?( name)?"
-    r" (does not|doesn't|did not|didn't|not) exists?",
-    r"(user|recipient|mail ?box|account|address|alias) (was |is )?not (found|known"
-    r"|valid|recogni[sz]ed|listed)",
-    r"recipient (address )?(unknown|not found|invalid)",
-    r"invalid (recipient|mail ?box|user|e-?mail|address|addressee|final delivery)",
-    r"not a valid (user|recipient|mail ?box)",
-    r"mail ?box (currently )?(unavailable|not available)",
-    r"no mail ?box",
-    r"bad destination mail ?box",
-    r"addressee unknown",
-    r"recipnotfound|recipientnotfound",
-    r"(doesn'?t|does not) have an? [\w.-]+ account",
-    r"not our customer",
-    r"undeliverable address",
-    r"no valid recipients",
-    r"name is not recogni[sz]ed",
-    r"in (virtual|local|relay) (alias|mailbox|recipient) table",
-    r"address rejected: undeliverable",
-    r"access denied\. as\(\d",
-    r"5\.4\.1 .{0,80}address rejected: access denied",
-    r"address unknown",
-    r"not a known user",
-    r"user not local",
-    r"not listed in (the )?(domino )?(public )?directory",
-    r"unknown or illegal",
-    r"does not exist|doesn't exist|no such",
-    r"no longer (valid|exists)",
-    r"(address|account|recipient)( you entered| you specified| you sent to)?"
-    r" (couldn't|could not|can't|cannot) be found",
-    r"(wasn't|was not|isn't|is not) found at",
-    r"(couldn't|could not|can't|cannot) find (the|this|that) (e-?mail )?(address|recipient)",
-    r"check (if|that|whether) the (e-?mail )?address is (correct|spelled)",
-    r"double.check(ing)? the recipient",
-    r"(address|recipient) (is )?wrong|is wrong",
-    r"final delivery userid",
-    r"deleted (account|mail ?box|user)|(account|mail ?box|user) (has been |was )deleted",
-)
-FILTER_PRODUCTS = (
-    r"mimecast|proofpoint|pphosted|barracuda|ironport|cisco (secure )?e?mail security",
-    r"messagelabs|symantec|trend ?micro|sophos|fortimail|fortiguard|spamtitan",
-    r"mailmarshal|mailscanner|spamassassin|hornet ?security|forcepoint|trustwave",
-    r"appriver|mxlogic|postini|vipre|spamexperts|mailchannels|cloudmark|mailroute",
-    r"(content|spam|mail|e-?mail) ?(filter|firewall|gateway|security|scann)",
-    r"filter(ed|ing)\b",
-)
-# Replies whose "try again" is advice to the reader, not a deferral.
-TRY_AGAIN_ADVICE = (
-    r"(check|correct|fix|verify) .{0,60}(and|then) (try|send) again",
-    r"try (again )?(double.?checking|checking|re-?typing)",
-    r"(address|recipient) .{0,40}(couldn't|could not|can't|cannot) be found",
-)
+# -- the rules ----------------------------------------------------------
 
 _SUBJECT_POLICY = frozenset({"7"})
 _SUBJECT_FILTER = frozenset({"2", "7"})
