@@ -299,6 +299,10 @@ RULES_IN_ORDER = tuple(rule for reason in PRECEDENCE for rule in _BY_REASON[reas
 _STATUS_RE = re.compile(r"(?<![\d.])[245]\.(\d{1,3})\.\d{1,3}(?!\.?\d)")
 
 
+# Passed as ``stage`` when the caller already knows the text names none.
+NO_STAGE = "-"
+
+
 class Match(NamedTuple):
     """The reason a text names, and the ``subject.detail`` that goes with it."""
 
@@ -344,10 +348,17 @@ def match_reason(
         subject = found.group(1) if found else ""
     else:
         subject = status.split(".")[1] if status.count(".") == 2 else ""
-    stage = stage or smtp_stage(text)
+    if stage is None:
+        stage = smtp_stage(text)
+    elif stage == NO_STAGE:
+        stage = None
+    memo: dict[int, bool] = {}
     starts = word_starts(text)
     for rule in RULES_IN_ORDER:
-        if rule.applies(text, starts, stage, subject, context):
+        # The start check inline: most rules end here, without a call.
+        if rule.starts.may_match(starts) and rule.applies(
+            text, starts, stage, subject, context, memo
+        ):
             return Match(rule.reason, rule.detail)
     local = reasons_local.match_local(text, starts)
     return Match(*local) if local else None

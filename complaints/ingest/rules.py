@@ -38,12 +38,29 @@ _STAGE_RE = (
 _STAGES = tuple((stage, re.compile(pattern)) for stage, pattern in _STAGE_RE)
 
 
+# Words without which no stage pattern can match: most texts have none.
+_STAGE_WORDS = (
+    "rcpt",
+    "mail",
+    "data",
+    "lo",
+    "message",
+    "body",
+    "greeting",
+    "banner",
+    "connect",
+    "bdat",
+)
+
+
 def smtp_stage(text: str) -> str | None:
     """The SMTP command a reply answered, as the text names it, else None.
 
     A transcript can name several commands (Sendmail's ``>>> MAIL`` then
     ``>>> RCPT``): the last one named is the one that failed.
     """
+    if not any(word in text for word in _STAGE_WORDS):
+        return None
     best, where = None, -1
     for stage, pattern in _STAGES:
         for match in pattern.finditer(text):
@@ -75,7 +92,7 @@ class Rule:
     starts: Starts = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pattern = re.compile(rf"\b(?:{'|'.join(self.phrases)})")
+        pattern = _compile(self.phrases)
         set_ = object.__setattr__
         set_(self, "pattern", pattern)
         set_(self, "starts", Starts(pattern))
@@ -89,13 +106,27 @@ class Rule:
         stage: str | None,
         subject: str,
         context: str = "",
+        memo: dict[int, bool] | None = None,
     ) -> bool:
-        """True when this rule names the reason of ``text``."""
+        """True when this rule names the reason of ``text``.
+
+        ``memo`` keeps, for one text, whether each phrase pattern matched:
+        rules sharing a phrase list search the text once.
+        """
+        # Cheapest test first: most rules cannot even start in most texts.
+        if not self.starts.may_match(starts):
+            return False
+        key = id(self.pattern)
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            found = self.pattern.search(text) is not None
+            if memo is not None:
+                memo[key] = found
+        if not found:
+            return False
         if not self._in_context(
             f"{text}\n{context}" if context else text, stage, subject
         ):
-            return False
-        if not self.starts.may_match(starts) or not self.pattern.search(text):
             return False
         return not (self.veto and self.veto.search(text))
 
@@ -108,6 +139,17 @@ class Rule:
             or (self.subjects is not None and subject in self.subjects)
             or (self.need is not None and self.need.search(text))
         )
+
+
+_COMPILED: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _compile(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled pattern per phrase list, shared by the rules using it."""
+    pattern = _COMPILED.get(phrases)
+    if pattern is None:
+        pattern = _COMPILED[phrases] = re.compile(rf"\b(?:{'|'.join(phrases)})")
+    return pattern
 
 
 def _either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:

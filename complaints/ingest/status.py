@@ -31,6 +31,7 @@ from .reasons import (
     MAILBOX_FULL,
     MESSAGE_TOO_LARGE,
     NETWORK,
+    NO_STAGE,
     OTHER,
     POLICY,
     RATE_LIMITED,
@@ -291,7 +292,7 @@ def assess(
     given = normalize_status(status)
     quoted = find_status(reply) or find_status(text)
     code = find_reply_code(reply) or find_reply_code(text)
-    stage = smtp_stage(text.lower())
+    stage = smtp_stage(text.lower()) or NO_STAGE
     rule = match_reason(reply, status=quoted or given, stage=stage, context=context)
     if rule is None and reply is not text:
         rule = match_reason(text, status=quoted or given, stage=stage, context=context)
