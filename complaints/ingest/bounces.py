@@ -207,7 +207,7 @@ def _notice_context(
         (
             parse.header(msg, "From") or "",
             per_message.get("reporting-mta", ""),
-            notice.body[:600],
+            notice.text[:600],  # the opening words: no need to find the cut
         )
     )
 
