@@ -223,10 +223,15 @@ def recipient_address(fields: dict[str, str]) -> str | None:
     return None
 
 
-def original_address(fields: dict[str, str]) -> str | None:
-    """The address the sender wrote (Original-Recipient), when it differs."""
+def original_address(fields: dict[str, str], final: str | None = None) -> str | None:
+    """The address the sender wrote (Original-Recipient), when it differs
+    from ``final`` (the recipient's address, worked out when not given)."""
+    if "original-recipient" not in fields:
+        return None
     original = _typed_address(fields.get("original-recipient"))
-    return original if original and original != recipient_address(fields) else None
+    if original and original != (final or recipient_address(fields)):
+        return original
+    return None
 
 
 def has_diagnostic(fields: dict[str, str]) -> bool:
@@ -292,7 +297,7 @@ def build_recipient(
         diagnostic=diagnostic,
         reason=verdict.reason,
         is_hard=verdict.is_hard,
-        original_address=original_address(fields),
+        original_address=original_address(fields, address),
     )
 
 

@@ -171,6 +171,9 @@ def _read_yaml(msg: Message, version: str) -> XarfReport | None:
 
 def read_xarf(msg: Message) -> XarfReport | None:
     """The X-ARF report ``msg`` carries, or None."""
+    # X-ARF is never an RFC 6522 report (those are DSNs and ARF).
+    if parse.content_type(msg) == "multipart/report":
+        return None
     version = _is_marked(msg)
     if version is not None:
         return _read_yaml(msg, version) or _read_v4(msg)
