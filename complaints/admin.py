@@ -147,7 +147,7 @@ class ComplaintAdmin(ServiceOwnedAdmin):
 class BounceAdmin(admin.ModelAdmin):
     list_display = ["address", "status", "reason", "is_hard", "received_at", "mailing"]
     list_filter = ["is_hard", "reason"]
-    search_fields = ["address", "message_id", "diagnostic"]
+    search_fields = ["address", "original_address", "message_id", "diagnostic"]
     raw_id_fields = ["inbound", "subscriber", "mailing"]
     date_hierarchy = "received_at"
 

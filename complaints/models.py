@@ -334,7 +334,14 @@ class Bounce(models.Model):
         InboundMessage, on_delete=models.PROTECT, related_name="bounces"
     )
     received_at = models.DateTimeField()
-    address = models.CharField(max_length=254)
+    address = models.CharField(
+        max_length=254, help_text="where delivery was last tried (Final-Recipient)"
+    )
+    original_address = models.CharField(
+        max_length=254,
+        blank=True,
+        help_text="the address the sender wrote (Original-Recipient), when it differs",
+    )
     action = models.CharField(max_length=16, blank=True)
     status = models.CharField(
         max_length=16, blank=True, help_text="RFC 3463 status, e.g. 5.1.1"

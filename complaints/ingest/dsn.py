@@ -35,26 +35,69 @@ class DeliveryStatus:
     per_recipient: tuple[dict[str, str], ...] = ()
 
 
+_ADDRESS_FIELDS = ("final-recipient", "original-recipient")
+
+
+def _starts_group(name: str, current: dict[str, str]) -> bool:
+    """True when field ``name`` opens a new recipient group.
+
+    RFC 3464 separates groups by blank lines, but some MTAs run them
+    together: a recipient field that repeats, or that follows the previous
+    recipient's Action or Status, opens the next recipient's group.
+    """
+    if name not in _ADDRESS_FIELDS:
+        return False
+    if name in current:
+        return True
+    # Action or Status after this group's recipient field closes the group;
+    # before it (PMDF writes them first) they belong to it.
+    keys = list(current)
+    named = [i for i, k in enumerate(keys) if k in _ADDRESS_FIELDS]
+    return bool(named) and any(k in ("action", "status") for k in keys[named[-1] :])
+
+
+# Fields whose value is kept as written (an encoded-word local part stays
+# encoded: it is what the sender's software wrote).
+_RAW_FIELDS = frozenset({"final-recipient", "original-recipient", "x-actual-recipient"})
+
+
+def _field_value(name: str, value: str) -> str:
+    if name in _RAW_FIELDS:
+        return " ".join(str(value).split())
+    return parse.decode_header_value(value)
+
+
+def _groups(items: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """Field groups from ``(name, value)`` pairs, split where a group restarts."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for key, value in items:
+        name = key.lower()
+        if _starts_group(name, current):
+            blocks.append(current)
+            current = {}
+        current.setdefault(name, _field_value(name, value))
+    if current:
+        blocks.append(current)
+    return blocks
+
+
 def _blocks_from_text(text: str) -> list[dict[str, str]]:
     """Split DSN text into field groups separated by blank lines."""
     blocks: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    last = None
+    items: list[list[str]] = []
     for line in text.split("\n"):
         if not line.strip():
-            if current:
-                blocks.append(current)
-            current, last = {}, None
+            blocks.extend(_groups([(k, v) for k, v in items]))
+            items = []
             continue
-        if line[0] in " \t" and last:
-            current[last] += " " + line.strip()
+        if line[0] in " \t" and items:
+            items[-1][1] += " " + line.strip()
             continue
         match = _FIELD_LINE.match(line)
         if match:
-            last = match.group(1).lower()
-            current.setdefault(last, match.group(2).strip())
-    if current:
-        blocks.append(current)
+            items.append([match.group(1), match.group(2).strip()])
+    blocks.extend(_groups([(k, v) for k, v in items]))
     return blocks
 
 
@@ -64,11 +107,7 @@ def _blocks_from_part(part: Message) -> list[dict[str, str]]:
         blocks = []
         for block in payload:
             if isinstance(block, Message):
-                fields: dict[str, str] = {}
-                for key, value in block.raw_items():
-                    fields.setdefault(key.lower(), parse.decode_header_value(value))
-                if fields:
-                    blocks.append(fields)
+                blocks.extend(_groups(list(block.raw_items())))
                 # message/global-delivery-status is parsed as one message:
                 # the per-recipient groups end up in its body.
                 if not block.is_multipart():
@@ -141,6 +180,18 @@ def read_text_delivery_status(text: str) -> DeliveryStatus:
     return DeliveryStatus(per_message, tuple(recipients))
 
 
+_BRACKETED = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
+
+
+def canonical_address(address: str) -> str:
+    """An address as the desk stores it: lowercased, except an RFC 2047
+    encoded-word local part, which is kept exactly as written."""
+    local, at, domain = address.rpartition("@")
+    if at and local.startswith("=?") and local.endswith("?="):
+        return f"{local}@{domain.lower()}"
+    return address.lower()
+
+
 def _typed_address(value: str | None) -> str | None:
     """Return the address of an ``address-type; address`` field (RFC 3464 2.3.2)."""
     if not value:
@@ -149,24 +200,37 @@ def _typed_address(value: str | None) -> str | None:
     if not rest:
         kind, rest = "rfc822", kind
     kind = kind.strip().lower()
-    rest = rest.strip().strip("<>").strip()
     if kind not in ("rfc822", "utf-8", "x-unknown", "unknown"):
         return None
+    # "a@x <b@y>": a name (itself shaped like an address) and the address.
+    bracketed = _BRACKETED.search(rest)
+    rest = bracketed.group(1) if bracketed else rest.strip().strip("<>").strip()
     # Kept even when malformed ("a..b@example.org"): a bounce for a bad
     # address is exactly what the desk needs to record.
     if rest.count("@") == 1 and not any(ch.isspace() for ch in rest):
         local, domain = rest.rsplit("@", 1)
         if local and "." in domain:
-            return rest.lower()
+            return canonical_address(rest)
     return parse.clean_address(rest)
 
 
 def recipient_address(fields: dict[str, str]) -> str | None:
-    """Pick the address the sender wrote: Original-Recipient, else Final."""
-    for name in ("original-recipient", "final-recipient", "x-actual-recipient"):
+    """The address delivery was last tried to: Final-Recipient, else the others."""
+    for name in ("final-recipient", "x-actual-recipient", "original-recipient"):
         address = _typed_address(fields.get(name))
         if address:
             return address
+    return None
+
+
+def original_address(fields: dict[str, str], final: str | None = None) -> str | None:
+    """The address the sender wrote (Original-Recipient), when it differs
+    from ``final`` (the recipient's address, worked out when not given)."""
+    if "original-recipient" not in fields:
+        return None
+    original = _typed_address(fields.get("original-recipient"))
+    if original and original != (final or recipient_address(fields)):
+        return original
     return None
 
 
@@ -209,7 +273,9 @@ def normalize_action(value: str | None) -> str | None:
 
 
 def build_recipient(
-    fields: dict[str, str], fallback_diagnostic: str | None = None
+    fields: dict[str, str],
+    fallback_diagnostic: str | None = None,
+    context: str = "",
 ) -> Recipient | None:
     """Turn one per-recipient field group into a ``Recipient``."""
     address = recipient_address(fields)
@@ -218,7 +284,10 @@ def build_recipient(
     action = normalize_action(fields.get("action"))
     diagnostic = _diagnostic(fields) or fallback_diagnostic
     verdict = status.assess(
-        diagnostic=diagnostic, status=fields.get("status"), action=action
+        diagnostic=diagnostic,
+        status=fields.get("status"),
+        action=action,
+        context=context,
     )
     return Recipient(
         address=address,
@@ -228,6 +297,7 @@ def build_recipient(
         diagnostic=diagnostic,
         reason=verdict.reason,
         is_hard=verdict.is_hard,
+        original_address=original_address(fields, address),
     )
 
 

@@ -21,59 +21,17 @@ from email.message import Message
 from functools import cached_property
 
 from . import parse, status
+from .notice_words import (
+    _FATAL_RE,
+    _GAVE_UP_RE,
+    _SURE_WARNING_RE,
+    _WARNING_RE,
+    BOUNCE_SENDER_RE,
+    BOUNCE_SUBJECT_RE,
+    FAILURE_TEXT_RE,
+)
 
-# Display names and local parts that mark an automatic delivery report.
-BOUNCE_SENDER_RE = re.compile(
-    r"mailer[-_ ]?daemon|postmaster|mail ?delivery|delivery ?(sub)?system"
-    r"|mail ?administrator|system ?administrator|post ?office|mail ?system"
-    r"|mailsystem|mail ?router|microsoftexchange|bounce|mdaemon|nobody@",
-    re.I,
-)
-BOUNCE_SUBJECT_RE = re.compile(
-    r"undeliver|undelivered|not (been )?delivered|non[- ]?deliver|delivery"
-    r" (status|failure|failed|report|problem|notification|has failed|error)"
-    r"|returned mail|failure notice|mail delivery|could not (be )?deliver"
-    r"|delivery failed|mail (system )?error|returned to sender|non remis"
-    r"|unzustellbar|nicht zustellbar|non recapitabile|onbestelbaar|no entregado"
-    r"|non distribu|ikke levert|olevererbart|niet afgeleverd|échec de la remise"
-    r"|failed delivery|mail failure|delayed mail|warning: could not|failed mail"
-    r"|mail failed|user unknown|rejected|processing error|\bnon-?remis"
-    r"|message status|delivery notification|permanent error|\bbounce",
-)
-# Sentences that only a delivery failure notice contains.
-FAILURE_TEXT_RE = re.compile(
-    r"this is the qmail-send program|created automatically by mail delivery"
-    r"|could not be delivered|couldn'?t be delivered|was not delivered"
-    r"|wasn'?t delivered|did not reach|delivery (to the following|has failed"
-    r"|failed|to these)|permanent fatal errors|permanent error|unable to deliver"
-    r"|undeliverable|not be delivered|could not deliver|delivery failure"
-    r"|failed to deliver|following (recipients?|address(es)?|destinations?)"
-    r"|message you sent .{0,40}(rejected|failed|could not)|returned to sender"
-    r"|i'?m afraid i wasn'?t able to deliver|delivery status notification"
-    r"|ne peut pas|konnte nicht|non (è|e') stato|no se pudo|message not delivered"
-    r"|rejected your message|(was|been) (automatically )?rejected"
-    r"|recipient.{0,40}(rejected|failed)|mailbox unavailable"
-    r"|has not (yet )?been delivered|delivery attempts|will keep trying"
-    r"|delivery (is|was) delayed|still trying|delayed|delivery problems",
-)
-_WARNING_RE = re.compile(
-    r"warning|delayed|delay\b|not yet been delivered|will (keep|continue)"
-    r" (trying|to try)|still trying|will (be )?retr|retrying|this is not a fatal"
-    r"|no action is required|has not yet been delivered|temporary",
-)
-# Phrases that settle it: the notice is only a warning, delivery goes on.
-_SURE_WARNING_RE = re.compile(
-    r"(attempts|delivery) will continue|will (keep|continue) (trying|to try"
-    r"|to attempt)|this is (just |only )?a warning|not yet been delivered"
-    r"|no action is required|will (be )?retried|still being retried"
-    r"|delivery (is|has been) delayed|will try again",
-)
-_GAVE_UP_RE = re.compile(r"permanent|gave up|giving up|failed permanently")
-_FATAL_RE = re.compile(
-    r"permanent|fatal|gave up|giving up|failed permanently|could not be delivered"
-    r"|was not delivered|undeliverable|did not reach|delivery has failed"
-    r"|(^|\s)5\d\d[\s-]|#?5\.\d{1,3}\.\d{1,3}",
-)
+__all__ = ["BOUNCE_SENDER_RE", "BOUNCE_SUBJECT_RE", "FAILURE_TEXT_RE"]
 
 # Where the notification ends and the returned message begins.
 _CUT_RE = re.compile(
@@ -138,6 +96,17 @@ _LEAD_IN_RE = re.compile(
 _SMTP_PREFIX_RE = re.compile(r"^(smtp|rfc822|sip|mailto)[=:]", re.I)
 _REPLY_LEAD_RE = re.compile(r"^\s*[<>#(]*\s*[245]\d\d[\s-]")
 _MAX_DIAGNOSTIC_LINES = 6
+_GENERATED_RE = re.compile(r"\(?\s*generated from\s*<?$", re.I)
+# "a@x <b@y>": the first is a display name shaped like an address.
+_NAME_OF_PAIR_RE = re.compile(r"\s*<[^<>\s]+@")
+# Explanatory text naming where to get help: that address is no recipient.
+_HELP_BEFORE_RE = re.compile(
+    r"\b(contact|write to|e-?mail us|reach us|ask|help ?desk|support|assistance"
+    r"|questions?|administrator|please (e-?mail|send|forward|write)|send (an )?"
+    r"e-?mail to|forward (this|it) to|report (this|it) to|complaints? to)"
+    r"\b[^@]{0,60}$",
+    re.I,
+)
 _ID_BEFORE_RE = re.compile(r"\bid\s*<?$", re.I)
 
 
@@ -148,6 +117,7 @@ class Failure:
     address: str
     diagnostic: str | None
     is_delayed: bool
+    original: str | None = None
 
 
 def has_bounce_sender(msg: Message) -> bool:
@@ -182,6 +152,7 @@ class Notice:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self._originals: dict[str, str] = {}
 
     @cached_property
     def body(self) -> str:
@@ -212,6 +183,12 @@ class Notice:
     def candidates(self) -> dict[str, list[str]]:
         """Strongly placed addresses, with the lines that explain them."""
         return _all_candidates(self)
+
+    @cached_property
+    def originals(self) -> dict[str, str]:
+        """Failed address -> the address it was generated from (Exim)."""
+        self.candidates  # noqa: B018 - filled in while the candidates are found
+        return self._originals
 
     @cached_property
     def global_diagnostic(self) -> str | None:
@@ -273,25 +250,40 @@ def _line_flag(line: str) -> int:
 
 def _all_candidates(notice: Notice) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
+    notice._originals = {}
+    last: str | None = None
     for index, line in enumerate(notice.lines):
         if "@" not in line or _HEADERISH_RE.match(line):
             continue
         for match in parse.ADDRESS_RE.finditer(line):
             # "'a@b'": a quote opening a local part is the text's quoting.
             address = _SMTP_PREFIX_RE.sub("", match.group(1).lower()).lstrip("'")
-            if not _plausible(address, line, match.start()):
+            if _GENERATED_RE.search(line[: match.start()]) and last:
+                # Exim names the alias a failed address came from: it is
+                # the address the sender wrote, not another failure.
+                notice._originals.setdefault(last, address)
+                continue
+            if _NAME_OF_PAIR_RE.match(line, match.end()) or not _plausible(
+                address, line, match.start()
+            ):
                 continue
             explanation = _explain(notice, index, match, address)
             if explanation is not None:
                 known = found.setdefault(address, [])
                 known.extend(e for e in explanation if e and e not in known)
+                last = address
     return found
 
 
 def _plausible(address: str, line: str, start: int) -> bool:
-    """False for addresses in URLs, sender mentions, message ids, robots."""
+    """False for addresses in URLs, sender mentions, help desks, message ids,
+    robots."""
     before = line[:start]
-    if _URL_BEFORE_RE.search(before) or _SENDER_BEFORE_RE.search(before):
+    if (
+        _URL_BEFORE_RE.search(before)
+        or _SENDER_BEFORE_RE.search(before)
+        or _HELP_BEFORE_RE.search(before)
+    ):
         return False
     return _usable(address, frozenset()) and not _is_message_id(address, line, start)
 
@@ -386,6 +378,7 @@ def find_failures(
             address,
             _diagnostic_for(explanation, notice, address, use_global=True),
             notice.is_warning,
+            notice.originals.get(address),
         )
         for address, explanation in found.items()
     ]

@@ -1,32 +1,52 @@
 """The reason classes a failure is sorted into, and the wording that names them.
 
-Owns the phrase table: what servers write when an address does not exist,
-a mailbox is full, a message is refused for its content or its sender's
-reputation, and so on. ``status`` combines the reason a diagnostic's wording
-names with the RFC 3463 code it quotes.
+One ``Rule`` per way of saying a reason: its phrases, its *vetoes* (words
+that, when present, mean the phrase is about something else), and the SMTP
+stages and RFC 3463 status subjects it applies at. A rule never depends on
+the rules before it; where two reasons' wording overlaps, a veto says so,
+which keeps each rule readable and testable on its own (the tests hold one
+table per reason). When several rules match, ``PRECEDENCE`` orders the
+reasons, most specific first.
 
-The English table runs first: nearly every server quotes its SMTP reply in
-English, even inside a localised notice. When it names nothing, a smaller
-table of localised phrases is tried (only for text that is not plain ASCII),
-because some systems explain a failure only in their own language.
+Two inputs besides the wording decide many cases:
+
+* the SMTP *stage* the reply answered (RFC 5321 section 3.3): an "unknown
+  user" after ``DATA`` is a content filter's verdict (``filtered``), any
+  refusal after ``MAIL FROM`` or ``HELO`` is about the sender;
+* the *status subject* (RFC 3463: ``x.7.x`` security or policy, ``x.2.x``
+  mailbox): "user unknown" under 5.7.1 is a gateway's policy, not a fact.
+
+Localised wording lives in ``reasons_local``; it is tried only when the
+English rules name nothing, because an English reply quoted in the same
+text decides.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
-from .prefilter import Starts, word_starts
+from . import reasons_local
+from .phrases import FILTER_PRODUCTS, SENDER_WORDS, TRY_AGAIN_ADVICE, UNKNOWN_USER_WORDS
+from .prefilter import word_starts
+from .rules import CONNECT, DATA, HELO, MAIL, RCPT, Rule, smtp_stage
+
+__all__ = ["CONNECT", "DATA", "HELO", "MAIL", "RCPT", "Rule", "smtp_stage"]
 
 USER_UNKNOWN = "user_unknown"
 BAD_DOMAIN = "bad_domain"
 BAD_SYNTAX = "bad_syntax"
 MAILBOX_DISABLED = "mailbox_disabled"
+SUSPENDED = "suspended"
 MAILBOX_FULL = "mailbox_full"
 MESSAGE_TOO_LARGE = "message_too_large"
+FILTERED = "filtered"
 CONTENT_REJECTED = "content_rejected"
+SENDER_REJECTED = "sender_rejected"
 POLICY = "policy"
 REPUTATION = "reputation"
 RATE_LIMITED = "rate_limited"
+NETWORK = "network"
 TEMPORARY = "temporary"
 OTHER = "other"
 
@@ -36,9 +56,13 @@ DESCRIPTIONS = {
     BAD_DOMAIN: "domain does not exist or takes no mail",
     BAD_SYNTAX: "malformed address",
     MAILBOX_DISABLED: "mailbox disabled",
+    SUSPENDED: "mailbox suspended",
     MAILBOX_FULL: "mailbox full",
     MESSAGE_TOO_LARGE: "message too large",
     CONTENT_REJECTED: "refused for its content",
+    FILTERED: "stopped by a content filter",
+    SENDER_REJECTED: "the sender was refused",
+    NETWORK: "network or DNS failure",
     POLICY: "refused by the receiver's policy",
     REPUTATION: "refused for the sender's reputation",
     RATE_LIMITED: "too much mail at once",
@@ -46,282 +70,315 @@ DESCRIPTIONS = {
     OTHER: "other failure",
 }
 
-REASONS = (
-    USER_UNKNOWN,
-    BAD_DOMAIN,
+# Most specific first: the order in which matching reasons win.
+PRECEDENCE = (
+    SENDER_REJECTED,
+    FILTERED,
+    NETWORK,
     BAD_SYNTAX,
-    MAILBOX_DISABLED,
+    RATE_LIMITED,
     MAILBOX_FULL,
     MESSAGE_TOO_LARGE,
+    SUSPENDED,
+    MAILBOX_DISABLED,
+    BAD_DOMAIN,
+    USER_UNKNOWN,
+    REPUTATION,
     CONTENT_REJECTED,
     POLICY,
-    REPUTATION,
-    RATE_LIMITED,
     TEMPORARY,
-    OTHER,
 )
-# Reasons meaning the address can never receive mail (DESIGN: "hard").
-HARD_REASONS = frozenset({USER_UNKNOWN, BAD_DOMAIN, BAD_SYNTAX, MAILBOX_DISABLED})
+REASONS = (*PRECEDENCE, OTHER)
+# DESIGN "Bounce": hard means the address does not exist or can never
+# receive mail. Disabled, suspended and full mailboxes exist.
+HARD_REASONS = frozenset({USER_UNKNOWN, BAD_DOMAIN, BAD_SYNTAX})
 
-_RULES_SPEC: tuple[tuple[str, str, str], ...] = (
-    # The receiver refused the *sender* (RFC 3463 X.1.7, X.1.8; Postfix
-    # "Sender address rejected", Exim "Sender verify failed"). Whatever the
-    # text says next ("Domain not found", "No such user") is about the
-    # sender's address, never the recipient's: it must not count as hard.
-    (
-        POLICY,
+# -- the rules ----------------------------------------------------------
+
+_SUBJECT_POLICY = frozenset({"7"})
+_SUBJECT_FILTER = frozenset({"2", "7"})
+
+RULES: tuple[Rule, ...] = (
+    Rule(SENDER_REJECTED, "7.1", SENDER_WORDS),
+    # Anything refused in answer to MAIL FROM or HELO: the recipient was
+    # never even named. Reputation and rate limits say more, and win.
+    Rule(
+        SENDER_REJECTED,
         "7.1",
-        r"sender (address |domain )?(rejected|refused|denied|blocked|(is )?(unknown"
-        r"|invalid)|(not found|does not exist|must (exist|resolve)))"
-        r"|(sender|envelope|callout) verif|verification failed for|envelope sender",
+        (r"\w",),
+        vetoes=(
+            r"spamhaus|dnsbl|rbl|blacklist|blocklist|block list|black list",
+            r"too many|rate limit|throttl|try again later|timed? ?out",
+        ),
+        stages=frozenset({MAIL, HELO}),
     ),
-    # RFC 7505: a domain publishing a null MX accepts no mail at all.
-    (BAD_DOMAIN, "1.10", r"null ?mx|domain does not accept (e-?)?mail"),
-    (
+    # An unknown-user reply to the message content, or from a filtering
+    # gateway, or under a policy status: a verdict on the message.
+    Rule(
+        FILTERED,
+        "7.1",
+        UNKNOWN_USER_WORDS,
+        vetoes=(r"access denied\. as\(\d", r"recipnotfound|recipientnotfound"),
+        stages=frozenset({DATA}),
+        subjects=_SUBJECT_FILTER,
+        requires=FILTER_PRODUCTS,
+    ),
+    Rule(
+        NETWORK,
+        "4.3",
+        (
+            r"temporary (failure in name resolution|dns|lookup failure|name"
+            r" (resolution|server))|dns (temporary|timeout|servfail|lookup timed)"
+            r"|servfail|name (server|service) (error|failure).{0,120}try again"
+            r"|host not found, try again|try again.{0,40}(dns|name server)",
+            r"protocol (error|violation)|command (unrecognized|not recognized)"
+            r"|syntax error,? command|improper (command )?pipelining|bad sequence"
+            r"|unexpected (response|reply|eof)|out of sequence|line too long"
+            r"|bare (lf|linefeed|<lf>)",
+            r"lost connection|connection (reset|closed|dropped|refused|timed out)"
+            r"|timed? ?out|timeout|no route to host|network is unreachable"
+            r"|unable to connect|could not connect|connect to .{1,80} failed"
+            r"|not responding|no answer|tls|ssl|starttls|handshake|certificate",
+        ),
+        vetoes=(r"no such|does not exist|user unknown|unknown user|retry time",),
+    ),
+    Rule(
         BAD_SYNTAX,
         "1.3",
-        r"address syntax|syntax (error|illegal)?\s?in (mailbox|address|recipient"
-        r"|parameters)|malformed (e-?mail |recipient )?address|invalid address"
-        r" (format|syntax)|badly formatted (e-?mail )?address|illegal (e-?mail )?"
-        r"address|not a valid rfc.?822 address|incomplete address|unbalanced"
-        r"|improperly formatted|address (is )?(not|in)valid(ly)? formatted",
+        (
+            r"address syntax|syntax (error|illegal)?\s?in (mailbox|address|recipient"
+            r"|parameters)|malformed (e-?mail |recipient )?address|invalid address"
+            r" (format|syntax)|badly formatted (e-?mail )?address|illegal (e-?mail )?"
+            r"address|not a valid rfc.?822 address|incomplete address|unbalanced"
+            r"|improperly formatted|address (is )?(not|in)valid(ly)? formatted",
+        ),
     ),
-    # Outbound sending quotas must win over the mailbox "quota" below.
-    (
+    Rule(
         RATE_LIMITED,
         "7.0",
-        r"(sending|daily|hourly|outbound|user) (sending )?(quota|limit)"
-        r"|rate ?-?limit|too many (messages|connections|mails|e-?mails|concurrent"
-        r"|recipients|sessions|errors)|throttl|unusual rate|unexpected volume"
-        r"|(sending|message|connection) rate|receiving mail at a rate|too fast"
-        r"|slow down|exceeded (the |a |your )?(sending |message |connection )?rate",
+        (
+            r"(sending|daily|hourly|outbound|user) (sending )?(quota|limit)"
+            r"|rate ?-?limit|too many (messages|connections|mails|e-?mails|concurrent"
+            r"|recipients|sessions|errors)|throttl|unusual rate|unexpected volume"
+            r"|(sending|message|connection) rate|receiving mail at a rate|too fast"
+            r"|slow down|exceeded (the |a |your )?(sending |message |connection )?rate"
+            r"|(recipients|messages) (per|this|an) (hour|day|minute)",
+        ),
     ),
-    (
+    Rule(
         MAILBOX_FULL,
         "2.2",
-        r"mail ?box (is |was |seems |appears )?(to be )?full|full mail ?box"
-        r"|inbox is full|account is full|mailfolder is full|(over|exceed\w*)"
-        r" (the |their |his |her |its )?(storage |disk |mailbox )?(quota|storage"
-        r" allocation|allotted)|quota (exceeded|full|exceed)|overquota|disk quota"
-        r"|mail ?box.{0,40}(exceed|over|reached).{0,25}(quota|limit|size|storage"
-        r"|capacity)|insufficient (disk |system |storage )?(space|storage)"
-        r"|(not|no) enough (disk |storage )?space|out of (disk |storage )?space"
-        r"|storage (space )?(is )?full|user is over|too much mail"
-        r"|mailbox size limit|exceeded storage|\bquota\b",
+        (
+            r"mail ?box (is |was |seems |appears )?(to be )?full|full mail ?box"
+            r"|inbox is full|account is full|mailfolder is full|(over|exceed\w*)"
+            r" (the |their |his |her |its )?(storage |disk |mailbox )?(quota|storage"
+            r" allocation|allotted)|quota (exceeded|full|exceed)|overquota|disk quota"
+            r"|mail ?box.{0,40}(exceed|over|reached).{0,25}(quota|limit|size|storage"
+            r"|capacity)|insufficient (disk |system |storage )?(space|storage)"
+            r"|(not|no) enough (disk |storage )?space|out of (disk |storage )?space"
+            r"|storage (space )?(is )?full|user is over|too much mail"
+            r"|mailbox size limit|exceeded storage|\bquota\b",
+        ),
+        vetoes=(r"(sending|daily|hourly|outbound) quota",),
     ),
-    (
+    Rule(
         MESSAGE_TOO_LARGE,
         "3.4",
-        r"message (size |length )?(exceeds|is too (large|big)|too (large|big))"
-        r"|too (large|big)|size limit|exceeds? (the )?(maximum|fixed|allowed)"
-        r" (message )?size|maximum (allowed )?(message )?size|length limit",
+        (
+            r"message (size |length )?(exceeds|is too (large|big)|too (large|big))"
+            r"|too (large|big)|size limit|exceeds? (the )?(maximum|fixed|allowed)"
+            r" (message )?size|maximum (allowed )?(message )?size|length limit",
+        ),
+        vetoes=(r"mail ?box size limit",),
     ),
-    (
+    Rule(
+        SUSPENDED,
+        "2.1",
+        (
+            r"(account|mail ?box|user|address|recipient)( has been| is| was|'s"
+            r" account has been)?( temporarily)? (disabled|deactivated|suspended"
+            r"|inactive|locked|frozen|blocked|on hold)",
+            r"(disabled|inactive|suspended|deactivated|locked|frozen|dormant)"
+            r" (e-?mail )?(account|mail ?box|user)",
+            r"has been disabled|is disabled|account (is )?not (active|enabled)",
+        ),
+        # "Your account is suspended" is the sending account's.
+        vetoes=(r"your (account|ip|domain)",),
+    ),
+    Rule(
         MAILBOX_DISABLED,
         "2.1",
-        r"(account|mail ?box|user|address|recipient)( has been| is| was|'s"
-        r" account has been)? (disabled|deactivated|suspended|inactive|closed"
-        r"|locked|expired|frozen|terminated|discontinued)|(disabled|inactive"
-        r"|closed|suspended|deactivated|expired|dormant) (e-?mail )?(account"
-        r"|mail ?box|user)|no longer (active|in use|available|exists|with)"
-        r"|(account|mail ?box) (is )?(no longer|not) (active|accepting)"
-        r"|not accepting (any )?(mail|messages)(?! from)|has been disabled",
+        (
+            r"(account|mail ?box|user|address|recipient)( has been| is| was)?"
+            r" (closed|expired|terminated|discontinued)",
+            r"(closed|expired) (e-?mail )?(account|mail ?box)",
+            r"no longer (active|in use|available|with)",
+            r"(account|mail ?box) (is )?(no longer|not) accepting",
+            r"not accepting (any )?(mail|messages)(?! from)",
+        ),
+        vetoes=(r"your (account|ip|domain)",),
     ),
-    (
-        USER_UNKNOWN,
-        "1.1",
-        r"no longer valid|is wrong",
+    Rule(
+        BAD_DOMAIN,
+        "1.10",
+        (
+            r"null ?mx|(domain|host) (does not|doesn't|will not) accept (e-?)?mail",
+            r"accepts? no (e-?)?mail|no smtp service|does not (provide|offer) smtp",
+        ),
     ),
-    (
+    Rule(
         BAD_DOMAIN,
         "4.4",
-        r"host or domain name not found|unrouteable|unroutable|unable to route"
-        r"|no route to (host|domain)|all relevant mx records point to",
+        (
+            r"host or domain name not found|unrouteable|unroutable|unable to route"
+            r"|no route to (domain)|all relevant mx records point to",
+        ),
     ),
-    (
+    Rule(
         BAD_DOMAIN,
         "1.2",
-        r"domain (name )?(not found|does not exist|doesn't exist|is not valid"
-        r"|unknown|invalid|nonexistent)|(no such|unknown|invalid|non-?existent)"
-        r" (domain|host)|host unknown|host not found|name service error|nxdomain"
-        r"|no mx\b|no (valid )?(mx|mail exchanger)s?( records?)?"
-        r" (for|found)|couldn'?t find any host|could not find any host"
-        r"|domain (name )?lookup failed|bad destination system address"
-        r"|(isn't|is not|not) (a )?(valid|known|local|hosted) domain"
-        r"|does not resolve|dns (error|failure)",
+        (
+            r"domain (name )?(not found|does not exist|doesn't exist|is not valid"
+            r"|unknown|invalid|nonexistent)|(no such|unknown|invalid|non-?existent)"
+            r" (domain|host)|host unknown|host not found|nxdomain"
+            r"|no mx\b|no (valid )?(mx|mail exchanger)s?( records?)?"
+            r" (for|found)|couldn'?t find any host|could not find any host"
+            r"|domain (name )?lookup failed|bad destination system address"
+            r"|(isn't|is not|not) (a )?(valid|known|local|hosted) domain"
+            r"|does not resolve",
+        ),
     ),
-    (
+    Rule(USER_UNKNOWN, "1.1", UNKNOWN_USER_WORDS),
+    # "Recipient address rejected" alone (Postfix's prefix with the reason
+    # cut off, or a terse server): the address, unless another reason shows.
+    Rule(
         USER_UNKNOWN,
         "1.1",
-        r"user (name )?(is )?unknown|unknown (user|recipient|mail ?box|local.?part"
-        r"|address|alias|addressee|e-?mail)|no such (user|recipient|mail ?box"
-        r"|person|account|address|local user)|(user|recipient|mail ?box|address"
-        r"|account|addressee|e-?mail)( address)?( name)? (does not|doesn't|did not"
-        r"|didn't|not) exists?|(user|recipient|mail ?box|account|address|alias)"
-        r" (was |is )?not (found|known|valid|recogni[sz]ed|listed)|recipient"
-        r" (address )?(unknown|not found|invalid)|invalid (recipient|mail ?box"
-        r"|user|e-?mail|address|addressee)|not a valid (user|recipient|mail ?box)"
-        r"|mail ?box (currently )?(unavailable|not available)|no mail ?box"
-        r"|bad destination mail ?box|addressee unknown|recipnotfound"
-        r"|(doesn'?t|does not) have an? [\w.-]+ account|not our customer"
-        r"|undeliverable address|no valid recipients|name is not recogni[sz]ed"
-        r"|in (virtual|local|relay) (alias|mailbox|recipient) table|address"
-        r" rejected: undeliverable|access denied\. as\(\d|5\.4\.1 .{0,80}address"
-        r" rejected: access denied|(account|mailbox|recipient)"
-        r" does not exist|address unknown|not a known user|user not local"
-        r"|not listed in (the )?(domino )?(public )?directory|unknown or illegal"
-        r"|does not exist|doesn't exist|no such",
+        (r"(recipient )?address rejected",),
+        vetoes=(
+            r"access denied|policy|spam|block|greylist|graylist|try again later",
+            r"temporar|relay|not permitted|denied|authenticat|quota|rate|dmarc|spf",
+        ),
     ),
-    (REPUTATION, "7.26", r"\bdmarc\b"),
-    (REPUTATION, "7.23", r"\bspf\b|sender policy framework"),
-    (REPUTATION, "7.25", r"reverse dns|\brdns\b|\bptr\b|reverse (lookup|dns)"),
-    (
+    Rule(REPUTATION, "7.26", (r"\bdmarc\b",)),
+    Rule(REPUTATION, "7.23", (r"\bspf\b|sender policy framework",)),
+    Rule(REPUTATION, "7.25", (r"reverse dns|\brdns\b|\bptr\b|reverse (lookup|dns)",)),
+    Rule(
         REPUTATION,
         "7.1",
-        r"blocked using|(listed|blacklisted|blocklisted) (in|on|at|by)"
-        r"|black ?list|block ?list|\bdnsbl\b|\brbl\b|spamhaus|spamcop|sorbs"
-        r"|barracuda ?(central|reputation)|uceprotect|reputation|client host"
-        r" \S* ?(rejected|blocked)|(your|sending|sender|the) (ip|server|host"
-        r"|mail server)( address)?.{0,40}(blocked|banned|listed|block)"
-        r"|\bblocked\b.{0,40}\b(ip|host)\b|not authori[sz]ed to send|\bdkim\b"
-        r"|from this ip|ip address.{0,40}(block|reject|not accepted|denied)",
+        (
+            r"blocked using|(listed|blacklisted|blocklisted) (in|on|at|by)"
+            r"|black ?list|block ?list|\bdnsbl\b|\brbl\b|spamhaus|spamcop|sorbs"
+            r"|barracuda ?(central|reputation)|uceprotect|reputation|client host"
+            r" \S* ?(rejected|blocked)|(your|sending|sender|the) (ip|server|host"
+            r"|mail server)( address)?.{0,40}(blocked|banned|listed|block)"
+            r"|\bblocked\b.{0,40}\b(ip|host)\b|not authori[sz]ed to send|\bdkim\b"
+            r"|from this ip|ip address.{0,40}(block|reject|not accepted|denied)",
+        ),
     ),
-    (
+    Rule(
         CONTENT_REJECTED,
         "7.1",
-        r"spam|virus|malware|infected|phish|content|suspicious|junk"
-        r"|bulk (e-?)?mail|unsolicited|dangerous|attachment|message (looks|appears)"
-        r"|(message|mail) (was )?(rejected|blocked|refused) (as|because|due)",
+        (
+            r"spam|virus|malware|infected|phish|content|suspicious|junk"
+            r"|bulk (e-?)?mail|unsolicited|dangerous|attachment|message (looks|appears)"
+            r"|(message|mail) (was )?(rejected|blocked|refused) (as|because|due)",
+        ),
     ),
-    (
+    Rule(
         POLICY,
         "7.1",
-        r"relay|authenticat|access denied|permission denied|not authori[sz]ed"
-        r"|administrative prohibition|polic|prohibit|not allowed|refused|denied"
-        r"|rejected by|restricted|blocked|forbidden|not accepting (mail|messages) from",
+        (
+            r"relay|authenticat|access denied|permission denied|not authori[sz]ed"
+            r"|administrative prohibition|polic|prohibit|not allowed|refused|denied"
+            r"|rejected by|restricted|blocked|forbidden|not accepting (mail|messages)"
+            r" from",
+        ),
     ),
     # Exim: "retry time not reached for any host ... after a long failure period".
-    (
+    Rule(
         TEMPORARY,
         "4.7",
-        r"expired|too long|time exceeded|retry timeout|gave up|long failure period"
-        r"|retry time not reached",
+        (
+            r"expired|too long|time exceeded|retry timeout|gave up|long failure period"
+            r"|retry time not reached",
+        ),
     ),
-    (
-        TEMPORARY,
-        "4.1",
-        r"timed? ?out|timeout|connection refused|no answer|not responding"
-        r"|unable to connect|could not connect|connect to .{1,80} failed",
-    ),
-    (TEMPORARY, "4.2", r"lost connection|connection (reset|closed|dropped)"),
-    (
+    Rule(
         TEMPORARY,
         "0.0",
-        r"try again|temporar|deferr|delayed|will (be )?retr|greylist|graylist"
-        r"|still trying|service (not |un)available|resources|retry",
+        (
+            r"try again|temporar|deferr|delayed|will (be )?retr|greylist|graylist"
+            r"|still trying|service (not |un)available|resources|retry",
+        ),
+        vetoes=TRY_AGAIN_ADVICE,
     ),
 )
-# Patterns are matched against lowercased text: cheaper than re.IGNORECASE.
-# Every phrase starts at a word boundary; saying so lets the regex engine
-# skip positions inside words, and lets ``prefilter`` skip whole rules whose
-# phrases cannot start anywhere in the text (most of them, for any text).
-_RULES = tuple(
-    (reason, detail, compiled, Starts(compiled))
-    for reason, detail, pattern in _RULES_SPEC
-    for compiled in (re.compile(rf"\b(?:{pattern})"),)
-)
+_BY_REASON = {reason: [r for r in RULES if r.reason == reason] for reason in PRECEDENCE}
+RULES_IN_ORDER = tuple(rule for reason in PRECEDENCE for rule in _BY_REASON[reason])
+_STATUS_RE = re.compile(r"(?<![\d.])[245]\.(\d{1,3})\.\d{1,3}(?!\.?\d)")
 
 
-# Localised wording, for notices that explain a failure only in another
-# language (GMX, Yandex, Mail.ru and many company gateways). Tried only when
-# the English table names nothing, so an English reply quoted in the same
-# text decides. Phrases open with words rare in English mail, which keeps
-# ``prefilter`` effective.
-_LOCAL_RULES_SPEC: tuple[tuple[str, str, str], ...] = (
-    # Domain phrases first: "die Domain existiert nicht" is no unknown user.
-    (
-        BAD_DOMAIN,
-        "1.2",
-        r"domain\w* (existiert nicht|nicht gefunden)|domaine (inconnu|inexistant"
-        r"|introuvable)|dominio (desconocido|inexistente|no existe)"
-        r"|домен\w* не (существует|найден)",
-    ),
-    (
-        MAILBOX_FULL,
-        "2.2",
-        r"(postfach|speicherplatz)\w* (ist )?(voll|überfüllt|erschöpft)|boîte.{0,40}"
-        r"pleine|buz[oó]n.{0,20}lleno|casella.{0,30}piena|caixa.{0,30}cheia"
-        r"|переполнен|превышен\w* (квот|лимит|объ)",
-    ),
-    (
-        MAILBOX_DISABLED,
-        "2.1",
-        r"(konto|postfach|benutzer)\w* (ist |wurde )?(deaktiviert|gesperrt|gelöscht)"
-        r"|compte.{0,20}(désactivé|suspendu|supprimé)|cuenta.{0,20}(desactivada"
-        r"|suspendida|deshabilitada)|(ящик|аккаунт|учетн\w* запис\w*) (заблокирован"
-        r"|отключен|удален)",
-    ),
-    (
-        USER_UNKNOWN,
-        "1.1",
-        r"(benutzer|empfänger|postfach)\w* (ist )?unbekannt|unbekannte[rs]? (benutzer"
-        r"|empfänger|adresse)|existiert nicht|gibt es nicht|(utilisateur"
-        r"|destinataire) inconnu|adresse inconnue|n'existe pas|inexistant"
-        r"|(usuario|destinatario) desconocido|(usuario|cuenta|buzón|destinatario)\w* no existe|(utente"
-        r"|destinatario) sconosciuto|(utente|casella|destinatario)\w* non esiste"
-        r"|inesistente|(usuário|utilizador) desconhecido|não existe|onbekende"
-        r" (gebruiker|ontvanger)|bestaat niet|не существует|(пользовател|адресат"
-        r"|получател|адрес|ящик)\w* не найден|нет такого|неизвестн\w* (пользовател"
-        r"|адресат|получател)",
-    ),
-)
-_LOCAL_RULES = tuple(
-    (reason, detail, compiled, Starts(compiled))
-    for reason, detail, pattern in _LOCAL_RULES_SPEC
-    for compiled in (re.compile(rf"\b(?:{pattern})"),)
-)
-# Japanese, Chinese and Korean wording (NTT, QQ, Naver), without ``\b``:
-# these scripts have no word boundaries between characters. Tried last, and
-# only on text that is not plain ASCII.
-_CJK_RULES_SPEC: tuple[tuple[str, str, str], ...] = (
-    (BAD_DOMAIN, "1.2", r"ドメインが?(存在しません|見つかりません)|域名不存在"),
-    (MAILBOX_FULL, "2.2", r"容量.{0,10}(超|オーバー|不足)|満杯|邮箱已满|空间不足"),
-    (
-        MAILBOX_DISABLED,
-        "2.1",
-        r"(アカウント|メールボックス)が?.{0,6}(停止|無効)"
-        r"|(账户|帐户|邮箱).{0,6}(停用|冻结|禁用)",
-    ),
-    (
-        USER_UNKNOWN,
-        "1.1",
-        r"存在しません|存在しない|見つかりません|不存在|查无此人|존재하지 않",
-    ),
-)
-_CJK_RULES = tuple(
-    (reason, detail, re.compile(pattern)) for reason, detail, pattern in _CJK_RULES_SPEC
-)
+# Passed as ``stage`` when the caller already knows the text names none.
+NO_STAGE = "-"
 
 
-def _first_rule(
-    rules: tuple[tuple[str, str, re.Pattern[str], Starts], ...],
-    text: str,
-    starts: set[str],
-) -> tuple[str, str] | None:
-    """The first of ``rules`` that ``text`` (lowercased, with ``starts``) matches."""
-    for reason, detail, pattern, phrase_starts in rules:
-        if phrase_starts.may_match(starts) and pattern.search(text):
-            return reason, detail
-    return None
+class Match(NamedTuple):
+    """The reason a text names, and the ``subject.detail`` that goes with it."""
+
+    reason: str
+    detail: str
 
 
-def match_reason(text: str | None) -> tuple[str, str] | None:
-    """Return ``(reason, subject.detail)`` for the first rule ``text`` matches."""
+_FILTER_PRODUCT_RE = re.compile(rf"\b(?:{'|'.join(FILTER_PRODUCTS)})")
+
+
+def names_filtering_gateway(text: str) -> bool:
+    """True when ``text`` names a content-filtering gateway or product."""
+    return bool(_FILTER_PRODUCT_RE.search(text[:2000].lower()))
+
+
+def is_try_again_advice(text: str) -> bool:
+    """True when "try again" in ``text`` tells a person to fix the address."""
+    lowered = text.lower()
+    return any(re.search(p, lowered) for p in TRY_AGAIN_ADVICE)
+
+
+def match_reason(
+    text: str | None,
+    *,
+    status: str | None = None,
+    stage: str | None = None,
+    context: str = "",
+) -> Match | None:
+    """The reason ``text`` names, given the status and SMTP stage when known.
+
+    ``status`` is the RFC 3463 code that goes with the text (the DSN field or
+    one quoted in it); ``stage`` is read from the text when not given.
+    ``context`` is what the notice says around the reply (its sender, its
+    reporting MTA, its opening words): it can supply a rule's required
+    words (the filtering gateway that sent it), never its phrases.
+    """
     if not text:
         return None
     text = text[:2000].lower()
+    context = context[:2000].lower()
+    if status is None:
+        found = _STATUS_RE.search(text)
+        subject = found.group(1) if found else ""
+    else:
+        subject = status.split(".")[1] if status.count(".") == 2 else ""
+    if stage is None:
+        stage = smtp_stage(text)
+    elif stage == NO_STAGE:
+        stage = None
+    memo: dict[int, bool] = {}
     starts = word_starts(text)
-    found = _first_rule(_RULES, text, starts) or _first_rule(_LOCAL_RULES, text, starts)
-    if found or text.isascii():
-        return found
-    return next(((r, d) for r, d, p in _CJK_RULES if p.search(text)), None)
+    for rule in RULES_IN_ORDER:
+        # The start check inline: most rules end here, without a call.
+        if rule.starts.may_match(starts) and rule.applies(
+            text, starts, stage, subject, context, memo
+        ):
+            return Match(rule.reason, rule.detail)
+    local = reasons_local.match_local(text, starts)
+    return Match(*local) if local else None

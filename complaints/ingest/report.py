@@ -30,7 +30,13 @@ class ComplaintSource(StrEnum):
 
 @dataclass(frozen=True)
 class Recipient:
-    """One recipient of a bounce or delivery report."""
+    """One recipient of a bounce or delivery report.
+
+    ``address`` is where delivery was last tried (a DSN's ``Final-Recipient``);
+    ``original_address`` is the address the sender wrote, when the report
+    gives one (``Original-Recipient``, RFC 3464 section 2.3.1) or the notice
+    names the alias it was expanded from.
+    """
 
     address: str
     action: str | None
@@ -39,10 +45,17 @@ class Recipient:
     diagnostic: str | None
     reason: str
     is_hard: bool
+    original_address: str | None = None
+
+    @property
+    def sent_to(self) -> str:
+        """The address the sender mailed: the original, else the final one."""
+        return self.original_address or self.address
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "address": self.address,
+            "original_address": self.original_address,
             "action": self.action,
             "status": self.status,
             "reply_code": self.reply_code,
@@ -130,12 +143,16 @@ class Report:
     is_auto_submitted: bool = False
     # A part was longer than the parser reads: recipients past it are missing.
     is_cut: bool = False
+    # What an ``other`` report is (a list manager's notice, an X-ARF
+    # login-attack report, a copyright notice...), for staff.
+    label: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return the ``parse_report --json`` shape (without ``file``)."""
         return {
             "kind": str(self.kind),
             "feedback_type": self.feedback_type,
+            "label": self.label,
             "recipients": [r.to_json_dict() for r in self.recipients],
             "original": self.original.to_json_dict() if self.original else None,
             "error": self.error,

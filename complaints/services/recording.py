@@ -420,13 +420,18 @@ def bounces_record(items: list[Item], tally: Tally) -> None:
     rows = []
     for item in items:
         seen = set()
+        # The bogus-address rule counts the addresses the subscriber mailed:
+        # two final recipients of one alias are one bogus address.
+        mailed = set()
         for recipient in item.report.recipients:
             address = recipient.address.strip().lower()[:254]
             if not address or address in seen:
                 continue
             seen.add(address)
             rows.append(_bounce(item, recipient, address))
-            if item.mailing is not None:
+            sent_to = recipient.sent_to.strip().lower()[:254]
+            if item.mailing is not None and sent_to not in mailed:
+                mailed.add(sent_to)
                 counter = tally.hard if recipient.is_hard else tally.soft
                 counter[item.mailing.pk] += 1
         if item.mailing is not None and seen:
@@ -440,6 +445,7 @@ def _bounce(item: Item, recipient, address: str) -> Bounce:
         inbound=item.inbound,
         received_at=item.inbound.received_at,
         address=address,
+        original_address=(recipient.original_address or "")[:254],
         action=(recipient.action or "")[:16],
         status=(recipient.status or "")[:16],
         reply_code=code if code and 0 < code < 1000 else None,

@@ -103,12 +103,20 @@ def dsn_report(
     failed: list[tuple[str, str, str]],
     original_message_id: str,
     subject: str = "Huge savings",
+    originals: dict[str, str] | None = None,
 ) -> bytes:
     """An RFC 3464 delivery status notification; ``failed`` holds
-    (address, status, diagnostic) per recipient."""
+    (address, status, diagnostic) per recipient, ``originals`` the
+    Original-Recipient of some final addresses."""
     n = next(_counter)
+    originals = originals or {}
     per_recipient = "".join(
-        f"\r\nFinal-Recipient: rfc822; {address}\r\n"
+        (
+            f"\r\nOriginal-Recipient: rfc822; {originals[address]}"
+            if address in originals
+            else ""
+        )
+        + f"\r\nFinal-Recipient: rfc822; {address}\r\n"
         "Action: failed\r\n"
         f"Status: {status}\r\n"
         f"Diagnostic-Code: smtp; {diagnostic}\r\n"

@@ -263,6 +263,34 @@ def test_bounce_report_records_each_failed_recipient_on_the_known_mailing():
     assert Bounce.objects.count() == 2
 
 
+def test_cause_7_bounces_keep_the_original_address_and_count_it_once():
+    mailing = MailingFactory()
+    MailingKey.objects.create(
+        mailing=mailing, kind="message_id", value="<m2@shop.example>"
+    )
+    unknown = "550 5.1.1 User unknown"
+    raw = dsn_report(
+        original_message_id="<m2@shop.example>",
+        failed=[
+            ("sales1@example.com", "5.1.1", unknown),
+            ("sales2@example.com", "5.1.1", unknown),
+        ],
+        originals={
+            "sales1@example.com": "sales@example.com",
+            "sales2@example.com": "sales@example.com",
+        },
+    )
+    _process(raw)
+    rows = Bounce.objects.order_by("address")
+    assert [(b.address, b.original_address) for b in rows] == [
+        ("sales1@example.com", "sales@example.com"),
+        ("sales2@example.com", "sales@example.com"),
+    ]
+    mailing.refresh_from_db()
+    # One address mailed, one bogus address for the strike rule.
+    assert mailing.hard_bounce_count == 1
+
+
 def test_unreadable_message_is_stored_and_marked_failed_or_ignored():
     inbound = _process(b"\x00\xff garbage without headers \x80\x81")
     assert inbound.state in (InboundMessage.State.FAILED, InboundMessage.State.IGNORED)

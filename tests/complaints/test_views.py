@@ -216,6 +216,20 @@ def test_mailing_page_shows_bounce_reasons_and_rate(abuse_client):
     assert page.context["bounce_reasons"][0]["total"] == 3
 
 
+def test_cause_7_mailing_page_shows_the_address_mailed_beside_the_final_one(
+    abuse_client,
+):
+    mailing = MailingFactory()
+    BounceFactory(
+        mailing=mailing,
+        address="j.doe@mail.example.org",
+        original_address="john@example.org",
+    )
+    page = abuse_client.get(f"/mailings/{mailing.pk}/")
+    assert "j.doe@mail.example.org" in page.content.decode()
+    assert "sent to john@example.org" in page.content.decode()
+
+
 def test_bulk_form_offers_exactly_the_actions_the_service_knows():
     from complaints.forms import BulkActionForm
     from complaints.services.triage import BULK_ACTIONS

@@ -1,10 +1,12 @@
-"""Measure parsing speed: the ingest parser against flufl.bounce.
+"""Measure parsing accuracy and speed: the ingest parser against flufl.bounce.
 
-``manage.py bench_parse [PATH...]`` parses every sample (by default
-``tests/fixtures/emails`` and ``.samples/flufl`` (``make samples``)), in rounds
-over the whole set until at least ``--min-messages`` messages, on one core, and
-prints messages per second for ``classify`` and for flufl.bounce's
-``scan_message`` on the same set.
+``manage.py bench_parse [PATH...]`` first scores both parsers on the labelled
+corpus (``tests/fixtures/emails``, the generated ``tests/fixtures/corpus``
+and the flufl.bounce samples of ``make samples``): kind, recipients exactly
+right and the hard flag (see ``complaints.ingest.scoring``). It then parses
+every sample (by default the same set), in rounds over the whole set until at
+least ``--min-messages`` messages, on one core, and prints messages per
+second for ``classify`` and for flufl.bounce's ``scan_message``.
 
 The figure must hold for real traffic, where no two messages are alike, so
 nothing may be remembered from one round to the next: the ingest parser keeps
@@ -31,14 +33,47 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from flufl.bounce import scan_message
+from flufl.bounce import all_failures, scan_message
 
-from complaints.ingest import classify
+from complaints.ingest import classify, scoring
 
 from .parse_report import iter_paths
 
-DEFAULT_DIRS = ("tests/fixtures/emails", ".samples/flufl")
-SKIP_SUFFIXES = (".json", ".md")
+DEFAULT_DIRS = (
+    "tests/fixtures/emails",
+    "tests/fixtures/corpus/messages",
+    ".samples/flufl",
+)
+SKIP_SUFFIXES = (".json", ".md", ".py")
+
+
+def _labelled(base: Path) -> list[scoring.Expected]:
+    fixtures = base / "tests" / "fixtures"
+    return [
+        *scoring.load_labelled(fixtures / "emails"),
+        *scoring.load_labelled(fixtures / "corpus", messages="messages"),
+        *scoring.load_address_lists(
+            fixtures / "flufl" / "expected.json", base / ".samples" / "flufl"
+        ),
+    ]
+
+
+def _flufl_prediction(raw: bytes) -> scoring.Prediction:
+    try:
+        temporary, permanent = all_failures(
+            email.message_from_bytes(raw, policy=compat32)
+        )
+    except (IndexError, ValueError, TypeError, AttributeError, UnicodeError):
+        temporary, permanent = frozenset(), frozenset()
+    failed = {_text(a).lower(): False for a in temporary}
+    failed.update({_text(a).lower(): True for a in permanent})
+    return scoring.Prediction("bounce" if failed else "other", failed)
+
+
+def _text(address: bytes | str) -> str:
+    if isinstance(address, bytes):
+        return address.decode("utf-8", "replace")
+    return address
 
 
 def _flufl(raw: bytes) -> object:
@@ -76,9 +111,32 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="*", metavar="PATH")
         parser.add_argument("--min-messages", type=int, default=3000)
+        parser.add_argument(
+            "--no-score", action="store_true", help="measure speed only"
+        )
+
+    def _score(self, base: Path, verbose: bool) -> None:
+        entries = _labelled(base)
+        ours, peer = scoring.Scores(), scoring.Scores()
+        for entry in entries:
+            raw = entry.path.read_bytes()
+            ours.add(entry, scoring.predict(classify(raw)), bounce_only=False)
+            peer.add(entry, _flufl_prediction(raw), bounce_only=True)
+        systems = len({e.system for e in entries})
+        self.stdout.write(
+            f"corpus: {len(entries)} labelled files, {systems} mail systems or formats"
+        )
+        self.stdout.write(f"parse: {ours.summary()}")
+        self.stdout.write(f"flufl.bounce: {peer.summary()} (kind: bounce or not)")
+        if verbose:
+            for miss in ours.misses:
+                self.stdout.write(f"  parse missed {miss}")
 
     def handle(self, *args: Any, **options: Any) -> None:
         base = Path(settings.BASE_DIR)
+        logging.getLogger("flufl.bounce").disabled = True
+        if not options["no_score"]:
+            self._score(base, options["verbosity"] > 1)
         names = options["paths"] or [str(base / d) for d in DEFAULT_DIRS]
         files = [p for p in iter_paths(names) if p.suffix not in SKIP_SUFFIXES]
         files = [p for p in files if p.name != "LICENSE"]

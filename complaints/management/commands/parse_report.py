@@ -1,14 +1,20 @@
 """Parse email files with the ingest parser and print what it found.
 
 ``manage.py parse_report [--json] [--trace-header NAME] PATH...``: each PATH
-is a file or a directory (every file below it, sorted). Nothing is stored:
-the command never touches the database, so it is safe on production data.
+is a message file, an mbox file (every message in it), a Maildir folder
+(``cur/`` and ``new/``) or a directory (every file below it, sorted). With
+``--json`` each message is one line carrying its ``file`` and its ``index``
+within that file (0 for a single message). Nothing is stored: the command
+never touches the database, so it is safe on production data, and
+``manage.py`` lets it run without ``DJANGO_SECRET_KEY``.
 """
 
 from __future__ import annotations
 
 import json
+import mailbox
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +35,61 @@ def iter_paths(paths: list[str]) -> list[Path]:
     return found
 
 
-def report_for(path: Path, trace_header: str) -> Report:
-    """Classify one file; an unreadable file becomes an ``other`` report."""
+def _is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() and (path / "new").is_dir()
+
+
+def _is_mbox(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(5) == b"From "
+
+
+def _mbox_messages(path: Path) -> Iterator[bytes]:
+    box = mailbox.mbox(path, factory=None, create=False)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return Report(kind=Kind.OTHER, error=f"unreadable: {exc.strerror or exc}")
+        for key in box.iterkeys():
+            raw = box.get_bytes(key)
+            # In a CRLF mbox the separating blank line stays on the message.
+            yield raw[:-2] if raw.endswith(b"\r\n\r\n") else raw
+    finally:
+        box.close()
+
+
+def iter_messages(paths: list[str]) -> Iterator[tuple[Path, int, bytes | OSError]]:
+    """Every message named by ``paths``: (file, index in it, bytes or error)."""
+    for name in paths:
+        path = Path(name)
+        if path.is_dir() and _is_maildir(path):
+            box = mailbox.Maildir(path, factory=None, create=False)
+            for index, key in enumerate(sorted(box.iterkeys())):
+                yield path, index, box.get_bytes(key)
+            continue
+        for file in iter_paths([name]):
+            try:
+                if not _is_mbox(file):
+                    yield file, 0, file.read_bytes()
+                    continue
+                for index, raw in enumerate(_mbox_messages(file)):
+                    yield file, index, raw
+            except OSError as exc:
+                yield file, 0, exc
+
+
+def report_for(raw: bytes | OSError, trace_header: str) -> Report:
+    """Classify one message; an unreadable file becomes an ``other`` report."""
+    if isinstance(raw, OSError):
+        return Report(kind=Kind.OTHER, error=f"unreadable: {raw.strerror or raw}")
     return classify(raw, trace_header=trace_header)
 
 
-def json_line(path: Path, report: Report) -> str:
-    return json.dumps({"file": str(path), **report.to_json_dict()}, ensure_ascii=False)
+def json_line(path: Path, index: int, report: Report) -> str:
+    data = {"file": str(path), "index": index, **report.to_json_dict()}
+    return json.dumps(data, ensure_ascii=False)
 
 
-def human_summary(path: Path, report: Report) -> str:
-    lines = [f"{path}: {report.kind}"]
+def human_summary(path: Path, index: int, report: Report) -> str:
+    where = f"{path}[{index}]" if index else str(path)
+    lines = [f"{where}: {report.kind}"]
     details: dict[str, Any] = {
         "feedback type": report.feedback_type,
         "source": report.complaint_source,
@@ -75,7 +121,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument(
-            "--json", action="store_true", help="one JSON line per file"
+            "--json", action="store_true", help="one JSON line per message"
         )
         parser.add_argument(
             "--trace-header",
@@ -85,12 +131,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            for path in iter_paths(options["paths"]):
-                report = report_for(path, options["trace_header"])
+            for path, index, raw in iter_messages(options["paths"]):
+                report = report_for(raw, options["trace_header"])
                 if options["json"]:
-                    self.stdout.write(json_line(path, report))
+                    self.stdout.write(json_line(path, index, report))
                 else:
-                    self.stdout.write(human_summary(path, report) + "\n")
+                    self.stdout.write(human_summary(path, index, report) + "\n")
         except BrokenPipeError:
             # Piped into head or a pager that quit: stop quietly, as Unix tools do.
             sys.stderr.close()

@@ -34,11 +34,16 @@ def test_fixture_has_the_expected_kind_and_feedback_type(name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_has_the_expected_recipients_statuses_and_hardness(name):
-    got = {
-        r.address: {"status": r.status, "hard": r.is_hard}
-        for r in _classify(name).recipients
-    }
+    got = {r.address: _expected_shape(r) for r in _classify(name).recipients}
     assert got == EXPECTED[name]["recipients"]
+
+
+def _expected_shape(recipient) -> dict:
+    """A recipient as expected.json states it (the original only when given)."""
+    shape = {"status": recipient.status, "hard": recipient.is_hard}
+    if recipient.original_address:
+        shape["original"] = recipient.original_address
+    return shape
 
 
 WITH_SOURCE = sorted(n for n, e in EXPECTED.items() if "complaint_source" in e)
@@ -121,9 +126,17 @@ def test_classify_records_an_error_instead_of_raising(monkeypatch):
 
 def test_to_json_dict_has_the_parse_report_shape(email_bytes):
     data = classify(email_bytes("dsn_postfix_mailbox_full.eml")).to_json_dict()
-    assert set(data) == {"kind", "feedback_type", "recipients", "original", "error"}
+    assert set(data) == {
+        "kind",
+        "feedback_type",
+        "label",
+        "recipients",
+        "original",
+        "error",
+    }
     assert set(data["recipients"][0]) == {
         "address",
+        "original_address",
         "action",
         "status",
         "reply_code",
@@ -167,3 +180,121 @@ def test_huge_returned_original_is_read_correctly(name):
         r.address: {"status": r.status, "hard": r.is_hard} for r in report.recipients
     }
     assert got == EXPECTED[name]["recipients"]
+
+
+# Issue 12: one test per numbered cause, on the fixture named after it.
+def test_cause_7_final_and_original_recipient_are_both_reported(email_bytes):
+    (recipient,) = classify(
+        email_bytes("cause07_final_and_original_recipient.eml")
+    ).recipients
+    assert (recipient.address, recipient.original_address) == (
+        "j.doe@mail.example.org",
+        "john@example.org",
+    )
+    assert recipient.to_json_dict()["original_address"] == "john@example.org"
+
+
+@pytest.mark.parametrize(
+    ("name", "addresses"),
+    [
+        (
+            "cause08_dsn_groups_without_blank_lines.eml",
+            {"one@example.org", "two@example.org"},
+        ),
+        ("cause08_exim_generated_from_parent.eml", {"real.person@example.net"}),
+        ("cause08_malformed_pair_name_and_address.eml", {"member@mail.example.org"}),
+        (
+            "cause08_encoded_word_local_part.eml",
+            {"=?utf-8?B?w6lsw6hWZQ==?=@example.org"},
+        ),
+        ("cause08_helpdesk_address_in_explanation.eml", {"member@example.org"}),
+    ],
+)
+def test_cause_8_recipients_are_exactly_the_failed_addresses(
+    email_bytes, name, addresses
+):
+    assert {r.address for r in classify(email_bytes(name)).recipients} == addresses
+
+
+def test_cause_8_exims_generated_from_parent_is_the_original_address(email_bytes):
+    (recipient,) = classify(
+        email_bytes("cause08_exim_generated_from_parent.eml")
+    ).recipients
+    assert recipient.original_address == "sales@example.org"
+
+
+def test_cause_9_an_auto_replys_recipient_is_the_replying_address(email_bytes):
+    report = classify(email_bytes("autoreply_ooo.eml"))
+    assert report.kind == Kind.AUTO_REPLY
+    assert [(r.address, r.action, r.is_hard) for r in report.recipients] == [
+        ("colleague@example.org", "delivered", False)
+    ]
+
+
+def test_cause_10_ses_notifications_are_read_and_the_footer_is_no_complaint(
+    email_bytes,
+):
+    bounce = classify(email_bytes("cause10_ses_sns_bounce_json.eml"))
+    assert (bounce.kind, bounce.recipients[0].diagnostic) == (
+        Kind.BOUNCE,
+        "550 5.1.1 user unknown",
+    )
+    complaint = classify(email_bytes("cause10_ses_complaint_json.eml"))
+    assert complaint.kind == Kind.COMPLAINT
+    assert complaint.original.rcpt_to == ("member@example.org",)
+    assert classify(email_bytes("cause10_ses_delivery_json.eml")).kind == Kind.DELIVERED
+
+
+def test_cause_11_x_arf_spam_is_a_complaint_and_other_categories_are_labelled(
+    email_bytes,
+):
+    spam = classify(email_bytes("cause11_xarf_v02_spam.eml"))
+    assert (spam.kind, spam.original.source_ip) == (Kind.COMPLAINT, "203.0.113.25")
+    assert spam.reporter == "reports@honeynet.example"
+    login = classify(email_bytes("cause11_xarf_v02_login_attack.eml"))
+    assert (login.kind, login.label) == (Kind.OTHER, "x-arf login-attack")
+    v4 = classify(email_bytes("cause11_xarf_v4_json_spam.eml"))
+    assert v4.kind == Kind.COMPLAINT
+    assert v4.original.message_id == "<20240304085810.4QABC2defG@smtp.example.com>"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cause12_mailman_moderation_notice.eml",
+        "cause12_post_master_reply_style_notice.eml",
+        "cause12_postfix_smtpd_errors_transcript.eml",
+        "cause12_german_notice_with_original_attached.eml",
+    ],
+)
+def test_cause_12_notices_with_an_attached_original_are_not_complaints(
+    email_bytes, name
+):
+    report = classify(email_bytes(name))
+    assert report.kind == Kind.OTHER
+    assert report.recipients == ()
+
+
+def test_cause_12_a_person_forwarding_spam_in_german_is_a_complaint(email_bytes):
+    report = classify(email_bytes("cause12_person_forwards_spam_in_german.eml"))
+    assert report.kind == Kind.COMPLAINT
+
+
+def test_cause_13_apples_one_click_unsubscribe_is_an_opt_out_report(email_bytes):
+    report = classify(email_bytes("cause13_apple_mail_one_click_unsubscribe.eml"))
+    assert (report.kind, report.feedback_type) == (Kind.OTHER, "opt-out")
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("cause14_copyright_infringement_notice.eml", "copyright"),
+        ("cause14_honeypot_network_report.eml", "honeypot"),
+        ("cause14_phishing_site_report.eml", "phishing_site"),
+    ],
+)
+def test_cause_14_other_automated_abuse_notices_are_other_with_a_label(
+    email_bytes, name, label
+):
+    report = classify(email_bytes(name))
+    assert (report.kind, report.label) == (Kind.OTHER, label)

@@ -46,9 +46,13 @@ def test_per_message_fields_are_separated_from_recipient_groups():
     assert len(delivery.per_recipient) == 2
 
 
-def test_original_recipient_is_preferred_to_final_recipient():
+def test_cause_7_final_recipient_is_the_address_and_original_recipient_is_kept():
     first = _delivery().per_recipient[0]
-    assert dsn.recipient_address(first) == "original@example.org"
+    assert dsn.recipient_address(first) != "original@example.org"
+    assert dsn.original_address(first) == "original@example.org"
+    recipient = dsn.build_recipient(first)
+    assert recipient.original_address == "original@example.org"
+    assert recipient.sent_to == "original@example.org"
 
 
 def test_folded_diagnostic_code_is_unfolded_and_typed_prefix_dropped():

@@ -1,7 +1,11 @@
 """The parse_report command prints one report per file and never crashes."""
 
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 from django.core.management import call_command
 
@@ -21,8 +25,10 @@ def test_json_output_has_one_line_per_file_in_a_directory():
     first = json.loads(lines[0])
     assert set(first) == {
         "file",
+        "index",
         "kind",
         "feedback_type",
+        "label",
         "recipients",
         "original",
         "error",
@@ -56,3 +62,47 @@ def test_trace_header_option_is_passed_to_the_parser(tmp_path):
     sample.write_bytes(raw.replace(b"X-Abuse-Trace", b"X-Isp-Trace"))
     text = _run("--trace-header", "X-Isp-Trace", str(sample))
     assert "complaint" in text
+
+
+MAILBOXES = EMAILS.parent / "mailboxes"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_cause_15_an_mbox_gives_one_json_line_per_message_with_file_and_index():
+    lines = [
+        json.loads(x)
+        for x in _run("--json", str(MAILBOXES / "sample.mbox")).splitlines()
+    ]
+    assert [x["index"] for x in lines] == [0, 1, 2]
+    assert {x["file"] for x in lines} == {str(MAILBOXES / "sample.mbox")}
+    assert lines[1]["kind"] == "bounce"
+
+
+def test_cause_15_a_crlf_mbox_is_split_into_its_messages_too():
+    lines = _run("--json", str(MAILBOXES / "sample-crlf.mbox")).splitlines()
+    assert len(lines) == 2
+
+
+def test_cause_15_a_maildir_folder_gives_one_line_per_message():
+    lines = _run("--json", str(MAILBOXES / "Maildir")).splitlines()
+    assert [json.loads(x)["index"] for x in lines] == list(range(len(lines)))
+    assert len(lines) >= 2
+
+
+def test_cause_15_parse_report_runs_in_a_bare_environment():
+    # No DJANGO_SECRET_KEY, no DJANGO_DEBUG, no DATABASE_URL: nothing at all.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "parse_report",
+            "--json",
+            str(MAILBOXES / "sample.mbox"),
+        ],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert len(done.stdout.decode().splitlines()) == 3

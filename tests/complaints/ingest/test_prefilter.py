@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from complaints.ingest import reasons
+from complaints.ingest import reasons, reasons_local
 from complaints.ingest.prefilter import Starts, word_starts
 
 from .conftest import EMAILS, FLUFL
@@ -24,13 +24,23 @@ LINES = _lines()
 def _first_rule(text: str) -> tuple[str, str] | None:
     """``match_reason`` without the pre-check: every rule, in order."""
     text = text[:2000].lower()
-    for reason, detail, pattern in reasons._RULES_SPEC + reasons._LOCAL_RULES_SPEC:
-        if re.search(rf"\b(?:{pattern})", text):
+    found = reasons._STATUS_RE.search(text)
+    subject = found.group(1) if found else ""
+    stage = reasons.smtp_stage(text)
+    for rule in reasons.RULES_IN_ORDER:
+        if (
+            rule._in_context(text, stage, subject)
+            and rule.pattern.search(text)
+            and not (rule.veto and rule.veto.search(text))
+        ):
+            return rule.reason, rule.detail
+    for reason, detail, pattern, _starts in reasons_local._LOCAL:
+        if pattern.search(text):
             return reason, detail
     if text.isascii():
         return None
-    for reason, detail, pattern in reasons._CJK_RULES_SPEC:
-        if re.search(pattern, text):
+    for reason, detail, pattern in reasons_local._CJK:
+        if pattern.search(text):
             return reason, detail
     return None
 
@@ -39,9 +49,12 @@ def test_match_reason_agrees_with_trying_every_rule():
     assert [reasons.match_reason(t) for t in LINES] == [_first_rule(t) for t in LINES]
 
 
-@pytest.mark.parametrize(
-    "rule", reasons._RULES + reasons._LOCAL_RULES, ids=lambda r: f"{r[0]}-{r[1]}"
+RULES = [(r.reason, r.detail, r.pattern, r.starts) for r in reasons.RULES] + list(
+    reasons_local._LOCAL
 )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r[0]}-{r[1]}")
 def test_a_skipped_rule_never_matches(rule):
     _reason, _detail, pattern, starts = rule
     for line in LINES:

@@ -63,8 +63,8 @@ ASSESS_CASES = [
         None,
         "failed",
         "5.2.1",
-        "mailbox_disabled",
-        True,
+        "suspended",
+        False,
     ),
     (
         "552 5.3.4 Message size exceeds fixed maximum message size",
@@ -119,7 +119,7 @@ ASSESS_CASES = [
         "4.4.1",
         "delayed",
         "4.4.1",
-        "temporary",
+        "network",
         False,
     ),
     (
@@ -174,7 +174,7 @@ ASSESS_CASES = [
         "failed",
         "5.2.1",
         "mailbox_disabled",
-        True,
+        False,
     ),
 ]
 
@@ -228,3 +228,106 @@ def test_a_delayed_user_unknown_is_not_hard():
 def test_normalize_status_rejects_garbage():
     assert status.normalize_status("5.1.1 (user unknown)") == "5.1.1"
     assert status.normalize_status("unknown") is None
+
+
+# Issue 12, causes 1-5: the hard flag a suspension can rest on.
+@pytest.mark.parametrize(
+    ("diagnostic", "given", "reason"),
+    [
+        ("550 5.1.1 User unknown (in reply to end of DATA command)", "5.1.1", None),
+        ("SMTP error after end of data: 550 No such user", None, None),
+        ("550 Invalid recipient (Mimecast gateway)", "5.0.0", None),
+        ("550 5.7.1 Recipient unknown", None, None),
+    ],
+)
+def test_cause_1_unknown_user_after_data_or_from_a_filter_is_not_hard(
+    diagnostic, given, reason
+):
+    verdict = status.assess(diagnostic=diagnostic, status=given, action="failed")
+    assert (verdict.reason, verdict.is_hard) == ("filtered", False)
+
+
+@pytest.mark.parametrize(
+    "diagnostic",
+    [
+        "550 5.2.1 account is disabled",
+        "550 5.2.1 The email account that you tried to reach is disabled.",
+        "550 mailbox suspended",
+    ],
+)
+def test_cause_2_disabled_or_suspended_mailboxes_are_not_hard(diagnostic):
+    verdict = status.assess(diagnostic=diagnostic, status="5.1.1", action="failed")
+    assert not verdict.is_hard
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "given", "reason"),
+    [
+        ("550 5.1.1 <a@example.org>: user is over quota", "5.1.1", "mailbox_full"),
+        ("550 5.1.1 listed on our blacklist", "5.1.1", "reputation"),
+        ("550 5.1.1 too many recipients this hour", "5.1.1", "rate_limited"),
+        (
+            "550 5.0.0 <a@example.org>... host mx.example.org said: 452 4.2.2 full",
+            "5.1.1",
+            "mailbox_full",
+        ),
+    ],
+)
+def test_cause_3_the_remote_servers_text_beats_the_status_field(
+    diagnostic, given, reason
+):
+    verdict = status.assess(diagnostic=diagnostic, status=given, action="failed")
+    assert (verdict.reason, verdict.is_hard) == (reason, False)
+
+
+@pytest.mark.parametrize(
+    "diagnostic",
+    [
+        "550 5.1.1 No such user (in reply to MAIL FROM command)",
+        "504 5.5.2 <localhost>: Helo command rejected: Host not found",
+        "Host or domain name not found. Name service error for name=example.org"
+        " type=MX: Host not found, try again",
+        "500 5.5.1 Command unrecognized",
+    ],
+)
+def test_cause_4_sender_side_and_network_failures_are_not_a_bad_recipient(
+    diagnostic,
+):
+    verdict = status.assess(diagnostic=diagnostic, action="failed")
+    assert verdict.reason in ("sender_rejected", "network")
+    assert not verdict.is_hard
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "given"),
+    [
+        ("Invalid final delivery userid: a@example.org", None),
+        ("550 5.1.1 Recipient address rejected", None),
+        ("550 Address rejected", None),
+        ("Please check if the address is correct.", "5.0.0"),
+        (
+            "The address couldn't be found. Check for typos and try again.",
+            None,
+        ),
+        ("556 5.1.10 Recipient address has null MX", None),
+        ("550 5.7.27 Domain does not accept mail", None),
+        ("554 No SMTP service here", None),
+        ("450 4.1.1 <a@example.org>: user does not exist", "4.1.1"),
+    ],
+)
+def test_cause_5_unknown_users_in_other_words_and_dead_domains_are_hard(
+    diagnostic, given
+):
+    verdict = status.assess(diagnostic=diagnostic, status=given, action="failed")
+    assert verdict.reason in ("user_unknown", "bad_domain")
+    assert verdict.is_hard
+    assert verdict.status[0] in "45"
+
+
+def test_cause_5_an_unverified_address_on_a_4xx_is_not_hard():
+    verdict = status.assess(
+        diagnostic="450 4.1.1 <a@example.org>: Recipient address rejected:"
+        " unverified address: host not found",
+        action="failed",
+    )
+    assert not verdict.is_hard

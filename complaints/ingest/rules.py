@@ -1,0 +1,156 @@
+"""The rule engine of ``reasons``: SMTP stages and one rule's matching.
+
+A ``Rule`` is a reason's phrases with their vetoes and the context where
+they apply; ``smtp_stage`` reads which SMTP command a reply answered.
+Nothing here knows any reason: the vocabulary and the rules are in
+``reasons``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .prefilter import Starts
+
+DATA, RCPT, MAIL, HELO, CONNECT = "data", "rcpt", "mail", "helo", "connect"
+_STAGE_RE = (
+    (
+        DATA,
+        r"after (the )?(end of )?(pipelined )?(data|message|body)\b|end of data"
+        r"|(in reply to|during|after sending) (the )?(end of )?(data|message)"
+        r"( command| content)?\b|>>> data\b|data command (rejected|failed)"
+        r"|message content rejected|after bdat|in reply to bdat",
+    ),
+    (RCPT, r"rcpt to ?:|rcpt to command|after rcpt\b|in reply to rcpt|>>> rcpt\b"),
+    (
+        MAIL,
+        r"mail from ?:|mail from command|after (pipelined )?mail\b|in reply to mail"
+        r"|>>> mail\b",
+    ),
+    (HELO, r"\b(he|eh)lo\b"),
+    (
+        CONNECT,
+        r"after (the )?initial connection|in reply to (the )?(initial )?greeting"
+        r"|(smtp )?(greeting|banner) (rejected|refused)|while connected to",
+    ),
+)
+_STAGES = tuple((stage, re.compile(pattern)) for stage, pattern in _STAGE_RE)
+
+
+# Words without which no stage pattern can match: most texts have none.
+_STAGE_WORDS = (
+    "rcpt",
+    "mail",
+    "data",
+    "lo",
+    "message",
+    "body",
+    "greeting",
+    "banner",
+    "connect",
+    "bdat",
+)
+
+
+def smtp_stage(text: str) -> str | None:
+    """The SMTP command a reply answered, as the text names it, else None.
+
+    A transcript can name several commands (Sendmail's ``>>> MAIL`` then
+    ``>>> RCPT``): the last one named is the one that failed.
+    """
+    if not any(word in text for word in _STAGE_WORDS):
+        return None
+    best, where = None, -1
+    for stage, pattern in _STAGES:
+        for match in pattern.finditer(text):
+            if match.start() > where:
+                best, where = stage, match.start()
+    return best
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way of wording a reason.
+
+    ``phrases`` and ``vetoes`` are regular expressions (lowercase, each
+    opening at a word start). ``stages`` (SMTP commands), ``subjects`` (the
+    middle number of an RFC 3463 status) and ``requires`` (context words)
+    limit where the rule applies: when any is given, at least one must hold.
+    """
+
+    reason: str
+    detail: str
+    phrases: tuple[str, ...]
+    vetoes: tuple[str, ...] = ()
+    stages: frozenset[str] | None = None
+    subjects: frozenset[str] | None = None
+    requires: tuple[str, ...] = ()
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    veto: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    need: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    starts: Starts = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pattern = _compile(self.phrases)
+        set_ = object.__setattr__
+        set_(self, "pattern", pattern)
+        set_(self, "starts", Starts(pattern))
+        set_(self, "veto", _either(self.vetoes))
+        set_(self, "need", _either(self.requires))
+
+    def applies(
+        self,
+        text: str,
+        starts: set[str],
+        stage: str | None,
+        subject: str,
+        context: str = "",
+        memo: dict[int, bool] | None = None,
+    ) -> bool:
+        """True when this rule names the reason of ``text``.
+
+        ``memo`` keeps, for one text, whether each phrase pattern matched:
+        rules sharing a phrase list search the text once.
+        """
+        # Cheapest test first: most rules cannot even start in most texts.
+        if not self.starts.may_match(starts):
+            return False
+        key = id(self.pattern)
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            found = self.pattern.search(text) is not None
+            if memo is not None:
+                memo[key] = found
+        if not found:
+            return False
+        if not self._in_context(
+            f"{text}\n{context}" if context else text, stage, subject
+        ):
+            return False
+        return not (self.veto and self.veto.search(text))
+
+    def _in_context(self, text: str, stage: str | None, subject: str) -> bool:
+        """Stages, subjects and required words: any one given suffices."""
+        if self.stages is None and self.subjects is None and self.need is None:
+            return True
+        return bool(
+            (self.stages is not None and stage in self.stages)
+            or (self.subjects is not None and subject in self.subjects)
+            or (self.need is not None and self.need.search(text))
+        )
+
+
+_COMPILED: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _compile(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled pattern per phrase list, shared by the rules using it."""
+    pattern = _COMPILED.get(phrases)
+    if pattern is None:
+        pattern = _COMPILED[phrases] = re.compile(rf"\b(?:{'|'.join(phrases)})")
+    return pattern
+
+
+def _either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile(rf"\b(?:{'|'.join(patterns)})") if patterns else None
