@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_rq",
     "accounts",
     "complaints",
+    "outbound",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,33 @@ ABUSE_QUEUE_DELETE_COMMAND = env.str(
 ABUSE_PUBLIC_URL = env.str("ABUSE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip(
     "/"
 )
+# --- Outbound control (the Postfix policy service, outbound/) ---
+# More recipients than this from one account within ABUSE_BURST_WINDOW_MINUTES is
+# a burst too (as ABUSE_BURST_MESSAGES is for messages).
+ABUSE_BURST_RECIPIENTS = env.int("ABUSE_BURST_RECIPIENTS", default=1000)
+# Client addresses or networks of the webmail servers, comma-separated.
+ABUSE_WEBMAIL_CLIENTS = env.list("ABUSE_WEBMAIL_CLIENTS", default=[])
+# Distinct client networks (/24, /48) one login may use within an hour before the
+# account is flagged as likely compromised; with ABUSE_HOLD_SUSPECT_LOGINS its mail
+# is held as well.
+ABUSE_LOGIN_NETWORKS_PER_HOUR = env.int("ABUSE_LOGIN_NETWORKS_PER_HOUR", default=4)
+ABUSE_HOLD_SUSPECT_LOGINS = env.bool("ABUSE_HOLD_SUSPECT_LOGINS", default=False)
+# What the policy service answers when Redis or PostgreSQL is down: DUNNO lets
+# mail flow, DEFER_IF_PERMIT makes clients retry later.
+ABUSE_POLICY_FAIL_ACTION = env.str("ABUSE_POLICY_FAIL_ACTION", default="DUNNO")
+# Whom a refused sender is told to contact (in the SMTP reply).
+ABUSE_POLICY_CONTACT = env.str(
+    "ABUSE_POLICY_CONTACT", default="customer support at the number on your bill"
+)
+# Days submission records are kept.
+ABUSE_SUBMISSION_RETENTION_DAYS = env.int("ABUSE_SUBMISSION_RETENTION_DAYS", default=90)
+# A held batch not reviewed within this many hours shows as overdue.
+ABUSE_HOLD_REVIEW_HOURS = env.int("ABUSE_HOLD_REVIEW_HOURS", default=4)
+# Reads a held message's headers (subject, recipients); {queue_id} and
+# {relay_host} are filled in (no shell). Empty: recipients are not fetched.
+ABUSE_QUEUE_HEADERS_COMMAND = env.str("ABUSE_QUEUE_HEADERS_COMMAND", default="")
+# Seconds one queue command may run.
+ABUSE_QUEUE_COMMAND_TIMEOUT = env.int("ABUSE_QUEUE_COMMAND_TIMEOUT", default=30)
 # IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
 ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
 ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)

@@ -73,6 +73,12 @@ class Mailing(models.Model):
         COMPROMISED = "compromised", "Compromised account"
         DISMISSED = "dismissed", "Dismissed"
 
+    class RecipientSource(models.TextChoices):
+        # A lower bound counted from the reports, or the real count from the
+        # outbound service's submission records.
+        REPORTS = "reports", "Reports (lower bound)"
+        OUTBOUND = "outbound", "Outbound records"
+
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.PROTECT, related_name="mailings"
     )
@@ -82,6 +88,9 @@ class Mailing(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     recipient_count = models.PositiveIntegerField(null=True, blank=True)
+    recipient_source = models.CharField(
+        max_length=16, choices=RecipientSource.choices, blank=True
+    )
     held_recipients = models.JSONField(default=list, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
@@ -121,6 +130,7 @@ class MailingKey(models.Model):
     class Kind(models.TextChoices):
         MESSAGE_ID = "message_id", "Message-ID"
         QUEUE_ID = "queue_id", "Queue id"
+        TRACE = "trace", "Trace token"
 
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="keys")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -4,11 +4,13 @@ their related rows joined so that list pages make no query per row."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr, TruncDate
+from django.utils import timezone
 
 from accounts.models import Action, Subscriber
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing, Strike
@@ -121,6 +123,11 @@ def dashboard_counts() -> dict[str, int]:
             state=InboundMessage.State.FAILED
         ).count(),
         "held_batches": Mailing.objects.filter(state=Mailing.State.HELD).count(),
+        "held_overdue": Mailing.objects.filter(
+            state=Mailing.State.HELD,
+            first_seen__lt=timezone.now()
+            - timedelta(hours=settings.ABUSE_HOLD_REVIEW_HOURS),
+        ).count(),
         "pending_messages": InboundMessage.objects.filter(
             state=InboundMessage.State.PENDING
         ).count(),
