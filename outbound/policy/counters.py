@@ -22,14 +22,17 @@ from accounts.status_cache import LOGIN_KEY, STATUS_KEY
 
 PREFIX = "abusedesk:outbound"
 
-# ARGV: now_ms, window_ms, network_window_ms, then five per request: login,
-# account key, client network, recipient count, unique member.
+# ARGV: now_ms, window_ms, network_window_ms, then every request as one line of
+# tab-separated fields: login, account key, client network, recipient count,
+# unique member. One string in and one out keeps the client's encoding and
+# parsing to a single value per batch, whatever its size.
 SCRIPT = """
 local now, win, netwin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {}
-for i = 4, #ARGV, 5 do
-  local login, who, net = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local rcpt, member = tonumber(ARGV[i + 3]), ARGV[i + 4]
+for line in string.gmatch(ARGV[4], '[^\\n]+') do
+  local login, who, net, rcpt, member = string.match(
+    line, '^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t(%d+)\\t([^\\t]*)$')
+  rcpt = tonumber(rcpt) or 0
   local sid, status = false, false
   if login ~= '' then
     sid = redis.call('HGET', KEYS[1], login)
@@ -59,13 +62,10 @@ for i = 4, #ARGV, 5 do
     nets = redis.call('ZCARD', nk)
     redis.call('PEXPIRE', nk, netwin)
   end
-  table.insert(out, sid or '')
-  table.insert(out, status or '')
-  table.insert(out, msgs)
-  table.insert(out, rcpts)
-  table.insert(out, nets)
+  table.insert(out, (sid or '') .. '\\t' .. (status or '') .. '\\t' .. msgs
+    .. '\\t' .. rcpts .. '\\t' .. nets)
 end
-return out
+return table.concat(out, '\\n')
 """
 
 
@@ -102,7 +102,7 @@ class Batcher:
         window_ms: int,
         network_window_ms: int = 3_600_000,
         max_batch: int = 256,
-        max_in_flight: int = 2,
+        max_in_flight: int = 1,
     ) -> None:
         self.client = client
         self.window_ms = window_ms
@@ -135,15 +135,12 @@ class Batcher:
     async def _run(self, batch: list[tuple[CountRequest, asyncio.Future]]) -> None:
         async with self._slots:
             now_ms = int(time.time() * 1000)
-            args: list = [now_ms, self.window_ms, self.network_window_ms]
-            for request, _future in batch:
-                args += [
-                    request.login,
-                    request.account,
-                    request.network,
-                    request.recipients,
-                    request.member,
-                ]
+            lines = "\n".join(
+                f"{_clean(r.login)}\t{_clean(r.account)}\t{r.network}\t"
+                f"{r.recipients}\t{r.member}"
+                for r, _future in batch
+            )
+            args = [now_ms, self.window_ms, self.network_window_ms, lines]
             try:
                 flat = await self.script(
                     keys=[LOGIN_KEY, STATUS_KEY, f"{PREFIX}:w"], args=args
@@ -153,15 +150,21 @@ class Batcher:
                     if not future.done():
                         future.set_exception(exc)
                 return
-        for n, (_request, future) in enumerate(batch):
-            sid, status, msgs, rcpts, nets = flat[n * 5 : n * 5 + 5]
+        rows = flat.decode().split("\n") if flat else []
+        for (_request, future), row in zip(batch, rows, strict=False):
+            sid, status, msgs, rcpts, nets = row.split("\t")
             if not future.done():
                 future.set_result(
                     Count(
                         subscriber_id=int(sid) if sid else None,
-                        status=status.decode() if status else None,
+                        status=status or None,
                         messages=int(msgs),
                         recipients=int(rcpts),
                         networks=int(nets),
                     )
                 )
+
+
+def _clean(value: str) -> str:
+    # Tabs and line breaks separate the script's fields and requests.
+    return value.replace("\t", " ").replace("\n", " ")

@@ -6,6 +6,7 @@ request. Nothing here does I/O.
 """
 
 import ipaddress
+from functools import lru_cache
 
 # The longest request accepted. Postfix's own requests are a few hundred bytes
 # (certificate fields included); anything near this is not Postfix.
@@ -58,6 +59,7 @@ def as_count(value: str | None) -> int:
         return 0
 
 
+@lru_cache(maxsize=65536)
 def client_network(address: str | None) -> str:
     """The /24 (IPv4) or /48 (IPv6) a client address belongs to, or "" for
     anything that is not an address (Postfix sends "unknown" sometimes)."""
@@ -77,6 +79,7 @@ def parse_networks(values: list[str]) -> tuple:
     return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v)
 
 
+@lru_cache(maxsize=65536)
 def is_in_networks(address: str | None, networks: tuple) -> bool:
     if not networks:
         return False

@@ -14,6 +14,16 @@ logger = logging.getLogger(__name__)
 RELOAD_SECONDS = 300
 
 
+def run(coroutine):
+    """Run ``coroutine`` on uvloop when it is installed (a faster socket layer),
+    else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     """``HOST:PORT``, ``[v6]:PORT`` or ``v6:addr:PORT``."""
     host, sep, port = value.rpartition(":")

@@ -14,7 +14,8 @@ logged and counted, and the decision is still recorded once Redis is back.
 import asyncio
 import logging
 import time
-import uuid
+import itertools
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -77,6 +78,12 @@ class PolicyServer:
         self._negative: dict[str, float] = {}
         self._redis_down_until = 0.0
         self._closing = False
+        # Members of the counters' sets must be unique across servers: a random
+        # prefix per server start and a serial, not a random number per request.
+        self._instance = os.urandom(6).hex() + "-"
+        self._serial = itertools.count()
+        self._last_active: dict = {}
+        self._sweeper: asyncio.Task | None = None
 
     async def start(self, listens: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """Listen on every (host, port); port 0 picks a free one. Returns the
@@ -89,12 +96,26 @@ class PolicyServer:
             self.servers.append(server)
             bound += [sock.getsockname()[:2] for sock in server.sockets]
         self.recorder.start()
+        self._sweeper = asyncio.ensure_future(self._sweep_idle())
         return bound
+
+    async def _sweep_idle(self) -> None:
+        """Close connections idle longer than the idle timeout (Postfix closes its
+        own after smtpd_policy_service_max_idle; this catches the others)."""
+        every = min(30.0, self.config.idle_timeout / 2)
+        while True:
+            await asyncio.sleep(every)
+            cutoff = time.monotonic() - self.config.idle_timeout
+            for writer, last in list(self._last_active.items()):
+                if last < cutoff:
+                    writer.close()
 
     async def stop(self, *, grace: float = 5.0) -> None:
         """Stop accepting, let each connection finish the request it is on, then
         write the buffered records. Postfix reconnects to the next server."""
         self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for server in self.servers:
             server.close()
         if self._connections:
@@ -107,29 +128,32 @@ class PolicyServer:
     async def _serve(self, reader: asyncio.StreamReader, writer) -> None:
         task = asyncio.current_task()
         self._connections.add(task)
+        self._last_active[writer] = time.monotonic()
         try:
             await self._conversation(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
             self._connections.discard(task)
+            self._last_active.pop(writer, None)
             writer.close()
 
     async def _conversation(self, reader: asyncio.StreamReader, writer) -> None:
         buffer = bytearray()
         while not self._closing:
-            try:
-                data = await asyncio.wait_for(
-                    reader.read(65536), self.config.idle_timeout
-                )
-            except TimeoutError:
-                return
+            data = await reader.read(65536)
             if not data:
                 return  # the client went away, perhaps mid-request
+            self._last_active[writer] = time.monotonic()
             buffer += data
-            for block in protocol.split_requests(buffer):
-                answer = await self.answer(protocol.parse_request(block))
-                writer.write(protocol.reply(answer))
+            blocks = protocol.split_requests(buffer)
+            if len(blocks) == 1:
+                answers = [await self.answer(protocol.parse_request(blocks[0]))]
+            else:
+                # A client that pipelines gets its answers in order.
+                answers = [await self.answer(protocol.parse_request(b)) for b in blocks]
+            if answers:
+                writer.write(b"".join(protocol.reply(a) for a in answers))
             if len(buffer) > protocol.MAX_REQUEST_BYTES:
                 self.stats.closed_bad += 1
                 logger.warning("policy: request over %s bytes, closing", len(buffer))
@@ -177,7 +201,7 @@ class PolicyServer:
                     account=f"l:{login}" if login else f"a:{client}",
                     network=protocol.client_network(client),
                     recipients=recipients,
-                    member=uuid.uuid4().hex[:16],
+                    member=f"{self._instance}{next(self._serial)}",
                 )
             )
         except (aioredis.RedisError, OSError):

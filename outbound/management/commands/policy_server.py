@@ -2,13 +2,12 @@
 127.0.0.1:10040 [--listen [::1]:10040]``. SIGTERM finishes the requests in
 flight, writes the buffered records and exits."""
 
-import asyncio
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from outbound.policy.config import policy_config
-from outbound.policy.run import parse_listen, serve
+from outbound.policy.run import parse_listen, run, serve
 
 
 class Command(BaseCommand):
@@ -27,6 +26,11 @@ class Command(BaseCommand):
             help="name of the relay this server decides for (default: this host)",
         )
         parser.add_argument(
+            "--no-drain-jobs",
+            action="store_true",
+            help="do not enqueue drain jobs (drain the stream some other way)",
+        )
+        parser.add_argument(
             "--no-cache-load",
             action="store_true",
             help="do not load the account-status cache at start",
@@ -39,13 +43,16 @@ class Command(BaseCommand):
             ]
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        config = policy_config(relay_host=options["relay_host"])
+        config = policy_config(
+            relay_host=options["relay_host"],
+            enqueue_drain=not options["no_drain_jobs"],
+        )
 
         def ready(bound):
             for host, port in bound:
                 self.stdout.write(f"listening on {host} port {port}")
             sys.stdout.flush()
 
-        asyncio.run(
+        run(
             serve(config, listens, load_cache=not options["no_cache_load"], ready=ready)
         )
