@@ -24,7 +24,7 @@ VERSION = 1
 MAC_BYTES = 12
 _HEAD = struct.Struct(">BII")
 # Anything longer is not a token; checked before decoding so junk costs nothing.
-MAX_TOKEN_CHARS = 600
+MAX_TOKEN_CHARS = 1100
 
 
 @dataclass(frozen=True)
