@@ -192,3 +192,22 @@ def test_sigterm_finishes_cleanly_and_writes_the_records(tmp_path):
     client = redis.Redis.from_url(settings.REDIS_URL)
     records = b"".join(e[1][b"r"] for e in client.xrange(STREAM_KEY))
     assert records.count(b'"h":"sigterm.test"') == 2
+
+
+def test_records_reaching_the_stream_enqueue_one_drain_job(policy_harness):
+    import django_rq
+
+    from outbound.policy.config import drain_trigger
+
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    harness = policy_harness(on_flushed=drain_trigger)
+    with harness.connect() as sock:
+        for _ in range(3):
+            exchange(sock, data_request(sasl_username="drained"))
+    harness.flush()
+    deadline = time.monotonic() + 5
+    while not queue.count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [job.func_name for job in queue.jobs] == ["outbound.jobs.submissions_drain_job"]
+    queue.empty()
