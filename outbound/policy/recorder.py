@@ -44,6 +44,7 @@ class Recorder:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self._flushing = asyncio.Lock()
 
     def add(self, record: dict) -> None:
         if len(self.buffer) == self.buffer.maxlen:
@@ -81,6 +82,10 @@ class Recorder:
 
     async def flush(self) -> bool:
         """Write the buffer; True when it is empty afterwards."""
+        async with self._flushing:
+            return await self._flush()
+
+    async def _flush(self) -> bool:
         while self.buffer:
             batch = [self.buffer[i] for i in range(min(len(self.buffer), 2000))]
             try:

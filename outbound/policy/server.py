@@ -12,10 +12,10 @@ logged and counted, and the decision is still recorded once Redis is back.
 """
 
 import asyncio
-import logging
-import time
 import itertools
+import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 
 from abusedesk.tracetoken import TracePayload, sign
 from outbound.policy import protocol
+from outbound.policy.connection import PolicyConnection
 from outbound.policy.counters import Batcher, Count, CountRequest
 from outbound.policy.decide import Action, Decision, Facts, Limits, decide
 from outbound.policy.recorder import Recorder
@@ -74,7 +75,7 @@ class PolicyServer:
         )
         self.recorder = Recorder(self.client, on_flushed=config.on_flushed)
         self.servers: list[asyncio.base_events.Server] = []
-        self._connections: set[asyncio.Task] = set()
+        self.connections: set[PolicyConnection] = set()
         self._negative: dict[str, float] = {}
         self._redis_down_until = 0.0
         self._closing = False
@@ -82,16 +83,16 @@ class PolicyServer:
         # prefix per server start and a serial, not a random number per request.
         self._instance = os.urandom(6).hex() + "-"
         self._serial = itertools.count()
-        self._last_active: dict = {}
         self._sweeper: asyncio.Task | None = None
 
     async def start(self, listens: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """Listen on every (host, port); port 0 picks a free one. Returns the
         addresses actually bound."""
+        loop = asyncio.get_running_loop()
         bound = []
         for host, port in listens:
-            server = await asyncio.start_server(
-                self._serve, host, port, limit=protocol.MAX_REQUEST_BYTES, backlog=1024
+            server = await loop.create_server(
+                lambda: PolicyConnection(self), host, port, backlog=1024
             )
             self.servers.append(server)
             bound += [sock.getsockname()[:2] for sock in server.sockets]
@@ -106,59 +107,26 @@ class PolicyServer:
         while True:
             await asyncio.sleep(every)
             cutoff = time.monotonic() - self.config.idle_timeout
-            for writer, last in list(self._last_active.items()):
-                if last < cutoff:
-                    writer.close()
+            for connection in list(self.connections):
+                if not connection.is_busy and connection.last_active < cutoff:
+                    connection.transport.close()
 
     async def stop(self, *, grace: float = 5.0) -> None:
         """Stop accepting, let each connection finish the request it is on, then
-        write the buffered records. Postfix reconnects to the next server."""
+        close them and write the buffered records. Postfix reconnects to the next
+        server."""
         self._closing = True
         if self._sweeper is not None:
             self._sweeper.cancel()
         for server in self.servers:
             server.close()
-        if self._connections:
-            _done, pending = await asyncio.wait(self._connections, timeout=grace)
-            for task in pending:
-                task.cancel()
+        deadline = time.monotonic() + grace
+        while any(c.is_busy for c in self.connections) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for connection in list(self.connections):
+            connection.transport.close()
         await self.recorder.stop(timeout=grace)
         await self.client.aclose()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer) -> None:
-        task = asyncio.current_task()
-        self._connections.add(task)
-        self._last_active[writer] = time.monotonic()
-        try:
-            await self._conversation(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        finally:
-            self._connections.discard(task)
-            self._last_active.pop(writer, None)
-            writer.close()
-
-    async def _conversation(self, reader: asyncio.StreamReader, writer) -> None:
-        buffer = bytearray()
-        while not self._closing:
-            data = await reader.read(65536)
-            if not data:
-                return  # the client went away, perhaps mid-request
-            self._last_active[writer] = time.monotonic()
-            buffer += data
-            blocks = protocol.split_requests(buffer)
-            if len(blocks) == 1:
-                answers = [await self.answer(protocol.parse_request(blocks[0]))]
-            else:
-                # A client that pipelines gets its answers in order.
-                answers = [await self.answer(protocol.parse_request(b)) for b in blocks]
-            if answers:
-                writer.write(b"".join(protocol.reply(a) for a in answers))
-            if len(buffer) > protocol.MAX_REQUEST_BYTES:
-                self.stats.closed_bad += 1
-                logger.warning("policy: request over %s bytes, closing", len(buffer))
-                return
-            await writer.drain()
 
     async def answer(self, attrs: dict[str, str]) -> str:
         """The action for one request (without the ``action=``)."""

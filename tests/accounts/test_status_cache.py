@@ -36,7 +36,9 @@ def test_a_suspension_reaches_the_cache_when_it_commits(cache, committed):
     assert cache.hget(STATUS_KEY, str(subscriber.pk)) == "active"
 
 
-def test_a_change_that_rolls_back_never_reaches_the_cache(cache, django_capture_on_commit_callbacks):
+def test_a_change_that_rolls_back_never_reaches_the_cache(
+    cache, django_capture_on_commit_callbacks
+):
     subscriber = SubscriberFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         subscriber_suspend(subscriber=subscriber, actor=None, reason="storm")

@@ -10,6 +10,8 @@ def test_postfix_queue_ids(value):
     assert is_postfix_queue_id(value)
 
 
-@pytest.mark.parametrize("value", ["", None, "-d", "ALL", "abc", "4QX YZ1abcD", "../etc", "A" * 30])
+@pytest.mark.parametrize(
+    "value", ["", None, "-d", "ALL", "abc", "4QX YZ1abcD", "../etc", "A" * 30]
+)
 def test_anything_else_is_not_one(value):
     assert not is_postfix_queue_id(value)

@@ -61,14 +61,14 @@ class Harness:
         return sock
 
     def flush(self):
-        asyncio.run_coroutine_threadsafe(self.server.recorder.flush(), self.loop).result(5)
+        asyncio.run_coroutine_threadsafe(
+            self.server.recorder.flush(), self.loop
+        ).result(5)
 
 
 def exchange(sock: socket.socket, attrs: dict[str, str]) -> str:
     """Send one request, read one answer; the action text."""
-    sock.sendall(
-        "".join(f"{k}={v}\n" for k, v in attrs.items()).encode() + b"\n"
-    )
+    sock.sendall("".join(f"{k}={v}\n" for k, v in attrs.items()).encode() + b"\n")
     data = b""
     while not data.endswith(b"\n\n"):
         chunk = sock.recv(65536)

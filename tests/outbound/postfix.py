@@ -117,11 +117,15 @@ class PrivatePostfix:
         shutil.chown(self.root / "data", "postfix")
         self.sink = Sink()
         self.sink_port = free_port()
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.sink_port)
+        self.controller = Controller(
+            self.sink, hostname="127.0.0.1", port=self.sink_port
+        )
         self.controller.start()
         self.port = free_port()
         (self.conf / "main.cf").write_text(
-            MAIN_CF.format(root=self.root, sink_port=self.sink_port, policy_port=policy_port)
+            MAIN_CF.format(
+                root=self.root, sink_port=self.sink_port, policy_port=policy_port
+            )
         )
         (self.conf / "master.cf").write_text(
             MASTER_CF.format(smtpd_port=f"127.0.0.1:{self.port}")
@@ -131,7 +135,10 @@ class PrivatePostfix:
 
     def postfix(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [POSTFIX, "-c", str(self.conf), *args], capture_output=True, check=True, timeout=60
+            [POSTFIX, "-c", str(self.conf), *args],
+            capture_output=True,
+            check=True,
+            timeout=60,
         )
 
     def _wait_listening(self) -> None:
@@ -159,7 +166,11 @@ class PrivatePostfix:
 
     def stop(self) -> None:
         try:
-            subprocess.run([POSTFIX, "-c", str(self.conf), "abort"], capture_output=True, timeout=30)
+            subprocess.run(
+                [POSTFIX, "-c", str(self.conf), "abort"],
+                capture_output=True,
+                timeout=30,
+            )
         finally:
             self.controller.stop()
             shutil.rmtree(self.root, ignore_errors=True)
@@ -178,8 +189,19 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10

@@ -19,8 +19,16 @@ pytestmark = pytest.mark.django_db
 def test_drain_job_twice_writes_each_submission_once(run_jobs):
     clear_outbound_keys(settings.REDIS_URL)
     client = redis.Redis.from_url(settings.REDIS_URL)
-    record = {"h": "relay.test", "q": "4ABCDEFGHJ", "t": timezone.now().timestamp(),
-              "l": "", "s": None, "n": 1, "a": "dunno", "r": "pass"}
+    record = {
+        "h": "relay.test",
+        "q": "4ABCDEFGHJ",
+        "t": timezone.now().timestamp(),
+        "l": "",
+        "s": None,
+        "n": 1,
+        "a": "dunno",
+        "r": "pass",
+    }
     client.xadd(STREAM_KEY, {"r": json.dumps([record])})
     queue = django_rq.get_queue("default")
     queue.enqueue(submissions_drain_job)

@@ -18,7 +18,10 @@ ISO = "2026-11-30T09:00:01.123456+00:00 relay2 postfix/smtpd[1]: 4QBBBB1bcD: cli
 
 def test_smtpd_and_qmgr_lines_make_one_submission_each():
     got = list(parse_maillog(CLASSIC.splitlines(), year=2026))
-    assert [(s.relay_host, s.queue_id, s.login, s.client_address, s.recipient_count, s.size) for s in got] == [
+    assert [
+        (s.relay_host, s.queue_id, s.login, s.client_address, s.recipient_count, s.size)
+        for s in got
+    ] == [
         ("relay1", "4QAAAA1bcD", "bob", "192.0.2.7", 12, 2048),
         ("relay1", "9F00AB12C", "", "198.51.100.4", 1, 900),
     ]
@@ -27,5 +30,9 @@ def test_smtpd_and_qmgr_lines_make_one_submission_each():
 
 def test_rfc3339_time_stamps_and_ipv6_clients():
     (got,) = parse_maillog(ISO.splitlines(), year=1999)
-    assert (got.login, got.client_address, got.recipient_count) == ("carol", "2001:db8::7", 3)
+    assert (got.login, got.client_address, got.recipient_count) == (
+        "carol",
+        "2001:db8::7",
+        3,
+    )
     assert got.at.year == 2026

@@ -24,5 +24,7 @@ def test_envelope_recipients_and_the_decoded_subject():
 
 
 def test_header_recipients_when_there_is_no_envelope():
-    headers = parse_queue_headers(b"To: A <a@example.org>, b@example.net\nCc: c@example.com\n")
+    headers = parse_queue_headers(
+        b"To: A <a@example.org>, b@example.net\nCc: c@example.com\n"
+    )
     assert headers.recipients == ("a@example.org", "b@example.net", "c@example.com")

@@ -16,10 +16,21 @@ pytestmark = pytest.mark.django_db
 def held(hours_ago: float = 0) -> Mailing:
     sub = MailAccountFactory(login="bob").subscriber
     at = (timezone.now() - timedelta(hours=hours_ago)).timestamp()
-    submissions_record(records=[
-        {"h": "relay.test", "q": "4AAAAAAAAA", "t": at, "l": "bob", "s": sub.pk, "n": 40,
-         "a": "hold", "r": "burst", "x": "held for review: 201 messages"},
-    ])
+    submissions_record(
+        records=[
+            {
+                "h": "relay.test",
+                "q": "4AAAAAAAAA",
+                "t": at,
+                "l": "bob",
+                "s": sub.pk,
+                "n": 40,
+                "a": "hold",
+                "r": "burst",
+                "x": "held for review: 201 messages",
+            },
+        ]
+    )
     return Mailing.objects.get(source=Mailing.Source.HOLD)
 
 
@@ -55,7 +66,9 @@ def test_release_needs_the_confirmation(abuse_client):
     abuse_client.post(reverse("outbound:held_decide", args=[batch.pk, "release"]))
     batch.refresh_from_db()
     assert batch.state == Mailing.State.HELD
-    abuse_client.post(reverse("outbound:held_decide", args=[batch.pk, "release"]), {"confirm": "on"})
+    abuse_client.post(
+        reverse("outbound:held_decide", args=[batch.pk, "release"]), {"confirm": "on"}
+    )
     batch.refresh_from_db()
     assert batch.state == Mailing.State.RELEASED
 
@@ -63,4 +76,9 @@ def test_release_needs_the_confirmation(abuse_client):
 def test_support_reps_cannot_see_held_batches(support_client):
     batch = held()
     assert support_client.get(reverse("outbound:held_list")).status_code == 403
-    assert support_client.post(reverse("outbound:held_decide", args=[batch.pk, "release"])).status_code == 403
+    assert (
+        support_client.post(
+            reverse("outbound:held_decide", args=[batch.pk, "release"])
+        ).status_code
+        == 403
+    )

@@ -60,6 +60,15 @@ async def _connection(
     writer.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Command(BaseCommand):
     help = "Benchmark the policy service over loopback."
 
@@ -93,13 +102,13 @@ class Command(BaseCommand):
             line = server.stdout.readline().decode()
             port = int(line.rsplit(" ", 1)[1])
             latencies: list[float] = []
+            cpu_before = _cpu_seconds(server.pid)
             began = time.perf_counter()
             warmup = began + 1.0
             deadline = warmup + seconds
-            run(
-                self._drive(port, connections, deadline, warmup, accounts, latencies)
-            )
+            run(self._drive(port, connections, deadline, warmup, accounts, latencies))
             elapsed = time.perf_counter() - warmup
+            server_cpu = _cpu_seconds(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -110,6 +119,13 @@ class Command(BaseCommand):
         p99 = latencies[int(len(latencies) * 0.99)] * 1000
         self.stdout.write(
             f"{len(latencies)} decisions over {elapsed:.1f} s, {connections} connections"
+        )
+        # CPU the server used per decision (warm-up included): what one core can
+        # carry, whatever else the machine is doing at the time.
+        per_us = server_cpu / max(len(latencies), 1) * 1e6
+        self.stdout.write(
+            f"server_cpu_us_per_decision={per_us:.0f} "
+            f"load_average={os.getloadavg()[0]:.2f}"
         )
         self.stdout.write(
             f"decisions_per_s={rate:.0f} p50_ms={p50:.2f} p99_ms={p99:.2f}"

@@ -25,7 +25,9 @@ def test_reply_is_one_action_line_and_an_empty_line():
 
 
 def test_reply_text_cannot_break_the_protocol():
-    assert protocol.reply("REJECT one\ntwo\n\nthree") == b"action=REJECT one two three\n\n"
+    assert (
+        protocol.reply("REJECT one\ntwo\n\nthree") == b"action=REJECT one two three\n\n"
+    )
 
 
 def test_client_networks_are_slash_24_and_slash_48():
@@ -36,7 +38,9 @@ def test_client_networks_are_slash_24_and_slash_48():
 
 
 def test_webmail_clients_are_addresses_or_networks():
-    networks = protocol.parse_networks(["192.0.2.10", "198.51.100.0/24", "2001:db8::/32"])
+    networks = protocol.parse_networks(
+        ["192.0.2.10", "198.51.100.0/24", "2001:db8::/32"]
+    )
     assert protocol.is_in_networks("192.0.2.10", networks)
     assert protocol.is_in_networks("198.51.100.200", networks)
     assert protocol.is_in_networks("2001:db8::1", networks)

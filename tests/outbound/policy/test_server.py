@@ -30,7 +30,9 @@ def test_many_requests_on_one_connection_each_get_one_answer(policy_harness):
     _cache("bob", 7, "active")
     with harness.connect() as sock:
         for n in range(3):
-            answer = exchange(sock, data_request(sasl_username="bob", queue_id=f"4AB{n}CDE99"))
+            answer = exchange(
+                sock, data_request(sasl_username="bob", queue_id=f"4AB{n}CDE99")
+            )
             header, _, token = answer.removeprefix("PREPEND ").partition(": ")
             assert header == "X-Abuse-Trace"
             payload = verify(token, key=b"t" * 32)
@@ -62,7 +64,9 @@ def test_webmail_over_the_cap_is_refused(policy_harness):
 def test_a_burst_is_held_once_over_the_limit(policy_harness):
     harness = policy_harness()
     with harness.connect() as sock:
-        answers = [exchange(sock, data_request(sasl_username="burst")) for _ in range(7)]
+        answers = [
+            exchange(sock, data_request(sasl_username="burst")) for _ in range(7)
+        ]
     assert [a.split()[0] for a in answers] == ["PREPEND"] * 5 + ["HOLD"] * 2
     assert "6 messages" in answers[5]
 
@@ -92,7 +96,9 @@ def test_requests_before_data_and_from_others_than_postfix_pass_unrecorded(
 def test_missing_attributes_and_junk_lines_still_get_an_answer(policy_harness):
     harness = policy_harness()
     with harness.connect() as sock:
-        sock.sendall(b"request=smtpd_access_policy\nprotocol_state=DATA\njunk\n\x00\xff\n\n")
+        sock.sendall(
+            b"request=smtpd_access_policy\nprotocol_state=DATA\njunk\n\x00\xff\n\n"
+        )
         assert sock.recv(4096).startswith(b"action=PREPEND X-Abuse-Trace: ")
 
 
@@ -182,7 +188,9 @@ def test_sigterm_finishes_cleanly_and_writes_the_records(tmp_path):
             with socket.socket(family) as sock:
                 sock.settimeout(5)
                 sock.connect((host, port))
-                answer = exchange(sock, data_request(sasl_username="", client_address="unknown"))
+                answer = exchange(
+                    sock, data_request(sasl_username="", client_address="unknown")
+                )
                 assert answer.startswith("PREPEND")
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0
@@ -209,5 +217,7 @@ def test_records_reaching_the_stream_enqueue_one_drain_job(policy_harness):
     deadline = time.monotonic() + 5
     while not queue.count and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [job.func_name for job in queue.jobs] == ["outbound.jobs.submissions_drain_job"]
+    assert [job.func_name for job in queue.jobs] == [
+        "outbound.jobs.submissions_drain_job"
+    ]
     queue.empty()

@@ -31,8 +31,12 @@ def postfix_front(policy_harness, settings):
         trace_key=_key(),
     )
     postfix = PrivatePostfix(policy_port=harness.port)
-    settings.ABUSE_QUEUE_RELEASE_COMMAND = f"/usr/sbin/postsuper -c {postfix.conf} -H {{queue_id}}"
-    settings.ABUSE_QUEUE_HEADERS_COMMAND = f"/usr/sbin/postcat -c {postfix.conf} -ehq {{queue_id}}"
+    settings.ABUSE_QUEUE_RELEASE_COMMAND = (
+        f"/usr/sbin/postsuper -c {postfix.conf} -H {{queue_id}}"
+    )
+    settings.ABUSE_QUEUE_HEADERS_COMMAND = (
+        f"/usr/sbin/postcat -c {postfix.conf} -ehq {{queue_id}}"
+    )
     yield harness, postfix
     postfix.stop()
 
@@ -43,7 +47,14 @@ def _key() -> bytes:
     return trace_key()
 
 
-def _send(postfix, *, login: str, addr: str = "192.0.2.7", recipients=("friend@example.org",), subject="Hello"):
+def _send(
+    postfix,
+    *,
+    login: str,
+    addr: str = "192.0.2.7",
+    recipients=("friend@example.org",),
+    subject="Hello",
+):
     """One message in one SMTP session, the login set by XCLIENT as a
     submission server's SASL login would be."""
     with smtplib.SMTP("127.0.0.1", postfix.port, timeout=30) as smtp:
@@ -55,14 +66,19 @@ def _send(postfix, *, login: str, addr: str = "192.0.2.7", recipients=("friend@e
         smtp.sendmail(f"{login}@isp.example", list(recipients), body.encode())
 
 
-def test_postfix_refuses_holds_releases_and_traces(postfix_front, abuse_client, django_capture_on_commit_callbacks, run_jobs):
+def test_postfix_refuses_holds_releases_and_traces(
+    postfix_front, abuse_client, django_capture_on_commit_callbacks, run_jobs
+):
     harness, postfix = postfix_front
     bob = MailAccountFactory(login="bob", address="bob@isp.example").subscriber
     mallory = MailAccountFactory(
-        login="mallory", subscriber=SubscriberFactory(status=Subscriber.Status.SUSPENDED)
+        login="mallory",
+        subscriber=SubscriberFactory(status=Subscriber.Status.SUSPENDED),
     ).subscriber
     MailAccountFactory(login="carol", is_webmail=True)
-    status_cache_accounts_sync(subscriber_ids=Subscriber.objects.values_list("pk", flat=True))
+    status_cache_accounts_sync(
+        subscriber_ids=Subscriber.objects.values_list("pk", flat=True)
+    )
 
     with pytest.raises(smtplib.SMTPDataError) as refused:
         _send(postfix, login="mallory")
@@ -71,8 +87,16 @@ def test_postfix_refuses_holds_releases_and_traces(postfix_front, abuse_client, 
     assert b"Sending from this account is suspended" in refused.value.smtp_error
 
     with pytest.raises(smtplib.SMTPDataError) as capped:
-        _send(postfix, login="carol", addr="192.0.2.10", recipients=[f"r{n}@example.org" for n in range(31)])
-    assert b"5.5.3" in capped.value.smtp_error and b"groups of 30" in capped.value.smtp_error
+        _send(
+            postfix,
+            login="carol",
+            addr="192.0.2.10",
+            recipients=[f"r{n}@example.org" for n in range(31)],
+        )
+    assert (
+        b"5.5.3" in capped.value.smtp_error
+        and b"groups of 30" in capped.value.smtp_error
+    )
 
     # The conftest limits: more than 5 messages in the window is a burst.
     for n in range(7):
@@ -80,7 +104,10 @@ def test_postfix_refuses_holds_releases_and_traces(postfix_front, abuse_client, 
     delivered = postfix.sink.wait_for(5)
     assert len(delivered) == 5
     deadline = time.monotonic() + 20
-    while len([q for q in postfix.queue() if q["queue_name"] == "hold"]) < 2 and time.monotonic() < deadline:
+    while (
+        len([q for q in postfix.queue() if q["queue_name"] == "hold"]) < 2
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.2)
     held_ids = {q["queue_id"] for q in postfix.queue() if q["queue_name"] == "hold"}
     assert len(held_ids) == 2
@@ -90,7 +117,9 @@ def test_postfix_refuses_holds_releases_and_traces(postfix_front, abuse_client, 
     batch = Mailing.objects.get(source=Mailing.Source.HOLD, state=Mailing.State.HELD)
     assert batch.subscriber == bob
     assert set(batch.submissions.values_list("queue_id", flat=True)) == held_ids
-    assert Submission.objects.filter(subscriber=mallory, action="reject", rule="status").exists()
+    assert Submission.objects.filter(
+        subscriber=mallory, action="reject", rule="status"
+    ).exists()
 
     page = abuse_client.get(reverse("outbound:held_list"))
     assert f"#{batch.pk}".encode() in page.content
@@ -103,14 +132,17 @@ def test_postfix_refuses_holds_releases_and_traces(postfix_front, abuse_client, 
 
     with django_capture_on_commit_callbacks(execute=True):
         response = abuse_client.post(
-            reverse("outbound:held_decide", args=[batch.pk, "release"]), {"confirm": "on"}
+            reverse("outbound:held_decide", args=[batch.pk, "release"]),
+            {"confirm": "on"},
         )
     assert response.status_code == 302
     run_jobs("default")
     assert len(postfix.sink.wait_for(7)) == 7, postfix.log()[-2000:]
     batch.refresh_from_db()
     assert batch.state == Mailing.State.RELEASED
-    notes = list(batch.subscriber.actions.filter(mailing=batch).values_list("reason", flat=True))
+    notes = list(
+        batch.subscriber.actions.filter(mailing=batch).values_list("reason", flat=True)
+    )
     assert sum("release done" in n for n in notes) == 2
 
     # A recipient complains about one of the delivered messages: its prepended

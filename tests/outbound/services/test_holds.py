@@ -26,8 +26,18 @@ def batch():
     now = timezone.now().timestamp()
     submissions_record(
         records=[
-            {"h": "relay.test", "q": qid, "t": now + n, "l": "bob", "s": sub.pk, "c": "192.0.2.7",
-             "n": 2, "a": "hold", "r": "burst", "x": "held for review: burst"}
+            {
+                "h": "relay.test",
+                "q": qid,
+                "t": now + n,
+                "l": "bob",
+                "s": sub.pk,
+                "c": "192.0.2.7",
+                "n": 2,
+                "a": "hold",
+                "r": "burst",
+                "x": "held for review: burst",
+            }
             for n, qid in enumerate(["4AAAAAAAAA", "4BBBBBBBBB"])
         ]
     )
@@ -35,13 +45,25 @@ def batch():
 
 
 def test_queue_ids_and_hosts_that_are_not_postfix_ones_get_no_command():
-    assert queue_command_args(template="postsuper -H", queue_id="4AAAAAAAAA", relay_host="r1") == [
-        "postsuper", "-H", "4AAAAAAAAA"]
-    assert queue_command_args(template="ssh {relay_host} postsuper -d {queue_id}", queue_id="ABC123", relay_host="relay.test") == [
-        "ssh", "relay.test", "postsuper", "-d", "ABC123"]
+    assert queue_command_args(
+        template="postsuper -H", queue_id="4AAAAAAAAA", relay_host="r1"
+    ) == ["postsuper", "-H", "4AAAAAAAAA"]
+    assert queue_command_args(
+        template="ssh {relay_host} postsuper -d {queue_id}",
+        queue_id="ABC123",
+        relay_host="relay.test",
+    ) == ["ssh", "relay.test", "postsuper", "-d", "ABC123"]
     for bad in ["-d", "ALL", "../x", "ab c", "", "4AAA;rm"]:
-        assert queue_command_args(template="postsuper -H", queue_id=bad, relay_host="r1") is None
-    assert queue_command_args(template="postsuper -H", queue_id="ABC123", relay_host="-oProxy=x") is None
+        assert (
+            queue_command_args(template="postsuper -H", queue_id=bad, relay_host="r1")
+            is None
+        )
+    assert (
+        queue_command_args(
+            template="postsuper -H", queue_id="ABC123", relay_host="-oProxy=x"
+        )
+        is None
+    )
 
 
 def test_release_runs_one_job_per_message_and_records_each_outcome(
@@ -53,11 +75,20 @@ def test_release_runs_one_job_per_message_and_records_each_outcome(
     run_jobs("default")
     batch.refresh_from_db()
     assert batch.state == Mailing.State.RELEASED
-    assert set(batch.submissions.values_list("queue_outcome", flat=True)) == {"release done"}
+    assert set(batch.submissions.values_list("queue_outcome", flat=True)) == {
+        "release done"
+    }
     assert all(batch.submissions.values_list("released_at", flat=True))
-    notes = Action.objects.filter(mailing=batch, kind=Action.Kind.NOTE, reason__contains="release done")
+    notes = Action.objects.filter(
+        mailing=batch, kind=Action.Kind.NOTE, reason__contains="release done"
+    )
     assert notes.count() == 2
-    assert Action.objects.filter(mailing=batch, kind=Action.Kind.HOLD_RELEASED, actor=abuse_user).count() == 1
+    assert (
+        Action.objects.filter(
+            mailing=batch, kind=Action.Kind.HOLD_RELEASED, actor=abuse_user
+        ).count()
+        == 1
+    )
 
 
 def test_a_job_run_twice_releases_once(batch, settings, abuse_user):
@@ -66,7 +97,12 @@ def test_a_job_run_twice_releases_once(batch, settings, abuse_user):
     submission = batch.submissions.first()
     queue_command_run(submission_id=submission.pk, operation="release")
     queue_command_run(submission_id=submission.pk, operation="release")
-    assert Action.objects.filter(mailing=batch, reason__contains=submission.queue_id).count() == 1
+    assert (
+        Action.objects.filter(
+            mailing=batch, reason__contains=submission.queue_id
+        ).count()
+        == 1
+    )
 
 
 def test_a_failed_command_says_so_on_the_timeline(batch, settings):
@@ -82,7 +118,9 @@ def test_an_id_the_desk_did_not_see_as_a_queue_id_is_refused(batch, settings):
     settings.ABUSE_QUEUE_RELEASE_COMMAND = "/usr/bin/true"
     submission = batch.submissions.first()
     Submission.objects.filter(pk=submission.pk).update(queue_id="-d")
-    assert "refused" in queue_command_run(submission_id=submission.pk, operation="release")
+    assert "refused" in queue_command_run(
+        submission_id=submission.pk, operation="release"
+    )
 
 
 def test_reject_needs_a_reason_and_a_decided_batch_stays_decided(batch, abuse_user):

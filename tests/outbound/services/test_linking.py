@@ -50,7 +50,9 @@ def test_a_forged_token_links_nothing():
     sub = SubscriberFactory()
     mailing = MailingFactory(subscriber=sub)
     submission(sub, trace_token="forged")
-    MailingKey.objects.create(mailing=mailing, kind=MailingKey.Kind.TRACE, value="forged")
+    MailingKey.objects.create(
+        mailing=mailing, kind=MailingKey.Kind.TRACE, value="forged"
+    )
     assert submissions_link(now=timezone.now()) == 0
 
 
@@ -60,7 +62,9 @@ def test_a_queue_id_links_only_the_same_subscribers_submission_near_the_mailing(
     near = submission(sub)
     submission(other, decided_at=timezone.now() + timedelta(seconds=1))
     submission(sub, decided_at=timezone.now() - timedelta(days=30))
-    MailingKey.objects.create(mailing=mailing, kind=MailingKey.Kind.QUEUE_ID, value="4ABCDEFGHJ")
+    MailingKey.objects.create(
+        mailing=mailing, kind=MailingKey.Kind.QUEUE_ID, value="4ABCDEFGHJ"
+    )
     assert submissions_link(now=timezone.now()) == 1
     near.refresh_from_db()
     assert near.mailing == mailing
