@@ -19,3 +19,17 @@ def test_import_maillog_twice_imports_once_and_finds_the_subscriber(tmp_path, ca
     assert Submission.objects.count() == 2
     assert Submission.objects.get(login="bob").subscriber == account.subscriber
     assert "imported 2 submissions" in capsys.readouterr().out
+
+
+def test_outbound_periodic_once_enqueues_drain_link_and_purge():
+    import django_rq
+
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    call_command("outbound_periodic", "--once")
+    assert sorted(job.func_name.rsplit(".", 1)[1] for job in queue.jobs) == [
+        "submissions_drain_job",
+        "submissions_link_job",
+        "submissions_purge_job",
+    ]
+    queue.empty()
