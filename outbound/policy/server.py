@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
 # or client address -> the same; runs in a thread (it may query PostgreSQL).
 Lookup = Callable[[str], tuple[int | None, str | None]]
 NEGATIVE_SECONDS = 300
+ADDRESS_SECONDS = 60
 BREAKER_SECONDS = 1.0
+# smtpd_data_restrictions run at DATA, and at the first BDAT of a CHUNKING client.
+DECISION_STATES = frozenset({"DATA", "BDAT"})
 
 
 @dataclass
@@ -77,6 +80,7 @@ class PolicyServer:
         self.servers: list[asyncio.base_events.Server] = []
         self.connections: set[PolicyConnection] = set()
         self._negative: dict[str, float] = {}
+        self._by_address: dict[str, tuple] = {}
         self._redis_down_until = 0.0
         self._closing = False
         # Members of the counters' sets must be unique across servers: a random
@@ -132,7 +136,7 @@ class PolicyServer:
         """The action for one request (without the ``action=``)."""
         if attrs.get("request") != "smtpd_access_policy":
             return "DUNNO"
-        if attrs.get("protocol_state", "").upper() != "DATA":
+        if attrs.get("protocol_state", "").upper() not in DECISION_STATES:
             # Decisions are per message, where the recipient count is known.
             return "DUNNO"
         decided_at = time.time()
@@ -187,16 +191,25 @@ class PolicyServer:
             if login
             else (f"a:{client}", self.config.address_lookup)
         )
-        if lookup is None or self._negative.get(key, 0) > time.monotonic():
+        now = time.monotonic()
+        if lookup is None or self._negative.get(key, 0) > now:
             return None, None
+        remembered = self._by_address.get(key)
+        if remembered is not None and remembered[0] > now:
+            return remembered[1]
         try:
             found = await asyncio.to_thread(lookup, login or client)
         except Exception as exc:  # the database, whatever its driver raises
             raise LookupFailedError(str(exc)) from exc
+        if len(self._negative) > 100_000 or len(self._by_address) > 100_000:
+            self._negative.clear()
+            self._by_address.clear()
         if found[0] is None:
-            self._negative[key] = time.monotonic() + NEGATIVE_SECONDS
-            if len(self._negative) > 100_000:
-                self._negative.clear()
+            self._negative[key] = now + NEGATIVE_SECONDS
+        elif not login:
+            # Senders without a login (known by address) are few; a minute of
+            # memory keeps each of their messages off PostgreSQL.
+            self._by_address[key] = (now + ADDRESS_SECONDS, found)
         return found
 
     def _record(

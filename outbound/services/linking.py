@@ -29,36 +29,80 @@ QUEUE_ID_SLACK = timedelta(days=3)
 
 def submissions_link(*, now: datetime, within: timedelta = timedelta(days=7)) -> int:
     """Link unlinked submissions to the recently seen mailings whose keys name
-    them; returns how many were linked."""
-    keys = MailingKey.objects.filter(
-        kind__in=[MailingKey.Kind.TRACE, MailingKey.Kind.QUEUE_ID],
-        mailing__last_seen__gte=now - within,
-    ).select_related("mailing")
+    them; returns how many were linked. A few queries per thousand keys."""
+    keys = (
+        MailingKey.objects.filter(
+            kind__in=[MailingKey.Kind.TRACE, MailingKey.Kind.QUEUE_ID],
+            mailing__last_seen__gte=now - within,
+        )
+        .values_list("kind", "value", "mailing_id", "mailing__subscriber_id")
+        .order_by("pk")
+    )
+    windows = {}
     linked, touched = 0, set()
-    for key in keys.iterator(chunk_size=2000):
-        found = _submissions_for_key(key)
-        count = found.filter(mailing__isnull=True).update(mailing=key.mailing)
-        if count:
-            linked += count
-            touched.add(key.mailing_id)
+    for chunk in _chunks(keys.iterator(chunk_size=CHUNK), CHUNK):
+        links = _links_for(chunk, windows)
+        for mailing_id, submission_ids in links.items():
+            count = Submission.objects.filter(
+                pk__in=submission_ids, mailing__isnull=True
+            ).update(mailing_id=mailing_id)
+            if count:
+                linked += count
+                touched.add(mailing_id)
     for mailing_id in touched:
         mailing_recipients_update(mailing_id=mailing_id, now=now)
     return linked
 
 
-def _submissions_for_key(key: MailingKey):
-    if key.kind == MailingKey.Kind.TRACE:
-        payload = trace_verify(key.value)
-        if payload is None:
-            return Submission.objects.none()
-        return Submission.objects.filter(trace_token=key.value)
-    mailing = key.mailing
-    return Submission.objects.filter(
-        queue_id=key.value,
-        subscriber_id=mailing.subscriber_id,
-        decided_at__gte=mailing.first_seen - QUEUE_ID_SLACK,
-        decided_at__lte=mailing.last_seen + QUEUE_ID_SLACK,
-    )
+CHUNK = 1000
+
+
+def _chunks(rows, size: int):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _links_for(chunk: list, windows: dict) -> dict[int, list[int]]:
+    """{mailing id: ids of unlinked submissions its keys name} for one chunk."""
+    tokens = {v: m for kind, v, m, _s in chunk if kind == MailingKey.Kind.TRACE}
+    queue = {}
+    for kind, value, mailing_id, subscriber_id in chunk:
+        if kind == MailingKey.Kind.QUEUE_ID:
+            queue.setdefault(value, []).append((mailing_id, subscriber_id))
+    links: dict[int, list[int]] = {}
+    genuine = [t for t in tokens if trace_verify(t) is not None]
+    for pk, token in Submission.objects.filter(
+        trace_token__in=genuine, mailing__isnull=True
+    ).values_list("pk", "trace_token"):
+        links.setdefault(tokens[token], []).append(pk)
+    if queue:
+        _windows_load(windows, {m for pairs in queue.values() for m, _s in pairs})
+    for pk, queue_id, subscriber_id, decided_at in Submission.objects.filter(
+        queue_id__in=list(queue), mailing__isnull=True
+    ).values_list("pk", "queue_id", "subscriber_id", "decided_at"):
+        for mailing_id, owner in queue[queue_id]:
+            first, last = windows[mailing_id]
+            if (
+                owner == subscriber_id
+                and first - QUEUE_ID_SLACK <= decided_at <= last + QUEUE_ID_SLACK
+            ):
+                links.setdefault(mailing_id, []).append(pk)
+                break
+    return links
+
+
+def _windows_load(windows: dict, mailing_ids: set[int]) -> None:
+    wanted = mailing_ids - windows.keys()
+    for pk, first, last in Mailing.objects.filter(pk__in=wanted).values_list(
+        "pk", "first_seen", "last_seen"
+    ):
+        windows[pk] = (first, last)
 
 
 @transaction.atomic

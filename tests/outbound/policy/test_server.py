@@ -221,3 +221,54 @@ def test_records_reaching_the_stream_enqueue_one_drain_job(policy_harness):
         "outbound.jobs.submissions_drain_job"
     ]
     queue.empty()
+
+
+def test_bdat_clients_are_decided_like_data(policy_harness):
+    harness = policy_harness()
+    _cache("bdat", 9, "suspended")
+    with harness.connect() as sock:
+        answer = exchange(
+            sock, data_request(sasl_username="bdat", protocol_state="BDAT")
+        )
+    assert answer.startswith("REJECT 5.7.1")
+
+
+def test_a_sender_without_login_is_known_by_client_address(policy_harness):
+    asked = []
+
+    def by_address(address):
+        asked.append(address)
+        return 11, "terminated"
+
+    harness = policy_harness(address_lookup=by_address)
+    with harness.connect() as sock:
+        for _ in range(2):
+            answer = exchange(sock, data_request(client_address="198.51.100.9"))
+            assert answer.startswith("REJECT 5.7.1 This account is closed")
+    assert asked == ["198.51.100.9"]  # the second message came from memory
+
+
+def test_a_login_the_cache_lacks_is_looked_up_once(policy_harness):
+    asked = []
+
+    def by_login(login):
+        asked.append(login)
+        return None, None
+
+    harness = policy_harness(login_lookup=by_login)
+    with harness.connect() as sock:
+        for _ in range(3):
+            assert exchange(sock, data_request(sasl_username="stranger")).startswith(
+                "PREPEND"
+            )
+    assert asked == ["stranger"]
+
+
+def test_a_database_failure_behind_a_miss_gets_the_fail_action(policy_harness):
+    def broken(login):
+        raise OSError("connection refused")
+
+    harness = policy_harness(login_lookup=broken, fail_action="DEFER_IF_PERMIT")
+    with harness.connect() as sock:
+        assert exchange(sock, data_request(sasl_username="x")) == "DEFER_IF_PERMIT"
+    assert harness.server.stats.failures == 1
