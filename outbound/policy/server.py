@@ -27,6 +27,7 @@ from outbound.policy.connection import PolicyConnection
 from outbound.policy.counters import Batcher, Count, CountRequest
 from outbound.policy.decide import Action, Decision, Facts, Limits, decide
 from outbound.policy.recorder import Recorder
+from outbound.policy.resp import RespClient
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,8 @@ class PolicyServer:
             socket_connect_timeout=0.5,
             max_connections=8,
         )
-        self.batcher = Batcher(
-            self.client, window_ms=config.limits.burst_minutes * 60_000
-        )
+        self.hot = RespClient(config.redis_url, timeout=0.5)
+        self.batcher = Batcher(self.hot, window_ms=config.limits.burst_minutes * 60_000)
         self.recorder = Recorder(self.client, on_flushed=config.on_flushed)
         self.servers: list[asyncio.base_events.Server] = []
         self.connections: set[PolicyConnection] = set()
@@ -130,6 +130,7 @@ class PolicyServer:
         for connection in list(self.connections):
             connection.transport.close()
         await self.recorder.stop(timeout=grace)
+        self.hot.close()
         await self.client.aclose()
 
     async def answer(self, attrs: dict[str, str]) -> str:
