@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_rq",
     "accounts",
     "complaints",
+    "outbound",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +285,32 @@ for _queue in RQ_QUEUES.values():
         _timeout = env.float("ABUSE_REDIS_QUEUE_TIMEOUT", default=5.0)
         _queue["URL"] += "&" if "?" in _queue["URL"] else "?"
         _queue["URL"] += f"socket_connect_timeout={_timeout}&socket_timeout={_timeout}"
+# --- Outbound control (the Postfix policy service, outbound/) ---
+# More recipients than this from one account within ABUSE_BURST_WINDOW_MINUTES is
+# a burst too (as ABUSE_BURST_MESSAGES is for messages).
+ABUSE_BURST_RECIPIENTS = env.int("ABUSE_BURST_RECIPIENTS", default=1000)
+# The webmail servers are ABUSE_WEBMAIL_CLIENTS (the ISP network block above).
+# Distinct client networks (/24, /48) one login may use within an hour before the
+# account is flagged as likely compromised; with ABUSE_HOLD_SUSPECT_LOGINS its mail
+# is held as well.
+ABUSE_LOGIN_NETWORKS_PER_HOUR = env.int("ABUSE_LOGIN_NETWORKS_PER_HOUR", default=4)
+ABUSE_HOLD_SUSPECT_LOGINS = env.bool("ABUSE_HOLD_SUSPECT_LOGINS", default=False)
+# What the policy service answers when Redis or PostgreSQL is down: DUNNO lets
+# mail flow, DEFER_IF_PERMIT makes clients retry later.
+ABUSE_POLICY_FAIL_ACTION = env.str("ABUSE_POLICY_FAIL_ACTION", default="DUNNO")
+# Whom a refused sender is told to contact (in the SMTP reply).
+ABUSE_POLICY_CONTACT = env.str(
+    "ABUSE_POLICY_CONTACT", default="customer support at the number on your bill"
+)
+# Days submission records are kept.
+ABUSE_SUBMISSION_RETENTION_DAYS = env.int("ABUSE_SUBMISSION_RETENTION_DAYS", default=90)
+# A held batch not reviewed within this many hours shows as overdue.
+ABUSE_HOLD_REVIEW_HOURS = env.int("ABUSE_HOLD_REVIEW_HOURS", default=4)
+# Reads a held message's headers (subject, recipients); {queue_id} and
+# {relay_host} are filled in (no shell). Empty: recipients are not fetched.
+ABUSE_QUEUE_HEADERS_COMMAND = env.str("ABUSE_QUEUE_HEADERS_COMMAND", default="")
+# Seconds one queue command may run.
+ABUSE_QUEUE_COMMAND_TIMEOUT = env.int("ABUSE_QUEUE_COMMAND_TIMEOUT", default=30)
 # IMAP mailbox polled for complaints and bounces (off when ABUSE_IMAP_HOST is empty).
 ABUSE_IMAP_HOST = env.str("ABUSE_IMAP_HOST", default="")
 ABUSE_IMAP_PORT = env.int("ABUSE_IMAP_PORT", default=993)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("subscribers/", include("accounts.urls")),
     path("", include("complaints.urls")),
+    path("outbound/", include("outbound.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

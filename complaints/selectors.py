@@ -310,6 +310,11 @@ def dashboard_counts(*, now: datetime) -> dict[str, int]:
             state=InboundMessage.State.FAILED
         ).count(),
         "held_batches": Mailing.objects.filter(state=Mailing.State.HELD).count(),
+        "held_overdue": Mailing.objects.filter(
+            state=Mailing.State.HELD,
+            first_seen__lt=timezone.now()
+            - timedelta(hours=settings.ABUSE_HOLD_REVIEW_HOURS),
+        ).count(),
         "pending_messages": InboundMessage.objects.filter(
             state=InboundMessage.State.PENDING
         ).count(),

@@ -20,6 +20,7 @@ from accounts.models import (
     Subscriber,
     network_to_keys,
 )
+from accounts.status_cache import status_cache_accounts_sync_on_commit
 
 # The subscriber columns the billing file owns.
 SUBSCRIBER_FIELDS = ("name", "contact_email", "status")
@@ -93,6 +94,8 @@ def changes_write(*, changes: list["RowChange"], now: datetime) -> None:
         for change in changes
         if change.action_reason
     )
+    # Billing changes statuses and logins too; the policy service must see them.
+    status_cache_accounts_sync_on_commit(subscriber_ids=pk_of.values())
 
 
 def _write_subscribers(*, changes: list[RowChange], now: datetime) -> dict[int, int]:

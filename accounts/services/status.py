@@ -30,6 +30,7 @@ from abusedesk.mail import mail_send_claimed
 from accounts.models import Action, Subscriber
 from accounts.notices import notice_render
 from accounts.services.timeline import action_record
+from accounts.status_cache import status_cache_set_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ def _subscriber_transition(
     locked.status = transition.to
     locked.save(update_fields=["status", "updated_at"])
     subscriber.status = locked.status
+    # The outbound policy service reads this cache: the next message is refused.
+    status_cache_set_on_commit(subscriber_id=locked.pk, status=locked.status)
     action = action_record(
         subscriber=locked,
         kind=transition.kind,

@@ -1,0 +1,308 @@
+"""The asyncio policy server: connections, one decision per request, shutdown.
+
+Each connection carries many requests, answered in order. A request that is too
+long, or a client that goes away mid-request, closes that connection only. The
+common case touches Redis once (counters and cached status in one script call,
+batched with the other connections' requests) and never PostgreSQL; a login the
+cache does not know is looked up in the database once and written back.
+
+When Redis or PostgreSQL fails, the answer is the configured fail action
+(``ABUSE_POLICY_FAIL_ACTION``, DUNNO by default so mail flows), the failure is
+logged and counted, and the decision is still recorded once Redis is back.
+"""
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from abusedesk.tracetoken import TracePayload, sign
+from outbound.policy import protocol
+from outbound.policy.connection import PolicyConnection
+from outbound.policy.counters import Batcher, Count, CountRequest
+from outbound.policy.decide import Action, Decision, Facts, Limits, decide
+from outbound.policy.recorder import Recorder
+from outbound.policy.resp import RespClient
+
+logger = logging.getLogger(__name__)
+
+# A lookup for what the cache does not know: login -> (subscriber id, status),
+# or client address -> the same; runs in a thread (it may query PostgreSQL).
+Lookup = Callable[[str], tuple[int | None, str | None]]
+NEGATIVE_SECONDS = 300
+ADDRESS_SECONDS = 60
+BREAKER_SECONDS = 1.0
+# smtpd_data_restrictions run at DATA, and at the first BDAT of a CHUNKING client.
+DECISION_STATES = frozenset({"DATA", "BDAT"})
+
+
+@dataclass
+class PolicyConfig:
+    limits: Limits
+    webmail_networks: tuple
+    fail_action: str
+    trace_header: str
+    trace_key: bytes
+    relay_host: str
+    redis_url: str
+    idle_timeout: float = 600.0
+    login_lookup: Lookup | None = None
+    address_lookup: Lookup | None = None
+    on_flushed: Callable[[aioredis.Redis], Awaitable[None]] | None = None
+
+
+@dataclass
+class Stats:
+    decisions: int = 0
+    failures: int = 0
+    closed_bad: int = 0
+    by_action: dict[str, int] = field(default_factory=dict)
+
+
+class PolicyServer:
+    def __init__(self, config: PolicyConfig) -> None:
+        self.config = config
+        self.stats = Stats()
+        self.client = aioredis.Redis.from_url(
+            config.redis_url,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            max_connections=8,
+        )
+        self.hot = RespClient(config.redis_url, timeout=0.5)
+        self.batcher = Batcher(self.hot, window_ms=config.limits.burst_minutes * 60_000)
+        self.recorder = Recorder(self.client, on_flushed=config.on_flushed)
+        self.servers: list[asyncio.base_events.Server] = []
+        self.connections: set[PolicyConnection] = set()
+        self._negative: dict[str, float] = {}
+        self._by_address: dict[str, tuple] = {}
+        self._redis_down_until = 0.0
+        self._closing = False
+        # Members of the counters' sets must be unique across servers: a random
+        # prefix per server start and a serial, not a random number per request.
+        self._instance = os.urandom(6).hex() + "-"
+        self._serial = itertools.count()
+        self._sweeper: asyncio.Task | None = None
+
+    async def start(self, listens: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Listen on every (host, port); port 0 picks a free one. Returns the
+        addresses actually bound."""
+        loop = asyncio.get_running_loop()
+        bound = []
+        for host, port in listens:
+            server = await loop.create_server(
+                lambda: PolicyConnection(self), host, port, backlog=1024
+            )
+            self.servers.append(server)
+            bound += [sock.getsockname()[:2] for sock in server.sockets]
+        self.recorder.start()
+        self._sweeper = asyncio.ensure_future(self._sweep_idle())
+        return bound
+
+    async def _sweep_idle(self) -> None:
+        """Close connections idle longer than the idle timeout (Postfix closes its
+        own after smtpd_policy_service_max_idle; this catches the others)."""
+        every = min(30.0, self.config.idle_timeout / 2)
+        while True:
+            await asyncio.sleep(every)
+            cutoff = time.monotonic() - self.config.idle_timeout
+            for connection in list(self.connections):
+                if not connection.is_busy and connection.last_active < cutoff:
+                    connection.transport.close()
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Stop accepting, let each connection finish the request it is on, then
+        close them and write the buffered records. Postfix reconnects to the next
+        server."""
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for server in self.servers:
+            server.close()
+        deadline = time.monotonic() + grace
+        while any(c.is_busy for c in self.connections) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for connection in list(self.connections):
+            connection.transport.close()
+        await self.recorder.stop(timeout=grace)
+        self.hot.close()
+        await self.client.aclose()
+
+    async def answer(self, attrs: dict[str, str]) -> str:
+        """The action for one request (without the ``action=``)."""
+        if attrs.get("request") != "smtpd_access_policy":
+            return "DUNNO"
+        if attrs.get("protocol_state", "").upper() not in DECISION_STATES:
+            # Decisions are per message, where the recipient count is known.
+            return "DUNNO"
+        decided_at = time.time()
+        login = attrs.get("sasl_username", "").strip().lower()
+        client = attrs.get("client_address", "").strip()
+        recipients = protocol.as_count(attrs.get("recipient_count"))
+        try:
+            count = await self._count(login, client, recipients)
+            subscriber_id, status = await self._identify(login, client, count)
+        except (aioredis.RedisError, OSError, LookupFailedError) as exc:
+            return self._fail(attrs, decided_at, exc)
+        decision = decide(
+            Facts(
+                status=status,
+                is_webmail=protocol.is_in_networks(
+                    client, self.config.webmail_networks
+                ),
+                recipient_count=recipients,
+                window_messages=count.messages,
+                window_recipients=count.recipients,
+                login_networks=count.networks,
+            ),
+            self.config.limits,
+        )
+        return self._record(attrs, decided_at, subscriber_id, decision)
+
+    async def _count(self, login: str, client: str, recipients: int) -> Count:
+        if time.monotonic() < self._redis_down_until:
+            raise aioredis.ConnectionError("Redis marked down")
+        try:
+            return await self.batcher.count(
+                CountRequest(
+                    login=login,
+                    account=f"l:{login}" if login else f"a:{client}",
+                    network=protocol.client_network(client),
+                    recipients=recipients,
+                    member=f"{self._instance}{next(self._serial)}",
+                )
+            )
+        except (aioredis.RedisError, OSError):
+            # Answer at once for a moment instead of every request timing out.
+            self._redis_down_until = time.monotonic() + BREAKER_SECONDS
+            raise
+
+    async def _identify(
+        self, login: str, client: str, count: Count
+    ) -> tuple[int | None, str | None]:
+        if login and count.subscriber_id is not None:
+            return count.subscriber_id, count.status
+        key, lookup = (
+            (f"l:{login}", self.config.login_lookup)
+            if login
+            else (f"a:{client}", self.config.address_lookup)
+        )
+        now = time.monotonic()
+        if lookup is None or self._negative.get(key, 0) > now:
+            return None, None
+        remembered = self._by_address.get(key)
+        if remembered is not None and remembered[0] > now:
+            return remembered[1]
+        try:
+            found = await asyncio.to_thread(lookup, login or client)
+        except Exception as exc:  # the database, whatever its driver raises
+            raise LookupFailedError(str(exc)) from exc
+        if len(self._negative) > 100_000 or len(self._by_address) > 100_000:
+            self._negative.clear()
+            self._by_address.clear()
+        if found[0] is None:
+            self._negative[key] = now + NEGATIVE_SECONDS
+        elif not login:
+            # Senders without a login (known by address) are few; a minute of
+            # memory keeps each of their messages off PostgreSQL.
+            self._by_address[key] = (now + ADDRESS_SECONDS, found)
+        return found
+
+    def _record(
+        self,
+        attrs: dict[str, str],
+        decided_at: float,
+        subscriber_id: int | None,
+        decision: Decision,
+    ) -> str:
+        token = ""
+        answer = decision.postfix_action
+        if decision.action == Action.DUNNO:
+            token = sign(
+                TracePayload(
+                    relay_host=self._relay_host(attrs),
+                    queue_id=attrs.get("queue_id", ""),
+                    issued_at=int(decided_at),
+                    subscriber_id=subscriber_id,
+                    login=attrs.get("sasl_username", "").strip().lower(),
+                ),
+                key=self.config.trace_key,
+            )
+            answer = f"PREPEND {self.config.trace_header}: {token}"
+        self._count_action(decision.action.value)
+        self.recorder.add(
+            _record(
+                attrs,
+                relay_host=self._relay_host(attrs),
+                decided_at=decided_at,
+                subscriber_id=subscriber_id,
+                action=decision.action.value,
+                rule=decision.rule.value,
+                reason=decision.text,
+                token=token,
+                is_suspect=decision.is_suspect,
+            )
+        )
+        return answer
+
+    def _fail(self, attrs: dict[str, str], decided_at: float, exc: Exception) -> str:
+        self.stats.failures += 1
+        if self.stats.failures % 1000 == 1:
+            logger.error(
+                "policy: answering %s, dependency down (%s failures so far): %s",
+                self.config.fail_action,
+                self.stats.failures,
+                exc,
+            )
+        self._count_action("fail")
+        self.recorder.add(
+            _record(
+                attrs,
+                relay_host=self._relay_host(attrs),
+                decided_at=decided_at,
+                subscriber_id=None,
+                action="fail",
+                rule="fail_open",
+                reason=f"answered {self.config.fail_action}",
+                token="",
+                is_suspect=False,
+            )
+        )
+        return self.config.fail_action
+
+    def _count_action(self, action: str) -> None:
+        self.stats.decisions += 1
+        self.stats.by_action[action] = self.stats.by_action.get(action, 0) + 1
+
+    def _relay_host(self, attrs: dict[str, str]) -> str:
+        # One policy server may serve several relays; each names itself in its
+        # check_policy_service policy_context (Postfix 3.1 and later).
+        return (attrs.get("policy_context") or self.config.relay_host)[:255]
+
+
+class LookupFailedError(Exception):
+    """The database lookup behind a cache miss failed."""
+
+
+def _record(attrs: dict[str, str], **fields) -> dict:
+    return {
+        "h": fields["relay_host"],
+        "q": attrs.get("queue_id", "")[:32],
+        "t": fields["decided_at"],
+        "l": attrs.get("sasl_username", "").strip().lower()[:254],
+        "s": fields["subscriber_id"],
+        "c": attrs.get("client_address", ""),
+        "f": attrs.get("sender", "")[:254],
+        "n": protocol.as_count(attrs.get("recipient_count")),
+        "z": protocol.as_count(attrs.get("size")),
+        "a": fields["action"],
+        "r": fields["rule"],
+        "x": fields["reason"][:255],
+        "k": fields["token"],
+        "p": fields["is_suspect"],
+    }
