@@ -22,6 +22,7 @@ from accounts.models import Action, Subscriber
 from accounts.services.timeline import action_record
 from accounts.status_cache import cache_client
 from complaints.models import Mailing
+from complaints.queueids import is_postfix_queue_id
 from outbound.models import LoginAlert, Submission
 from outbound.policy.recorder import STREAM_KEY
 
@@ -163,6 +164,9 @@ def held_batch_join(*, record: dict) -> Mailing:
         .first()
     )
     recipients = int(record.get("n") or 0)
+    # The ids this service saw itself: the only ones the mailing page's release
+    # and reject may hand to the queue commands (complaints/queueids.py).
+    queue_id = submission.queue_id if is_postfix_queue_id(submission.queue_id) else ""
     if mailing is None:
         mailing = Mailing.objects.create(
             subscriber=subscriber,
@@ -174,6 +178,7 @@ def held_batch_join(*, record: dict) -> Mailing:
             recipient_source=Mailing.RecipientSource.OUTBOUND,
             source=Mailing.Source.HOLD,
             state=Mailing.State.HELD,
+            held_queue_ids=[queue_id] if queue_id else [],
         )
         action_record(
             subscriber=subscriber,
@@ -186,7 +191,9 @@ def held_batch_join(*, record: dict) -> Mailing:
     else:
         mailing.last_seen = max(mailing.last_seen, when)
         mailing.recipient_count = (mailing.recipient_count or 0) + recipients
-        mailing.save(update_fields=["last_seen", "recipient_count"])
+        if queue_id and queue_id not in mailing.held_queue_ids:
+            mailing.held_queue_ids = [*mailing.held_queue_ids, queue_id]
+        mailing.save(update_fields=["last_seen", "recipient_count", "held_queue_ids"])
     submission.mailing = mailing
     submission.save(update_fields=["mailing"])
     return mailing
