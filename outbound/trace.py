@@ -1,18 +1,10 @@
 """The trace token with the desk's key: signing for the policy service, reading
 for the linking of complaints and bounces to submissions."""
 
-from django.conf import settings
-from django.utils.crypto import salted_hmac
-
 from abusedesk.tracetoken import TracePayload, sign, verify
+from complaints.services.linking import trace_key
 
-
-def trace_key() -> bytes:
-    """The token key, derived from SECRET_KEY so no second secret needs handling;
-    changing SECRET_KEY makes older tokens unverifiable (they then link by queue id)."""
-    return salted_hmac(
-        "abusedesk.tracetoken", "outbound trace", secret=settings.SECRET_KEY
-    ).digest()
+__all__ = ["trace_key", "trace_sign", "trace_verify"]
 
 
 def trace_sign(payload: TracePayload, *, key: bytes | None = None) -> str:

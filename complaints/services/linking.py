@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
+from abusedesk import tracetoken
 from accounts.models import MailAccount, Subscriber
 from accounts.selectors import mail_domains_common, subscriber_ids_by_ip
 from complaints.ingest import ComplaintSource, OriginalMessage, Report
@@ -61,6 +63,15 @@ def isp_network() -> network.IspNetwork:
     )
     _ISP_CACHE[key] = (time.monotonic(), built)
     return built
+
+
+def trace_key() -> bytes:
+    """The key of the trace tokens the desk's policy service stamps, derived from
+    SECRET_KEY so no second secret needs handling; changing SECRET_KEY makes
+    older tokens unverifiable (they then link by queue id)."""
+    return salted_hmac(
+        "abusedesk.tracetoken", "outbound trace", secret=settings.SECRET_KEY
+    ).digest()
 
 
 def sender_addresses(original: OriginalMessage) -> list[str]:
@@ -195,8 +206,13 @@ class LinkIndex:
         if login in self.by_login:
             found.append(Finding(Clue.LOGIN, self.by_login[login], login))
         facts = trace.read_trace(original.trace)
-        traced = self.by_login.get(facts.login or "") or self.by_account.get(
-            facts.account or ""
+        signed = (
+            tracetoken.verify(facts.token, key=trace_key()) if facts.token else None
+        )
+        traced = (
+            (signed.subscriber_id if signed else None)
+            or self.by_login.get(facts.login or "")
+            or self.by_account.get(facts.account or "")
         )
         if traced:
             found.append(

@@ -375,3 +375,29 @@ def test_a_bare_sender_address_confirms_a_checked_campaign_but_founds_nothing(
     assert confirmed.mailing.complaint_count == 3
     assert unconfirmed.subscriber_id is None and unconfirmed.mailing_id is None
     assert "proves nothing" in unconfirmed.link_note
+
+
+def test_a_trace_token_the_desk_signed_names_its_subscriber(shop, ingest):
+    from abusedesk import tracetoken
+    from complaints.services.linking import trace_key
+
+    token = tracetoken.sign(
+        tracetoken.TracePayload(
+            relay_host=RELAY,
+            queue_id="4QAB12CD",
+            issued_at=int(T0.timestamp()),
+            subscriber_id=shop.pk,
+            login="shop",
+        ),
+        key=trace_key(),
+    )
+    bare = (
+        "Received: from unknown (unknown [203.0.113.200])\r\n"
+        f"\tby mx.other.example with ESMTP id Z1; {_date(T0)}\r\n"
+        f"X-Abuse-Trace: {token}\r\nFrom: someone@elsewhere.example\r\n"
+        f"Subject: Deals\r\nDate: {_date(T0)}\r\nMessage-ID: <signed@x>\r\n"
+    )
+    ingest(_arf(bare, n=31))
+    complaint = Complaint.objects.get()
+    assert complaint.subscriber_id == shop.pk
+    assert complaint.attribution["decided_by"]["clue"] == "trace token"
