@@ -219,8 +219,7 @@ ABUSE_PUBLIC_URL = env.str(
     "ABUSE_PUBLIC_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 ).rstrip("/")
 # --- The desk for daily work (issue 13) ---
-# A held batch waiting longer than this for a staff decision is overdue (dashboard).
-ABUSE_HOLD_OVERDUE_MINUTES = env.int("ABUSE_HOLD_OVERDUE_MINUTES", default=60)
+# A held batch is overdue after ABUSE_HOLD_REVIEW_HOURS (outbound block below).
 # Who the desk speaks for, on the public pages and in every mail it sends; the
 # contact defaults to ABUSE_FROM_EMAIL.
 ABUSE_ISP_NAME = env.str("ABUSE_ISP_NAME", default="Example ISP")

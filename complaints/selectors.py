@@ -288,8 +288,8 @@ def mailing_list() -> QuerySet[Mailing]:
 
 
 def mailing_holds_overdue_q(*, now: datetime) -> Q:
-    """Held batches waiting longer than ABUSE_HOLD_OVERDUE_MINUTES."""
-    cutoff = now - timedelta(minutes=settings.ABUSE_HOLD_OVERDUE_MINUTES)
+    """Held batches waiting longer than ABUSE_HOLD_REVIEW_HOURS."""
+    cutoff = now - timedelta(hours=settings.ABUSE_HOLD_REVIEW_HOURS)
     return Q(state=Mailing.State.HELD, first_seen__lt=cutoff)
 
 
@@ -310,11 +310,6 @@ def dashboard_counts(*, now: datetime) -> dict[str, int]:
             state=InboundMessage.State.FAILED
         ).count(),
         "held_batches": Mailing.objects.filter(state=Mailing.State.HELD).count(),
-        "held_overdue": Mailing.objects.filter(
-            state=Mailing.State.HELD,
-            first_seen__lt=timezone.now()
-            - timedelta(hours=settings.ABUSE_HOLD_REVIEW_HOURS),
-        ).count(),
         "pending_messages": InboundMessage.objects.filter(
             state=InboundMessage.State.PENDING
         ).count(),

@@ -127,7 +127,7 @@ def walk_trail(
     passed = False
     login = login_ip = outside = None
     queue_ids: list[str] = []
-    for hop in hops:
+    for number, hop in enumerate(hops):
         at = dates.parse_date(hop.date) or source_at or fallback_at
         hop_login = hop.login
         if isp.receiver_is_isp(hop):
@@ -158,6 +158,13 @@ def walk_trail(
             continue
         if is_private(ip) and not hop_login:
             continue
+        if _hands_on_authenticated_mail(
+            hop, hops[number + 1 : number + 2], header_logins
+        ):
+            # A server the settings do not name, which the next line shows took
+            # the message by authenticated submission: a relay of the ISP's.
+            passed = True
+            continue
         outside = ip
         break
     return Trail(
@@ -171,6 +178,21 @@ def walk_trail(
         outside_ip=outside,
         has_trail=bool(hops) or parse_ip(source_ip) is not None,
     )
+
+
+def _hands_on_authenticated_mail(
+    hop: Hop, older: Sequence[Hop], header_logins: dict[str, str]
+) -> bool:
+    """Whether the next older line was written by this hop's client and records
+    an authenticated login: the trail is continuous, so the client is the relay
+    that took the submission, not the origin. The client's name is the one the
+    receiving server looked up (reverse DNS), not the HELO the client chose."""
+    if not older:
+        return False
+    previous = older[0]
+    if not previous.by_host or previous.by_host != hop.from_rdns:
+        return False
+    return bool(previous.login or header_logins.get(previous.by_host))
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def dashboard(request):
     now = timezone.now()
     context = {
         "counts": selectors.dashboard_counts(now=now),
-        "overdue_minutes": settings.ABUSE_HOLD_OVERDUE_MINUTES,
+        "overdue_hours": settings.ABUSE_HOLD_REVIEW_HOURS,
         "at_two_strikes": selectors.subscribers_at_strikes(
             live=settings.ABUSE_STRIKE_LIMIT - 1, now=now
         ),

@@ -179,3 +179,37 @@ def test_a_login_header_naming_a_host_that_is_not_the_isps_is_ignored():
         relay_logins=[("mx.victim.example", "bob")],
     )
     assert trail.login is None
+
+
+def test_an_unnamed_relay_that_took_an_authenticated_submission_is_passed():
+    bare_isp = IspNetwork.from_lists()
+    hops = (
+        Hop(
+            from_rdns="out.relay.example",
+            from_ip="192.0.2.25",
+            by_host="mx.victim.example",
+        ),
+        Hop(
+            from_ip="198.51.100.23",
+            by_host="out.relay.example",
+            login="bob",
+            date="Fri, 4 Sep 2026 10:00:00 +0000",
+        ),
+    )
+    trail = walk_trail(hops, isp=bare_isp, resolve_ip=resolve, fallback_at=NOW)
+    assert trail.login == "bob" and trail.passed_isp
+    assert trail.client_subscriber_id == 1
+
+
+def test_a_helo_name_alone_does_not_make_a_chain():
+    bare_isp = IspNetwork.from_lists()
+    hops = (
+        Hop(
+            from_name="out.relay.example",
+            from_ip="45.9.8.7",
+            by_host="mx.victim.example",
+        ),
+        Hop(from_ip="198.51.100.23", by_host="out.relay.example", login="bob"),
+    )
+    trail = walk_trail(hops, isp=bare_isp, resolve_ip=resolve, fallback_at=NOW)
+    assert trail.outside_ip == "45.9.8.7" and trail.login is None

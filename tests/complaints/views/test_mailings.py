@@ -27,9 +27,9 @@ def test_held_filter_lists_only_held_batches(abuse_client):
 
 
 def test_overdue_filter_lists_holds_older_than_the_setting(abuse_client, settings):
-    settings.ABUSE_HOLD_OVERDUE_MINUTES = 30
+    settings.ABUSE_HOLD_REVIEW_HOURS = 4
     old = MailingFactory(
-        state=Mailing.State.HELD, first_seen=timezone.now() - timedelta(hours=1)
+        state=Mailing.State.HELD, first_seen=timezone.now() - timedelta(hours=5)
     )
     MailingFactory(state=Mailing.State.HELD)
     assert _listed(abuse_client, "state=held&overdue=true") == [old]
