@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from complaints.ingest.report import Hop
@@ -91,7 +92,7 @@ class Trail:
         infected PC (no ISP server, no login, on the way)."""
         return self.client_subscriber_id is not None and not self.passed_isp
 
-    @property
+    @cached_property
     def foreign_network(self) -> str | None:
         """A login used from an address that is none of the ISP's."""
         if not self.login or not self.login_ip or self.client_subscriber_id:

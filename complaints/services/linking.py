@@ -12,6 +12,7 @@ Grouping into mailings is ``complaints.services.recording.batch_link``'s.
 from __future__ import annotations
 
 import email.utils
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -75,13 +76,18 @@ def trace_key() -> bytes:
 
 
 def sender_addresses(original: OriginalMessage) -> list[str]:
+    return list(_addresses(original.from_, original.mail_from))
+
+
+@functools.lru_cache(maxsize=4096)
+def _addresses(*values: str | None) -> tuple[str, ...]:
     found = []
-    for value in (original.from_, original.mail_from):
+    for value in values:
         if value:
             _name, address = email.utils.parseaddr(value)
             if "@" in address:
                 found.append(address.lower())
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
 def mailing_keys(original: OriginalMessage) -> list[tuple[str, str]]:

@@ -493,9 +493,9 @@ def _mailings_describe(mailings: list[Mailing], items: list[Item]) -> None:
         for item in by_mailing.get(mailing.pk, ()):
             variants = grouping.variants_add(variants, item.link.subject_key)
             signals = grouping.signals_add(signals, item.link.signals(item.original))
-        found = grouping.suspicion(signals=signals, variants=variants)
         if (variants, signals) == (mailing.subject_variants, mailing.signals):
             continue
+        found = grouping.suspicion(signals=signals, variants=variants)
         mailing.subject_variants, mailing.signals = variants, signals
         if found.is_likely_compromised or not mailing.is_likely_compromised:
             mailing.is_likely_compromised = found.is_likely_compromised
