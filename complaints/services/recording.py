@@ -297,9 +297,16 @@ def _duplicates_lock(items: list[Item]) -> None:
     taken in a fixed order; SQLite has one writer at a time anyway)."""
     if connection.vendor != "postgresql":
         return
+    # The exact keys the duplicate rule compares: a lock per Message-ID alone
+    # would make every worker wait on every other one recording the same
+    # bulk message, whose copies all carry it.
     keys = sorted(
         ({_report_fingerprint(i) for i in items} - {""})
-        | {i.original.message_id[:998] for i in items if i.original.message_id}
+        | {
+            f"{i.original.message_id[:998]}\n{(i.report.reporter or '').lower()}"
+            for i in items
+            if i.original.message_id and i.report.reporter
+        }
     )
     if not keys:
         return
@@ -317,7 +324,16 @@ def _already_reported(
     """Fingerprints and (Message-ID, complainant, recipient) already recorded,
     looked up by two indexed columns."""
     fingerprints = {_report_fingerprint(i) for i in items} - {""}
-    message_ids = {i.original.message_id[:998] for i in items if i.original.message_id}
+    # Only a person's own repeat is looked up by Message-ID: narrowed by the
+    # complainants, so a bulk message's many copies are not read back.
+    people = {
+        i.original.message_id[:998]: set()
+        for i in items
+        if i.original.message_id and i.report.reporter
+    }
+    for item in items:
+        if item.original.message_id and item.report.reporter:
+            people[item.original.message_id[:998]].add(item.report.reporter[:254])
     known = set()
     if fingerprints:
         known = set(
@@ -326,11 +342,12 @@ def _already_reported(
             )
         )
     keys = set()
-    if message_ids:
+    if people:
         keys = set(
-            Complaint.objects.filter(message_id__in=message_ids).values_list(
-                "message_id", "complainant_email", "original_recipient"
-            )
+            Complaint.objects.filter(
+                message_id__in=people,
+                complainant_email__in=set().union(*people.values()),
+            ).values_list("message_id", "complainant_email", "original_recipient")
         )
     return known, keys
 
