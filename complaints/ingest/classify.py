@@ -27,8 +27,9 @@ Owns the order of the decisions, which matters because the signals overlap:
 from __future__ import annotations
 
 import dataclasses
-import re
 from email.message import Message
+
+from complaints.linking.subjects import strip_prefixes
 
 from . import (
     arf,
@@ -236,7 +237,9 @@ def _quoted_reply(text: str, subject: str, trace_header: str) -> OriginalMessage
     attribution = intro.quoted_sender(text)
     if attribution is None:
         return None
-    has_prefix = bool(_REPLY_PREFIX_RE.match(subject))
+    # The reply/forward prefixes are the ones grouping strips (one list).
+    unprefixed = strip_prefixes(subject)
+    has_prefix = unprefixed != " ".join(subject.split())
     if not (has_prefix or arf.looks_like_complaint(f"{subject}\n{text}")):
         return None
     sender = (
@@ -244,19 +247,9 @@ def _quoted_reply(text: str, subject: str, trace_header: str) -> OriginalMessage
         if attribution.name
         else attribution.sender
     )
-    headers = parse.parse_header_block(
-        f"From: {sender}\nSubject: {_REPLY_PREFIX_RE.sub('', subject)}\n"
-    )
+    headers = parse.parse_header_block(f"From: {sender}\nSubject: {unprefixed}\n")
     original = build_original(headers, {}, trace_header=trace_header)
     return dataclasses.replace(original, date=attribution.date_text)
-
-
-# "Re:", "AW:", "VB:", "Fwd:"... as mail clients localise them.
-_REPLY_PREFIX_RE = re.compile(
-    r"^\s*(?:(?:re|aw|wg|tr|rv|sv|vs|vb|antw|fwd?|fw|enc|res|odp|pd|r|i|doorst)"
-    r"\s*:\s*)+",
-    re.I,
-)
 
 
 def _is_bulk(msg: Message) -> bool:

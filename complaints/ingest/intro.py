@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import parse
+
 # Header-like labels mail clients put above a forwarded message, in the
 # languages the desk meets most (English, German, French, Spanish, Italian,
 # Dutch, Portuguese, Swedish, Polish).
@@ -57,9 +59,6 @@ def forward_date_text(text: str) -> str | None:
     return first.group(1).strip() or None
 
 
-_ADDRESS_RE = re.compile(r"<?([\w.+\-']+@[\w\-]+(?:\.[\w\-]+)+)>?")
-
-
 @dataclass(frozen=True)
 class Attribution:
     """A reply's attribution line: when the quoted message was sent, by whom."""
@@ -78,13 +77,13 @@ def quoted_sender(text: str) -> Attribution | None:
     name = ""
     if verb_first and (not verb_last or verb_first.start() <= verb_last.start()):
         date_text, author = verb_first.group(1), verb_first.group(2)
-        address = _ADDRESS_RE.search(author)
+        address = parse.ADDRESS_RE.search(author)
         if address:
             name = author[: address.start()]
     elif verb_last:
         # "On <date>, <name> <address> wrote:": the date text carries the name.
         date_text = author = verb_last.group(1)
-        address = _ADDRESS_RE.search(author)
+        address = parse.ADDRESS_RE.search(author)
     else:
         return None
     if not address:
