@@ -197,8 +197,12 @@ ABUSE_BURST_WINDOW_MINUTES = env.int("ABUSE_BURST_WINDOW_MINUTES", default=10)
 ABUSE_MAILING_WINDOW_HOURS = env.int("ABUSE_MAILING_WINDOW_HOURS", default=48)
 # Header the ISP's outbound servers stamp on every message (carries the login).
 ABUSE_TRACE_HEADER = env.str("ABUSE_TRACE_HEADER", default="X-Abuse-Trace")
-# Messages left pending longer than this are re-enqueued by the sweep.
+# Messages left pending longer than this make the sweep wake a worker.
 ABUSE_PENDING_SWEEP_MINUTES = env.int("ABUSE_PENDING_SWEEP_MINUTES", default=10)
+# A worker claims up to this many pending messages per transaction, and drains
+# batch after batch for at most this many seconds per job (then a fresh job goes on).
+ABUSE_INGEST_BATCH = env.int("ABUSE_INGEST_BATCH", default=100)
+ABUSE_INGEST_DRAIN_SECONDS = env.float("ABUSE_INGEST_DRAIN_SECONDS", default=60.0)
 # Largest message accepted by the HTTP ingest endpoint and the public form.
 ABUSE_INGEST_MAX_BYTES = env.int("ABUSE_INGEST_MAX_BYTES", default=25 * 1024 * 1024)
 ABUSE_REPORT_MAX_BYTES = env.int("ABUSE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)

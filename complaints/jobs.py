@@ -1,10 +1,12 @@
 """RQ entry points for the ingest pipeline. Thin: each loads ids and calls a service.
 
-Every job is safe to run twice: ``inbound_process`` returns at once for a message
-that is no longer pending. Transient errors (database, network) propagate so RQ
+Every job is safe to run twice: ``inbound_drain`` claims only pending messages no
+other worker holds, and ``inbound_process`` returns at once for a message that
+is no longer pending. Transient errors (database, network) propagate so RQ
 retries with backoff; interval retries need ``rqworker --with-scheduler``.
 """
 
+import dataclasses
 import logging
 
 from django_rq import job
@@ -19,14 +21,21 @@ RETRY = Retry(max=3, interval=[30, 120, 600])
 
 
 @job("ingest", retry=RETRY)
+def inbound_drain_job() -> dict[str, int | bool]:
+    """Process what is pending, batch after batch: the wake-up every channel
+    sends (``services.wakeup``). Returns what it did, for the RQ dashboard."""
+    return dataclasses.asdict(services.inbound_drain())
+
+
+@job("ingest", retry=RETRY)
 def inbound_process_job(inbound_id: int) -> None:
     services.inbound_process(inbound_id=inbound_id)
 
 
 @job("ingest", retry=RETRY)
 def inbound_process_batch_job(inbound_ids: list[int]) -> None:
-    """Process several stored messages in one transaction; every channel enqueues
-    through this (bulk channels in batches)."""
+    """Process several given stored messages in one transaction (jobs enqueued
+    before the drain existed, and operators' own calls)."""
     services.inbound_process_many(inbound_ids=inbound_ids)
 
 

@@ -22,6 +22,7 @@ class InboundMessage(models.Model):
         IMAP = "imap", "IMAP"
         HTTP = "http", "HTTP"
         WEB_FORM = "web_form", "Web form"
+        LMTP = "lmtp", "LMTP"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -64,6 +65,13 @@ class InboundMessage(models.Model):
         ordering = ["-received_at", "-pk"]
         indexes = [
             models.Index(fields=["state", "received_at"], name="inbound_state_idx"),
+            # The workers' claim (oldest pending first) and the sweep read only
+            # pending rows: a partial index keeps both off the processed history.
+            models.Index(
+                fields=["id"],
+                condition=Q(state="pending"),
+                name="inbound_pending_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -210,15 +210,13 @@ def worker_killed_inside_its_transaction(**_) -> str | None:
 
 def _batch_counts(*, kill: bool) -> tuple:
     bob = _bob()
-    ids = [
+    for _ in range(5):
         services.inbound_store(
             raw=arf_report(login="bob", subject="Weekly deals"),
             channel="pipe",
             enqueue=False,
-        )[0].pk
-        for _ in range(5)
-    ]
-    services.inbound_enqueue(inbound_ids=ids)
+        )
+    services.inbound_wake()
     if kill:
         problem = _kill_worker_inside_the_batch(bob)
         if problem:
@@ -290,7 +288,7 @@ def poison_batch_next_to_good_messages(**_) -> str | None:
         services.inbound_store(raw=raw, channel="pipe", enqueue=False)[0]
         for raw in [good[0], nul, good[1], overflow, huge, good[2]]
     ]
-    services.inbound_enqueue(inbound_ids=[row.pk for row in stored])
+    services.inbound_wake()
     work()
     for row in stored:
         row.refresh_from_db()

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from rq import SimpleWorker
 
+from complaints.services.wakeup import WAKE_KEY
 from tests.accounts.factories import SubscriberFactory
 from tests.complaints.factories import MailingFactory
 
@@ -30,6 +31,9 @@ def _fresh_cache(request):
         keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
         if keys:
             client.delete(*keys)
+        # A wake-up left by an earlier test would make this one's arrivals
+        # believe a drain job is already queued.
+        django_rq.get_connection("ingest").delete(WAKE_KEY)
 
 
 def _user_in_group(username: str, group: str) -> User:
@@ -41,11 +45,14 @@ def _user_in_group(username: str, group: str) -> User:
 
 @pytest.fixture
 def ingest_queue():
-    """The real ingest queue, empty before and after the test."""
+    """The real ingest queue, empty before and after the test, with no wake-up
+    pending."""
     queue = django_rq.get_queue("ingest")
     queue.empty()
+    queue.connection.delete(WAKE_KEY)
     yield queue
     queue.empty()
+    queue.connection.delete(WAKE_KEY)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Writes about complaints, mailings, bounces and strikes, split by sub-domain:
 
 - ``ingest``: storing inbound mail and turning it into complaints and bounces;
+- ``wakeup``, ``drain``: waking a worker after a commit, and its batch loop;
 - ``inbound_review``: staff's reprocess and discard of unusable messages;
 - ``linking``: finding the subscriber and mailing a report is about;
 - ``strikes``: the three-strikes workflow (strikes, compromise, dismissal);
@@ -12,6 +13,7 @@ from complaints.services.corrections import (
     mailing_split,
     reports_move,
 )
+from complaints.services.drain import DrainResult, inbound_drain
 from complaints.services.inbound_review import (
     inbound_discard,
     inbound_outcome,
@@ -19,9 +21,9 @@ from complaints.services.inbound_review import (
     inbound_requeue,
 )
 from complaints.services.ingest import (
-    inbound_enqueue,
     inbound_process,
     inbound_process_many,
+    inbound_process_next,
     inbound_store,
     inbound_sweep,
 )
@@ -32,17 +34,21 @@ from complaints.services.strikes import (
     strike_issue,
     strike_revoke,
 )
+from complaints.services.wakeup import inbound_wake
 
 __all__ = [
     "inbound_discard",
-    "inbound_enqueue",
+    "DrainResult",
+    "inbound_drain",
     "inbound_outcome",
     "inbound_process",
     "inbound_process_many",
+    "inbound_process_next",
     "inbound_reprocess",
     "inbound_requeue",
     "inbound_store",
     "inbound_sweep",
+    "inbound_wake",
     "mailing_dismiss",
     "mailing_mark_compromised",
     "mailing_merge",

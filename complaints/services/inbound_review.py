@@ -15,7 +15,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from complaints.models import InboundMessage
-from complaints.services.ingest import inbound_enqueue, inbound_process_many
+from complaints.services.ingest import inbound_process_many
+from complaints.services.wakeup import inbound_wake
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def inbound_reprocess(
             inbound_process_many(inbound_ids=[inbound.pk], now=now)
         except DatabaseError:
             logger.exception("reprocessing %s failed; queued instead", inbound.pk)
-            inbound_enqueue(inbound_ids=[inbound.pk])
+            inbound_wake()
     return inbound_outcome(
         inbound=InboundMessage.objects.defer("raw").get(pk=inbound.pk)
     )
@@ -70,9 +71,7 @@ def inbound_requeue(*, inbound: InboundMessage) -> bool:
         pk=inbound.pk, state=InboundMessage.State.FAILED
     ).update(state=InboundMessage.State.PENDING, error="")
     if moved:
-        transaction.on_commit(
-            lambda: inbound_enqueue(inbound_ids=[inbound.pk]), robust=True
-        )
+        transaction.on_commit(inbound_wake, robust=True)
     return bool(moved)
 
 

@@ -1,11 +1,13 @@
 """Inbound mail, from stored bytes to complaints and bounces (DESIGN.md, steps 1–5).
 
 ``inbound_store`` is what every channel calls: it commits the raw message before
-anything else and enqueues its processing after the commit. ``inbound_process_many``
-runs in the worker on a batch of ids: behind row locks and a state guard it parses
-the messages, links them, records the complaints and bounces and marks the
-messages done, all in one transaction, so a second run, or a run after a killed
-worker, writes nothing twice. A batch costs a few queries whatever its size.
+anything else and wakes a worker up after the commit (``wakeup``). The stored
+pending rows are the queue: ``inbound_process_next`` claims the oldest batch no
+other worker holds (``FOR UPDATE SKIP LOCKED``), ``inbound_process_many`` a batch
+of given ids (staff's reprocess). Behind the row locks and a state guard either
+parses the messages, links them, records the complaints and bounces and marks
+the messages done, all in one transaction, so a second run, or a run after a
+killed worker, writes nothing twice. A batch costs a few queries whatever its size.
 """
 
 import hashlib
@@ -14,7 +16,6 @@ import re
 import traceback
 from datetime import datetime, timedelta
 
-import redis
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.db.models import F
@@ -29,6 +30,7 @@ from complaints.ingest.sanitize import report_db_safe, text_db_safe
 from complaints.models import InboundMessage, Mailing
 from complaints.services import linking, notices, recording
 from complaints.services import strikes as strike_services
+from complaints.services.wakeup import inbound_wake
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def inbound_store(
     Returns the row and whether it is new; the same bytes received again return
     the existing row (unique SHA-256), so a redelivery stores nothing twice.
     Raises MessageTooLargeError or EmptyMessageError before storing anything.
-    Bulk channels pass ``enqueue=False`` and enqueue ids in batches themselves.
+    Bulk channels pass ``enqueue=False`` and wake the workers once per batch.
     """
     if not raw.strip():
         raise EmptyMessageError
@@ -67,9 +69,7 @@ def inbound_store(
                 received_at=timezone.now(),
             )
             if enqueue:
-                transaction.on_commit(
-                    lambda: inbound_enqueue(inbound_ids=[inbound.pk]), robust=True
-                )
+                transaction.on_commit(inbound_wake, robust=True)
     except IntegrityError:
         # Another process stored the same bytes between the lookup and the insert.
         return InboundMessage.objects.defer("raw").get(sha256=digest), False
@@ -87,38 +87,29 @@ def _message_id(raw: bytes) -> str:
     return text_db_safe(match.group(1).decode("ascii", "replace")).strip()[:998]
 
 
-def inbound_enqueue(*, inbound_ids: list[int]) -> bool:
-    """Put processing jobs on the queue. A Redis outage is logged, not raised: the
-    message is already committed and the periodic sweep will enqueue it later."""
-    from complaints import jobs  # jobs import services; import at call time
-
-    try:
-        jobs.inbound_process_batch_job.delay(list(inbound_ids))
-    except redis.exceptions.RedisError:
-        logger.warning(
-            "could not enqueue inbound %s; the sweep will retry", inbound_ids
-        )
-        return False
-    return True
-
-
 def inbound_sweep(*, now: datetime | None = None) -> int:
-    """Re-enqueue messages left pending longer than ABUSE_PENDING_SWEEP_MINUTES
-    (a lost Redis job must not lose a complaint). Safe to run any time: the state
-    guard in inbound_process makes a duplicate job a no-op."""
+    """Wake a worker when messages are left pending longer than
+    ABUSE_PENDING_SWEEP_MINUTES (a lost wake-up must not lose a complaint), and
+    return how many there are. Safe to run any time: a drainer finding nothing
+    to claim stops, and the state guard makes a message processed once."""
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.ABUSE_PENDING_SWEEP_MINUTES)
-    ids = list(
+    # Counted on the partial index of pending rows; capped, it only decides
+    # whether to wake and what to log.
+    waiting = (
         InboundMessage.objects.filter(
             state=InboundMessage.State.PENDING, received_at__lt=cutoff
-        ).values_list("pk", flat=True)[:10_000]
+        )
+        .order_by()
+        .values("pk")[:10_000]
+        .count()
     )
-    for start in range(0, len(ids), 200):
-        inbound_enqueue(inbound_ids=ids[start : start + 200])
-    if ids:
-        logger.info("sweep re-enqueued %s pending messages", len(ids))
+    if waiting:
+        # Forced: the key that coalesces wake-ups may belong to a lost job.
+        inbound_wake(force=True)
+        logger.info("sweep woke a worker for %s pending messages", waiting)
     _sweep_after_commit_work(now=now, cutoff=cutoff)
-    return len(ids)
+    return waiting
 
 
 def _sweep_after_commit_work(*, now: datetime, cutoff: datetime) -> None:
@@ -159,26 +150,47 @@ def inbound_process_many(
     to reprocess once it is fixed.
     """
     now = now or timezone.now()
+    return _process_guarded(
+        lambda claimed: _process_batch(now, claimed, inbound_ids=inbound_ids), now
+    )
+
+
+def inbound_process_next(*, limit: int, now: datetime | None = None) -> dict[int, str]:
+    """Claim the oldest ``limit`` pending messages that no other worker holds and
+    process them as ``inbound_process_many`` does; return the new state of each.
+    An empty answer means nothing was left to claim."""
+    now = now or timezone.now()
+    return _process_guarded(
+        lambda claimed: _process_batch(now, claimed, limit=limit), now
+    )
+
+
+def _process_guarded(process, now: datetime) -> dict[int, str]:
+    """Run one batch transaction (``process`` records the ids it claimed), and
+    on a failure no retry fixes, process what it claimed one message at a time."""
+    claimed: list[int] = []
     try:
-        return _process_batch(inbound_ids, now)
+        return process(claimed)
     except DatabaseError as exc:
         if not isinstance(exc, DataError | IntegrityError):
             raise
         failure, error = "Refused by the database", exc
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the queue
         failure, error = "Internal error", exc
-    if len(inbound_ids) > 1:
+    if len(claimed) > 1:
         logger.error(
             "batch failed (%s); processing its messages one by one",
             failure,
             exc_info=error,
         )
         states = {}
-        for inbound_id in inbound_ids:
+        for inbound_id in claimed:
             states.update(inbound_process_many(inbound_ids=[inbound_id], now=now))
         return states
-    logger.error("inbound %s failed: %s", inbound_ids[0], failure, exc_info=error)
-    return _mark_failed(inbound_ids[0], now, f"{failure}: {_trace(error)}")
+    if not claimed:  # failed before its claim: nothing of its own to mark
+        raise error
+    logger.error("inbound %s failed: %s", claimed[0], failure, exc_info=error)
+    return _mark_failed(claimed[0], now, f"{failure}: {_trace(error)}")
 
 
 def _trace(exc: BaseException) -> str:
@@ -197,13 +209,24 @@ def _mark_failed(inbound_id: int, now: datetime, error: str) -> dict[int, str]:
     return {inbound_id: InboundMessage.State.FAILED} if updated else {}
 
 
-def _process_batch(inbound_ids: list[int], now: datetime) -> dict[int, str]:
+def _process_batch(
+    now: datetime,
+    claimed: list[int],
+    *,
+    inbound_ids: list[int] | None = None,
+    limit: int | None = None,
+) -> dict[int, str]:
     with transaction.atomic():
-        inbounds = list(
-            InboundMessage.objects.select_for_update(skip_locked=True, no_key=True)
-            .filter(pk__in=inbound_ids, state=InboundMessage.State.PENDING)
-            .order_by("pk")
-        )
+        # Rows another worker holds are skipped, not waited for: it is
+        # processing them, and the state guard turns them away once it commits.
+        pending = InboundMessage.objects.select_for_update(
+            skip_locked=True, no_key=True
+        ).filter(state=InboundMessage.State.PENDING)
+        if inbound_ids is not None:
+            pending = pending.filter(pk__in=inbound_ids)
+        pending = pending.order_by("pk")
+        inbounds = list(pending[:limit] if limit is not None else pending)
+        claimed.extend(inbound.pk for inbound in inbounds)
         if not inbounds:
             return {}
         items = []

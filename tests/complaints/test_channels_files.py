@@ -93,12 +93,17 @@ def test_failures_are_counted_with_their_reasons(tmp_path, settings):
     ]
 
 
-def test_stored_ids_are_enqueued_in_batches(ingest_queue, monkeypatch):
+def test_batches_of_an_import_wake_one_drainer_for_them_all(
+    ingest_queue, monkeypatch, run_jobs
+):
     monkeypatch.setattr(import_mail, "BATCH_SIZE", 2)
     run(MAILBOXES / "sample.mbox")
-    ids = list(InboundMessage.objects.order_by("pk").values_list("pk", flat=True))
-    batches = sorted(job.args[0] for job in ingest_queue.jobs)
-    assert batches == [ids[:2], ids[2:]]
+    assert InboundMessage.objects.count() > 2, "the import must take two batches"
+    assert [job.func_name for job in ingest_queue.jobs] == [
+        "complaints.jobs.inbound_drain_job"
+    ]
+    run_jobs("ingest")
+    assert not InboundMessage.objects.filter(state="pending").exists()
 
 
 def test_already_stored_messages_are_not_enqueued_again(ingest_queue):

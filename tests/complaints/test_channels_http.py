@@ -69,15 +69,15 @@ def test_post_stores_message_and_answers_202(client, token, ingest_queue):
     assert inbound.sha256 == hashlib.sha256(MESSAGE).hexdigest()
 
 
-def test_post_enqueues_processing_in_redis_after_commit(
+def test_post_wakes_a_drain_job_in_redis_after_commit(
     client, token, ingest_queue, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, MESSAGE, token)
     assert ingest_queue.count == 1
     job = ingest_queue.jobs[0]
-    assert job.func_name == "complaints.jobs.inbound_process_batch_job"
-    assert job.args == ([response.json()["id"]],)
+    assert response.status_code == 202
+    assert job.func_name == "complaints.jobs.inbound_drain_job"
 
 
 def test_same_message_twice_is_stored_once(client, token, ingest_queue):

@@ -59,10 +59,12 @@ def test_message_on_stdin_is_stored_and_exits_0(ingest_queue):
     assert inbound.message_id == "<pipe-1@example.net>"
 
 
-def test_stored_message_is_enqueued_in_redis(ingest_queue):
+def test_stored_message_wakes_a_drainer_in_redis(ingest_queue):
     ingest(MESSAGE)
-    inbound = InboundMessage.objects.get()
-    assert [job.args for job in ingest_queue.jobs] == [([inbound.pk],)]
+    assert InboundMessage.objects.get().state == InboundMessage.State.PENDING
+    assert [job.func_name for job in ingest_queue.jobs] == [
+        "complaints.jobs.inbound_drain_job"
+    ]
 
 
 def test_same_message_twice_stores_one_row(ingest_queue):
@@ -139,7 +141,7 @@ def test_redis_down_still_exits_0_with_no_output_and_logs_to_the_file(tmp_path):
     assert result.stdout == b""
     assert result.stderr == b""
     assert InboundMessage.objects.get().state == InboundMessage.State.PENDING
-    assert "could not enqueue inbound" in log.read_text()
+    assert "could not wake a worker" in log.read_text()
 
 
 def test_redis_hung_still_exits_0_quickly_with_no_output():

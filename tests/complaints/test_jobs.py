@@ -94,8 +94,7 @@ def test_worker_killed_mid_batch_then_restarted_processes_every_message_once(
         )
         inbound, _ = services.inbound_store(raw=raw, channel="pipe", enqueue=False)
         ids.append(inbound.pk)
-    for start in range(0, total, 20):
-        services.inbound_enqueue(inbound_ids=ids[start : start + 20])
+    services.inbound_wake()
 
     worker = subprocess.Popen(
         [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", "ingest"],
@@ -166,8 +165,9 @@ def test_two_workers_at_once_keep_mailing_counters_exact(ingest_queue):
             )
         inbound, _ = services.inbound_store(raw=raw, channel="pipe", enqueue=False)
         ids.append(inbound.pk)
-    for start in range(0, len(ids), 10):
-        services.inbound_enqueue(inbound_ids=ids[start : start + 10])
+    # Two wake-ups, one per worker: the drainers share the rows between them.
+    services.inbound_wake(force=True)
+    services.inbound_wake(force=True)
 
     workers = [
         subprocess.Popen(

@@ -57,16 +57,17 @@ def test_store_refuses_empty_and_oversize_messages():
     assert not InboundMessage.objects.exists()
 
 
-def test_store_enqueues_processing_after_commit(
+def test_store_wakes_a_drainer_after_commit(
     ingest_queue, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        inbound, _ = services.inbound_store(raw=arf_report(), channel="pipe")
+        services.inbound_store(raw=arf_report(), channel="pipe")
     assert ingest_queue.count == 0, "nothing may be enqueued before the commit"
     for callback in callbacks:
         callback()
-    assert ingest_queue.count == 1
-    assert ingest_queue.jobs[0].args == ([inbound.pk],)
+    assert [job.func_name for job in ingest_queue.jobs] == [
+        "complaints.jobs.inbound_drain_job"
+    ]
 
 
 def test_feedback_report_becomes_a_complaint_linked_by_login(bob):
@@ -297,14 +298,17 @@ def test_unreadable_message_is_stored_and_marked_failed_or_ignored():
     assert InboundMessage.objects.filter(pk=inbound.pk).exists()
 
 
-def test_sweep_re_enqueues_only_messages_pending_too_long(ingest_queue):
-    old, _ = services.inbound_store(raw=arf_report(), channel="pipe", enqueue=False)
-    InboundMessage.objects.filter(pk=old.pk).update(
+def test_sweep_wakes_a_drainer_only_for_messages_pending_too_long(ingest_queue):
+    recent, _ = services.inbound_store(raw=arf_report(), channel="pipe", enqueue=False)
+    assert services.inbound_sweep() == 0
+    assert ingest_queue.count == 0
+    InboundMessage.objects.filter(pk=recent.pk).update(
         received_at=timezone.now() - timedelta(hours=1)
     )
-    services.inbound_store(raw=arf_report(), channel="pipe", enqueue=False)
     assert services.inbound_sweep() == 1
-    assert ingest_queue.jobs[0].args == ([old.pk],)
+    assert [job.func_name for job in ingest_queue.jobs] == [
+        "complaints.jobs.inbound_drain_job"
+    ]
 
 
 def test_sweep_sends_a_notice_whose_first_attempt_failed():

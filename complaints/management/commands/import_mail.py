@@ -5,8 +5,8 @@ that does not start with an mbox "From " line), a Maildir (a directory with
 cur/ and new/), or a directory searched recursively for *.eml files.
 
 Messages are stored with ``enqueue=False`` in transactions of BATCH_SIZE and
-their ids enqueued after each commit, which is much faster than one transaction
-and one job per message. Re-running the same import stores nothing twice (the
+the workers woken after each commit, which is much faster than one transaction
+per message. Re-running the same import stores nothing twice (the
 unique SHA-256 in ``inbound_store``), so an interrupted import is simply run
 again. A database error stops the import; a message that cannot be stored for
 its own reasons (empty, too large, unreadable file) is reported and skipped.
@@ -27,7 +27,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from complaints.exceptions import IngestError
 from complaints.models import InboundMessage
-from complaints.services import inbound_enqueue, inbound_store
+from complaints.services import inbound_store, inbound_wake
 
 BATCH_SIZE = 200
 # Failures listed one by one in the summary; the rest are only counted.
@@ -166,7 +166,7 @@ class Command(BaseCommand):
         summary.existing += existing
         summary.failures.extend(failures)
         if created_ids:
-            inbound_enqueue(inbound_ids=created_ids)
+            inbound_wake()
 
     def _report(self, summary: Summary) -> None:
         self.stdout.write(

@@ -1,0 +1,62 @@
+"""Draining the stored queue: what a worker does when it is woken up.
+
+The pending ``InboundMessage`` rows are the queue. A drainer claims the oldest
+batch no other worker holds (``inbound_process_next``: ``FOR UPDATE SKIP
+LOCKED``), processes and commits it, and claims again, so a thousand single
+arrivals cost a few dozen batch transactions, and drainers on several hosts
+never take the same row. Each batch is its own transaction with the guarantees
+of ``ingest.inbound_process_many``: a poisoned message is isolated and marked
+failed, a database error rolls its batch back and propagates for RQ to retry,
+and a second run writes nothing twice.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from complaints.services.ingest import inbound_process_next
+from complaints.services.wakeup import inbound_wake, inbound_wake_clear
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    batches: int
+    messages: int
+    # False when the time budget ran out with messages left (a fresh job goes on).
+    is_empty: bool
+
+
+def inbound_drain(
+    *, batch_size: int | None = None, budget_seconds: float | None = None
+) -> DrainResult:
+    """Process pending messages batch after batch until none is left or the time
+    budget (ABUSE_INGEST_DRAIN_SECONDS) is spent, ABUSE_INGEST_BATCH at a time.
+
+    It first clears the wake-up key, so arrivals from now on wake another worker
+    (see ``wakeup``); a full batch means more are waiting, and wakes one too.
+    Safe to run any number of times, on any number of workers at once.
+    """
+    batch_size = batch_size or settings.ABUSE_INGEST_BATCH
+    if budget_seconds is None:
+        budget_seconds = settings.ABUSE_INGEST_DRAIN_SECONDS
+    deadline = time.monotonic() + budget_seconds
+    inbound_wake_clear()
+    batches = messages = 0
+    while states := inbound_process_next(limit=batch_size):
+        batches += 1
+        messages += len(states)
+        if time.monotonic() >= deadline:
+            # Hand over to a fresh job rather than hold this one for ever: the
+            # RQ job timeout stays far away and the work horse is renewed.
+            inbound_wake(force=True)
+            logger.info("drained %s in %s batches; handed over", messages, batches)
+            return DrainResult(batches=batches, messages=messages, is_empty=False)
+        if len(states) >= batch_size:
+            inbound_wake()
+    if messages:
+        logger.info("drained %s messages in %s batches", messages, batches)
+    return DrainResult(batches=batches, messages=messages, is_empty=True)
