@@ -16,10 +16,12 @@ The expiry only matters when a queued job is lost (a queue emptied by hand):
 arrivals wake workers again after it.
 """
 
+import functools
 import logging
 
 import django_rq
 import redis
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,18 @@ WAKE_KEY = "desk:ingest:wake"
 # While every worker is busy, at most one spare job is queued per this many
 # seconds; after a lost job, arrivals enqueue again this much later.
 WAKE_TTL_SECONDS = 10
+
+
+def _redis():
+    return _client_for(settings.RQ_QUEUES["ingest"].get("URL"))
+
+
+@functools.cache
+def _client_for(url: str | None):
+    """One client (and connection pool) per process and URL: every arrival calls
+    here, and django_rq builds a new client, so a new connection, on each call.
+    redis-py renews the pool's connections in a forked work horse."""
+    return django_rq.get_connection("ingest")
 
 
 def inbound_wake(*, force: bool = False) -> bool:
@@ -42,8 +56,7 @@ def inbound_wake(*, force: bool = False) -> bool:
     from complaints import jobs  # jobs import services; import at call time
 
     try:
-        connection = django_rq.get_connection("ingest")
-        is_first = connection.set(WAKE_KEY, b"1", nx=not force, ex=WAKE_TTL_SECONDS)
+        is_first = _redis().set(WAKE_KEY, b"1", nx=not force, ex=WAKE_TTL_SECONDS)
         if not is_first:
             return False
         jobs.inbound_drain_job.delay()
@@ -58,6 +71,6 @@ def inbound_wake_clear() -> None:
     first claim). Without Redis there is nothing to clear: arrivals cannot
     enqueue either, and the sweep wakes a worker later."""
     try:
-        django_rq.get_connection("ingest").delete(WAKE_KEY)
+        _redis().delete(WAKE_KEY)
     except redis.exceptions.RedisError:
         logger.warning("could not clear the wake-up key")

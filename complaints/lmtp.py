@@ -1,0 +1,259 @@
+"""The LMTP channel: a long-running server an MTA delivers the abuse and bounce
+addresses to (Postfix ``transport_maps`` -> ``lmtp:inet:127.0.0.1:2424``).
+
+LMTP (RFC 2033) answers the end of DATA once per accepted recipient. Every
+recipient of one message gets the same answer here, because the message is
+stored once (one row, unique by SHA-256) whoever it was addressed to:
+
+- 250 once the row is committed (a redelivery of the same bytes finds its row);
+- 451 when it cannot be stored (database down, or any unexpected error), so the
+  MTA keeps the message and retries. Redis does not matter: the row is the
+  queue, and the sweep wakes a worker when Redis could not;
+- 552 when it is larger than ABUSE_INGEST_MAX_BYTES (also refused at MAIL FROM
+  when the client announces SIZE), 554 when it is empty: no retry would help.
+
+The event loop only speaks the protocol; storing runs the synchronous ORM in a
+small thread pool, each thread with its own database connection. Every refusal
+is logged with the client's address.
+"""
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aiosmtpd.lmtp import LMTP
+from django.conf import settings
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+)
+
+from complaints.exceptions import EmptyMessageError, MessageTooLargeError
+from complaints.models import InboundMessage
+from complaints.services import inbound_store
+
+logger = logging.getLogger(__name__)
+
+REPLY_STORED = "250 2.0.0 Stored as #{pk}"
+REPLY_ALREADY_STORED = "250 2.0.0 Already stored as #{pk}"
+REPLY_TRY_LATER = "451 4.3.0 Cannot store the message now; try again later"
+REPLY_TOO_BIG = "552 5.3.4 Message too big for the abuse desk (limit {limit} bytes)"
+REPLY_EMPTY = "554 5.6.0 Empty message: nothing to store"
+# aiosmtpd's own answer when DATA runs past data_size_limit, replaced by ours.
+AIOSMTPD_TOO_MUCH = "552 Error: Too much mail data"
+STOP_GRACE_SECONDS = 30.0
+
+
+def store_message(raw: bytes, max_bytes: int) -> tuple[int, bool]:
+    """Store one message from a pool thread; return its id and whether it is new.
+
+    The thread's connection may have broken while it waited (the server
+    restarted, a network blip): Django only notices on the next query, so a
+    first failure closes it and tries once more on a fresh one. Raises what
+    ``inbound_store`` raises when the second try fails too.
+    """
+    close_old_connections()
+    try:
+        inbound, created = _store(raw, max_bytes)
+    except (OperationalError, InterfaceError):
+        connection.close()
+        inbound, created = _store(raw, max_bytes)
+    return inbound.pk, created
+
+
+def _store(raw: bytes, max_bytes: int) -> tuple[InboundMessage, bool]:
+    return inbound_store(
+        raw=raw, channel=InboundMessage.Channel.LMTP, max_bytes=max_bytes
+    )
+
+
+class StoreHandler:
+    """aiosmtpd's handler: the DATA hook stores the message in the pool."""
+
+    def __init__(self, executor: ThreadPoolExecutor, max_bytes: int) -> None:
+        self.executor = executor
+        self.max_bytes = max_bytes
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        raw = envelope.original_content or b""
+        if not raw.strip():
+            return REPLY_EMPTY
+        if len(raw) > self.max_bytes:
+            return REPLY_TOO_BIG.format(limit=self.max_bytes)
+        self.in_flight += 1
+        self.idle.clear()
+        try:
+            return await self._store(raw)
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self.idle.set()
+
+    async def _store(self, raw: bytes) -> str:
+        loop = asyncio.get_running_loop()
+        try:
+            pk, created = await loop.run_in_executor(
+                self.executor, store_message, raw, self.max_bytes
+            )
+        except EmptyMessageError:
+            return REPLY_EMPTY
+        except MessageTooLargeError:
+            return REPLY_TOO_BIG.format(limit=self.max_bytes)
+        except DatabaseError as error:
+            logger.warning("lmtp: cannot store (%s)", error)
+            return REPLY_TRY_LATER
+        except Exception:
+            # A bug must not bounce a complaint: the MTA keeps it until fixed.
+            logger.exception("lmtp: unexpected error while storing")
+            return REPLY_TRY_LATER
+        return (REPLY_STORED if created else REPLY_ALREADY_STORED).format(pk=pk)
+
+
+class DeskLMTP(LMTP):
+    """aiosmtpd's LMTP with the one reply per recipient that RFC 2033 requires
+    after DATA (aiosmtpd sends one), and every refusal logged."""
+
+    # RFC 5321 lines are 1,000 octets, but a complaint quoting mail with longer
+    # lines must not be refused for it: what the desk stores is read leniently.
+    line_length_limit = 1 << 20
+
+    def __init__(self, *args, max_bytes: int, **kwargs) -> None:
+        super().__init__(*args, data_size_limit=max_bytes, **kwargs)
+        self._replies_due = 0
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's name
+        self._replies_due = 0
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._replies_due = 0
+
+    async def push(self, status) -> None:
+        text = (
+            status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        )
+        if text.startswith("354") and self.envelope is not None:
+            # Whatever answers the data next is owed once per recipient.
+            self._replies_due = len(self.envelope.rcpt_tos)
+            await super().push(status)
+            return
+        if text == AIOSMTPD_TOO_MUCH:
+            text = REPLY_TOO_BIG.format(limit=self.data_size_limit)
+        if text[:1] in ("4", "5"):
+            peer = self.session.peer if self.session is not None else None
+            logger.warning("lmtp refused %s: %s", _peer_host(peer), text)
+        count, self._replies_due = max(self._replies_due, 1), 0
+        for _ in range(count):
+            await super().push(text)
+
+
+def _peer_host(peer) -> str:
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str
+    port: int
+    threads: int = 4
+    # Seconds a silent client keeps its connection (Postfix caches them).
+    timeout: float = 300.0
+    hostname: str = "abusedesk"
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[v6]:PORT``."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--listen {value!r}: expected HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+async def serve(
+    config: ServerConfig,
+    *,
+    ready: Callable[[tuple[str, int]], None] | None = None,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+) -> None:
+    """Serve until SIGTERM or SIGINT (or ``stop``), then let the messages being
+    stored finish and their answers go out (for at most ``STOP_GRACE_SECONDS``):
+    a stored message whose 250 was lost would only be delivered again, but an
+    answer cut off is a delay for the MTA."""
+    max_bytes = settings.ABUSE_INGEST_MAX_BYTES
+    # aiosmtpd logs every command at INFO, senders' and recipients' addresses
+    # with them (STYLE.md: no addresses at INFO); its warnings still show.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    executor = ThreadPoolExecutor(
+        max_workers=config.threads, thread_name_prefix="lmtp-store"
+    )
+    handler = StoreHandler(executor, max_bytes)
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    if handle_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    server = await loop.create_server(
+        lambda: DeskLMTP(
+            handler,
+            max_bytes=max_bytes,
+            hostname=config.hostname,
+            ident="abusedesk LMTP",
+            timeout=config.timeout,
+            enable_SMTPUTF8=True,
+            loop=loop,
+        ),
+        host=config.host,
+        port=config.port,
+    )
+    bound = server.sockets[0].getsockname()[:2]
+    logger.info("lmtp server listening on %s port %s", bound[0], bound[1])
+    if ready is not None:
+        ready((bound[0], bound[1]))
+    try:
+        await stop.wait()
+    finally:
+        logger.info("lmtp server stopping")
+        server.close()
+        try:
+            await asyncio.wait_for(handler.idle.wait(), STOP_GRACE_SECONDS)
+            # The answers are written by the connections' tasks, once more round.
+            await asyncio.sleep(0.1)
+        except TimeoutError:
+            logger.warning("lmtp: %s messages still storing at exit", handler.in_flight)
+        await loop.run_in_executor(
+            None, _close_pool_connections, executor, config.threads
+        )
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _close_pool_connections(executor: ThreadPoolExecutor, threads: int) -> None:
+    """Close each pool thread's database connection (only its own thread may):
+    the barrier holds every thread on one task, so each runs exactly one."""
+    barrier = threading.Barrier(threads)
+
+    def close() -> None:
+        connections.close_all()
+        try:
+            barrier.wait(timeout=5)
+        except threading.BrokenBarrierError:
+            pass
+
+    for future in [executor.submit(close) for _ in range(threads)]:
+        try:
+            future.result(timeout=10)
+        except TimeoutError:  # a thread still stuck on a hung server
+            logger.warning("lmtp: a store thread did not close its connection")

@@ -1,0 +1,196 @@
+"""The LMTP server in this process, over a real socket, against the test database:
+one reply per recipient, 250 only once the row is committed, 552 and 554 for what
+no retry could fix."""
+
+import asyncio
+import hashlib
+import socket
+import threading
+
+import psycopg
+import pytest
+from django.conf import settings as django_settings
+
+from complaints.lmtp import ServerConfig, serve
+from complaints.models import InboundMessage
+from tests.complaints.lmtp_client import LmtpClient
+from tests.complaints.mail import arf_report
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RECIPIENTS = ["abuse@isp.example", "bounces@isp.example"]
+# The brief's spare loopback ports for this work's private servers.
+SPARE_PORTS = range(25000, 25100)
+
+
+def spare_port() -> int:
+    for port in SPARE_PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no spare port left in 25000-25099")
+
+
+class RunningServer:
+    """serve() on its own event loop in a thread, stopped by the fixture."""
+
+    def __init__(self) -> None:
+        self.port = spare_port()
+        self.bound = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self.loop = asyncio.get_running_loop()
+            self.stop = asyncio.Event()
+            await serve(
+                ServerConfig(host="127.0.0.1", port=self.port, threads=2),
+                ready=lambda _bound: self.bound.set(),
+                stop=self.stop,
+                handle_signals=False,
+            )
+
+        asyncio.run(main())
+
+    def start(self) -> "RunningServer":
+        self.thread.start()
+        assert self.bound.wait(10), "the LMTP server did not start"
+        return self
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(30)
+
+    def client(self, **kwargs) -> LmtpClient:
+        return LmtpClient("127.0.0.1", self.port, **kwargs)
+
+
+@pytest.fixture
+def lmtp(ingest_queue):
+    server = RunningServer().start()
+    yield server
+    server.close()
+
+
+def _dsn() -> str:
+    db = django_settings.DATABASES["default"]
+    return (
+        f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} "
+        f"user={db['USER']} dbname={db['NAME']}"
+    )
+
+
+def _committed(raw: bytes) -> bool:
+    """Whether another connection sees the row: it is committed."""
+    with psycopg.connect(_dsn(), autocommit=True) as other:
+        row = other.execute(
+            f"SELECT 1 FROM {InboundMessage._meta.db_table} WHERE sha256 = %s",  # noqa: S608
+            [hashlib.sha256(raw).hexdigest()],
+        ).fetchone()
+    return row is not None
+
+
+def test_each_recipient_gets_250_and_the_row_is_committed_when_it_arrives(lmtp):
+    raw = arf_report()
+    client = lmtp.client()
+    replies = client.send(raw, RECIPIENTS)
+    # The first 250 is read before anything else: the row must already be there.
+    assert _committed(raw)
+    client.close()
+    assert [r[:9] for r in replies] == ["250 2.0.0", "250 2.0.0"]
+    inbound = InboundMessage.objects.get()
+    assert replies[0] == f"250 2.0.0 Stored as #{inbound.pk}"
+    assert bytes(inbound.raw) == raw
+    assert inbound.channel == InboundMessage.Channel.LMTP
+    assert inbound.state == InboundMessage.State.PENDING
+
+
+def test_no_250_before_the_commit(lmtp):
+    """While another transaction blocks the insert, the client waits; the 250
+    comes once the row is in, never before."""
+    raw = arf_report()
+    client = lmtp.client()
+    replies: list[str] = []
+    delivery = threading.Thread(
+        target=lambda: replies.extend(client.send(raw, RECIPIENTS[:1]))
+    )
+    with psycopg.connect(_dsn()) as blocker:
+        blocker.execute(f"LOCK TABLE {InboundMessage._meta.db_table} IN SHARE MODE")
+        delivery.start()
+        delivery.join(1.5)
+        assert delivery.is_alive(), f"answered before the commit: {replies}"
+        assert not _committed(raw)
+        blocker.rollback()
+    delivery.join(30)
+    assert replies[0].startswith("250 2.0.0 Stored as #")
+    assert _committed(raw)
+    client.close()
+
+
+def test_dots_at_line_starts_and_8bit_bytes_are_stored_as_sent(lmtp):
+    raw = (
+        b"From: someone@example.net\r\nSubject: caf\xc3\xa9\r\n\r\n"
+        b".a line that starts with a dot\r\n..two dots\r\nbody\r\n"
+    )
+    client = lmtp.client()
+    assert client.send(raw, RECIPIENTS[:1])[0].startswith("250")
+    client.close()
+    assert bytes(InboundMessage.objects.get().raw) == raw
+
+
+def test_the_same_message_delivered_again_is_250_and_one_row(lmtp):
+    raw = arf_report()
+    client = lmtp.client()
+    first = client.send(raw, RECIPIENTS[:1])
+    again = client.send(raw, RECIPIENTS)
+    client.close()
+    pk = InboundMessage.objects.get().pk
+    assert first == [f"250 2.0.0 Stored as #{pk}"]
+    assert again == [f"250 2.0.0 Already stored as #{pk}"] * 2
+
+
+def test_oversize_message_gets_552_per_recipient_and_the_session_goes_on(
+    settings, ingest_queue, caplog
+):
+    settings.ABUSE_INGEST_MAX_BYTES = 4096
+    server = RunningServer().start()
+    try:
+        client = server.client()
+        big = b"Subject: big\r\n\r\n" + b"x" * 70 + b"\r\n"
+        replies = client.send(big * 100, RECIPIENTS)
+        announced = client.send(big * 100, RECIPIENTS, size=7400)
+        small = client.send(arf_report(), RECIPIENTS[:1])
+        client.close()
+    finally:
+        server.close()
+    too_big = "552 5.3.4 Message too big for the abuse desk (limit 4096 bytes)"
+    assert replies == [too_big, too_big]
+    assert announced[0].startswith("552"), "SIZE over the limit is refused at MAIL"
+    assert small[0].startswith("250")
+    assert InboundMessage.objects.count() == 1
+    assert "lmtp refused 127.0.0.1: 552" in caplog.text
+
+
+def test_empty_message_gets_a_clear_5xx_per_recipient(lmtp, caplog):
+    client = lmtp.client()
+    replies = client.send(b"", RECIPIENTS)
+    client.close()
+    assert replies == ["554 5.6.0 Empty message: nothing to store"] * 2
+    assert not InboundMessage.objects.exists()
+    assert "lmtp refused 127.0.0.1: 554 5.6.0" in caplog.text
+
+
+def test_five_messages_in_a_row_wake_one_drainer(lmtp, ingest_queue):
+    client = lmtp.client()
+    for n in range(5):
+        assert client.send(arf_report(), RECIPIENTS)[0].startswith("250"), n
+    client.close()
+    assert InboundMessage.objects.count() == 5
+    assert [job.func_name for job in ingest_queue.jobs] == [
+        "complaints.jobs.inbound_drain_job"
+    ]
