@@ -201,3 +201,76 @@ def test_two_workers_at_once_keep_mailing_counters_exact(ingest_queue):
     # Neither worker created a mailing the other had already created.
     distinct = Mailing.objects.values("subscriber", "normalized_subject").distinct()
     assert distinct.count() == Mailing.objects.count()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_thousand_single_arrivals_cost_a_few_jobs_and_batch_transactions(
+    ingest_queue,
+):
+    """Messages committed one by one, each waking the workers as every channel
+    does: the wake-ups coalesce into a job or two, and one forking worker drains
+    them in batches of ABUSE_INGEST_BATCH (100)."""
+    MailAccountFactory(login="erin")
+    total = 1000
+    for n in range(total):
+        raw = arf_report(
+            login="erin", subject=f"Offer {n % 9}", recipient=f"r{n}@example.org"
+        )
+        services.inbound_store(raw=raw, channel="pipe")
+    enqueued = ingest_queue.count
+    assert 1 <= enqueued <= 5, f"{enqueued} jobs for {total} arrivals"
+
+    worker = _manage("rqworker", "ingest", "--burst")
+    assert worker.returncode == 0, worker.stderr
+
+    assert _processed() == total
+    assert Complaint.objects.count() == total
+    # The rows of one batch transaction share its processing time.
+    batches = InboundMessage.objects.values("processed_at").distinct().count()
+    assert batches <= 15, f"{batches} batch transactions for {total} arrivals"
+    assert set(InboundMessage.objects.values_list("attempts", flat=True)) == {1}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_drainers_at_once_never_process_a_row_twice(ingest_queue):
+    from rq.job import Job
+
+    MailAccountFactory(login="frank")
+    total = 400
+    for n in range(total):
+        raw = arf_report(
+            login="frank", subject=f"Deal {n % 5}", recipient=f"r{n}@example.org"
+        )
+        services.inbound_store(raw=raw, channel="pipe", enqueue=False)
+    jobs_ = [jobs.inbound_drain_job.delay(), jobs.inbound_drain_job.delay()]
+    env = dict(_child_env(), ABUSE_INGEST_BATCH="10")
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(BASE_DIR / "manage.py"),
+                "rqworker",
+                "ingest",
+                "--burst",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=180) == 0
+
+    assert _processed() == total
+    # Processed once each: one attempt, one complaint.
+    assert set(InboundMessage.objects.values_list("attempts", flat=True)) == {1}
+    assert Complaint.objects.values("inbound").distinct().count() == total
+    assert Complaint.objects.count() == total
+    drained = [
+        Job.fetch(job.id, connection=ingest_queue.connection).return_value()
+        for job in jobs_
+    ]
+    assert sum(result["messages"] for result in drained) == total
