@@ -13,8 +13,11 @@ stored once (one row, unique by SHA-256) whoever it was addressed to:
   when the client announces SIZE), 554 when it is empty: no retry would help.
 
 The event loop only speaks the protocol; storing runs the synchronous ORM in a
-small thread pool, each thread with its own database connection. Every refusal
-is logged with the client's address.
+small thread pool, each thread with its own database connection. Messages that
+arrive while every thread is busy committing are committed together in the next
+transaction (a group commit: one commit and one wake-up for many connections'
+messages, and still no 250 before its row is committed). Every refusal is
+logged with the client's address.
 """
 
 import asyncio
@@ -36,9 +39,8 @@ from django.db import (
     connections,
 )
 
-from complaints.exceptions import EmptyMessageError, MessageTooLargeError
 from complaints.models import InboundMessage
-from complaints.services import inbound_store
+from complaints.services import inbound_store_many
 
 logger = logging.getLogger(__name__)
 
@@ -50,37 +52,42 @@ REPLY_EMPTY = "554 5.6.0 Empty message: nothing to store"
 # aiosmtpd's own answer when DATA runs past data_size_limit, replaced by ours.
 AIOSMTPD_TOO_MUCH = "552 Error: Too much mail data"
 STOP_GRACE_SECONDS = 30.0
+# One transaction stores at most this many messages, or this many bytes.
+GROUP_MAX_MESSAGES = 200
+GROUP_MAX_BYTES = 32 * 1024 * 1024
 
 
-def store_message(raw: bytes, max_bytes: int) -> tuple[int, bool]:
-    """Store one message from a pool thread; return its id and whether it is new.
+def store_messages(raws: list[bytes]) -> list[tuple[int, bool]]:
+    """Store messages from a pool thread in one transaction; return each one's id
+    and whether it is new.
 
     The thread's connection may have broken while it waited (the server
     restarted, a network blip): Django only notices on the next query, so a
     first failure closes it and tries once more on a fresh one. Raises what
-    ``inbound_store`` raises when the second try fails too.
+    ``inbound_store_many`` raises when the second try fails too.
     """
     close_old_connections()
     try:
-        inbound, created = _store(raw, max_bytes)
+        return _store(raws)
     except (OperationalError, InterfaceError):
         connection.close()
-        inbound, created = _store(raw, max_bytes)
-    return inbound.pk, created
+        return _store(raws)
 
 
-def _store(raw: bytes, max_bytes: int) -> tuple[InboundMessage, bool]:
-    return inbound_store(
-        raw=raw, channel=InboundMessage.Channel.LMTP, max_bytes=max_bytes
-    )
+def _store(raws: list[bytes]) -> list[tuple[int, bool]]:
+    return inbound_store_many(raws=raws, channel=InboundMessage.Channel.LMTP)
 
 
 class StoreHandler:
-    """aiosmtpd's handler: the DATA hook stores the message in the pool."""
+    """aiosmtpd's handler: the DATA hook hands the message to the group commit
+    and answers once its transaction is over."""
 
-    def __init__(self, executor: ThreadPoolExecutor, max_bytes: int) -> None:
+    def __init__(self, executor: ThreadPoolExecutor, max_bytes: int, threads: int):
         self.executor = executor
         self.max_bytes = max_bytes
+        self.threads = threads
+        self.waiting: list[tuple[bytes, asyncio.Future]] = []
+        self.running: set[asyncio.Task] = set()
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -91,33 +98,52 @@ class StoreHandler:
             return REPLY_EMPTY
         if len(raw) > self.max_bytes:
             return REPLY_TOO_BIG.format(limit=self.max_bytes)
-        self.in_flight += 1
+        answer = asyncio.get_running_loop().create_future()
+        self.waiting.append((raw, answer))
         self.idle.clear()
-        try:
-            return await self._store(raw)
-        finally:
-            self.in_flight -= 1
-            if not self.in_flight:
-                self.idle.set()
+        self._start_groups()
+        return await answer
 
-    async def _store(self, raw: bytes) -> str:
+    def _start_groups(self) -> None:
+        """Start a transaction for what waits, while a thread is free; what comes
+        meanwhile waits for the next one."""
+        while self.waiting and self.in_flight < self.threads:
+            group, size = [], 0
+            while self.waiting and len(group) < GROUP_MAX_MESSAGES:
+                if group and size + len(self.waiting[0][0]) > GROUP_MAX_BYTES:
+                    break
+                group.append(self.waiting.pop(0))
+                size += len(group[-1][0])
+            self.in_flight += 1
+            task = asyncio.get_running_loop().create_task(self._commit(group))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+
+    async def _commit(self, group: list[tuple[bytes, asyncio.Future]]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            pk, created = await loop.run_in_executor(
-                self.executor, store_message, raw, self.max_bytes
+            stored = await loop.run_in_executor(
+                self.executor, store_messages, [raw for raw, _ in group]
             )
-        except EmptyMessageError:
-            return REPLY_EMPTY
-        except MessageTooLargeError:
-            return REPLY_TOO_BIG.format(limit=self.max_bytes)
+            replies = [
+                (REPLY_STORED if created else REPLY_ALREADY_STORED).format(pk=pk)
+                for pk, created in stored
+            ]
         except DatabaseError as error:
-            logger.warning("lmtp: cannot store (%s)", error)
-            return REPLY_TRY_LATER
+            logger.warning("lmtp: cannot store %s messages (%s)", len(group), error)
+            replies = [REPLY_TRY_LATER] * len(group)
         except Exception:
             # A bug must not bounce a complaint: the MTA keeps it until fixed.
             logger.exception("lmtp: unexpected error while storing")
-            return REPLY_TRY_LATER
-        return (REPLY_STORED if created else REPLY_ALREADY_STORED).format(pk=pk)
+            replies = [REPLY_TRY_LATER] * len(group)
+        finally:
+            self.in_flight -= 1
+        for (_, answer), reply in zip(group, replies, strict=True):
+            if not answer.done():  # its client may have gone meanwhile
+                answer.set_result(reply)
+        self._start_groups()
+        if not self.waiting and not self.in_flight:
+            self.idle.set()
 
 
 class DeskLMTP(LMTP):
@@ -200,7 +226,7 @@ async def serve(
     executor = ThreadPoolExecutor(
         max_workers=config.threads, thread_name_prefix="lmtp-store"
     )
-    handler = StoreHandler(executor, max_bytes)
+    handler = StoreHandler(executor, max_bytes, config.threads)
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     if handle_signals:
@@ -233,7 +259,9 @@ async def serve(
             # The answers are written by the connections' tasks, once more round.
             await asyncio.sleep(0.1)
         except TimeoutError:
-            logger.warning("lmtp: %s messages still storing at exit", handler.in_flight)
+            logger.warning(
+                "lmtp: %s transactions still storing at exit", handler.in_flight
+            )
         await loop.run_in_executor(
             None, _close_pool_connections, executor, config.threads
         )

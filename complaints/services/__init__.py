@@ -25,6 +25,7 @@ from complaints.services.ingest import (
     inbound_process_many,
     inbound_process_next,
     inbound_store,
+    inbound_store_many,
     inbound_sweep,
 )
 from complaints.services.strikes import (
@@ -47,6 +48,7 @@ __all__ = [
     "inbound_reprocess",
     "inbound_requeue",
     "inbound_store",
+    "inbound_store_many",
     "inbound_sweep",
     "inbound_wake",
     "mailing_dismiss",

@@ -79,6 +79,52 @@ def inbound_store(
     return inbound, True
 
 
+def inbound_store_many(*, raws: list[bytes], channel: str) -> list[tuple[int, bool]]:
+    """Commit several raw messages in one transaction, with one wake-up after it;
+    return each one's id and whether it is new, in order.
+
+    For a channel that answers many senders at once (LMTP): one commit instead
+    of one per message. The caller has refused empty and oversize messages
+    already. The same bytes twice, or bytes already stored, give the existing
+    row. When another process stores one of the same messages meanwhile (the
+    unique SHA-256 refuses the batch), the batch is stored one message at a time.
+    """
+    digests = [hashlib.sha256(raw).hexdigest() for raw in raws]
+    try:
+        with transaction.atomic():
+            known = dict(
+                InboundMessage.objects.filter(sha256__in=set(digests)).values_list(
+                    "sha256", "pk"
+                )
+            )
+            now = timezone.now()
+            rows: dict[str, InboundMessage] = {}
+            for raw, digest in zip(raws, digests, strict=True):
+                if digest not in known and digest not in rows:
+                    rows[digest] = InboundMessage(
+                        raw=raw,
+                        sha256=digest,
+                        size=len(raw),
+                        channel=channel,
+                        message_id=_message_id(raw),
+                        received_at=now,
+                    )
+            InboundMessage.objects.bulk_create(rows.values())
+            if rows:
+                transaction.on_commit(inbound_wake, robust=True)
+    except IntegrityError:
+        stored = [inbound_store(raw=raw, channel=channel) for raw in raws]
+        return [(inbound.pk, created) for inbound, created in stored]
+    results, seen = [], set()
+    for digest in digests:
+        if digest in known or digest in seen:
+            results.append((known.get(digest) or rows[digest].pk, False))
+        else:
+            seen.add(digest)
+            results.append((rows[digest].pk, True))
+    return results
+
+
 def _message_id(raw: bytes) -> str:
     match = _MESSAGE_ID.search(header_block(raw))
     if not match:

@@ -132,6 +132,35 @@ def test_no_250_before_the_commit(lmtp):
     client.close()
 
 
+def test_messages_arriving_while_the_threads_commit_share_the_next_commit(lmtp):
+    """Two store threads blocked on a lock, three more messages waiting: once
+    the lock goes, the three are committed in one transaction (one time)."""
+    raws = [arf_report() for _ in range(5)]
+    clients = [lmtp.client() for _ in raws]
+    replies: list[str] = []
+    deliveries = [
+        threading.Thread(
+            target=lambda c=client, r=raw: replies.extend(c.send(r, RECIPIENTS[:1]))
+        )
+        for client, raw in zip(clients, raws, strict=True)
+    ]
+    with psycopg.connect(_dsn()) as blocker:
+        blocker.execute(f"LOCK TABLE {InboundMessage._meta.db_table} IN SHARE MODE")
+        for delivery in deliveries:
+            delivery.start()
+        deliveries[0].join(1.5)
+        assert not replies
+        blocker.rollback()
+    for delivery in deliveries:
+        delivery.join(30)
+    for client in clients:
+        client.close()
+    assert [r[:9] for r in replies] == ["250 2.0.0"] * 5
+    assert all(_committed(raw) for raw in raws)
+    commits = InboundMessage.objects.values("received_at").distinct().count()
+    assert commits < 5
+
+
 def test_dots_at_line_starts_and_8bit_bytes_are_stored_as_sent(lmtp):
     raw = (
         b"From: someone@example.net\r\nSubject: caf\xc3\xa9\r\n\r\n"

@@ -340,3 +340,20 @@ def test_sweep_queues_acknowledgments_lost_with_their_job(bob):
     services.inbound_sweep()
     assert [job.args for job in queue.jobs] == [([complaint.pk],)]
     queue.empty()
+
+
+def test_store_many_commits_new_rows_and_finds_known_ones(ingest_queue, committed):
+    known, _ = services.inbound_store(raw=arf_report(), channel="pipe", enqueue=False)
+    fresh = arf_report()
+    stored = committed(
+        services.inbound_store_many,
+        raws=[fresh, bytes(known.raw), fresh],
+        channel="lmtp",
+    )
+    new = InboundMessage.objects.get(channel="lmtp")
+    assert stored == [(new.pk, True), (known.pk, False), (new.pk, False)]
+    assert bytes(new.raw) == fresh
+    assert new.message_id.startswith("<fbl.")
+    assert [job.func_name for job in ingest_queue.jobs] == [
+        "complaints.jobs.inbound_drain_job"
+    ]
