@@ -95,7 +95,7 @@ bench-ingest: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_ingest
 bench-ingest: $(VENV)/.installed-dev
 	$(BENCH_ENV) $(PY) -m abusedesk.checkservices --create-database
 	$(BENCH_ENV) $(PY) manage.py migrate -v0
-	$(BENCH_ENV) $(PY) manage.py bench_ingest --messages 100000 --force
+	$(BENCH_ENV) $(PY) manage.py bench_ingest --messages 20000 --keep-history
 
 bench-pages: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_pages
 bench-pages: $(VENV)/.installed-dev
