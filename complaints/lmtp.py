@@ -194,7 +194,7 @@ def _peer_host(peer) -> str:
 class ServerConfig:
     host: str
     port: int
-    threads: int = 4
+    threads: int = 1
     # Seconds a silent client keeps its connection (Postfix caches them).
     timeout: float = 300.0
     hostname: str = "abusedesk"

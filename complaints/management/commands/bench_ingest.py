@@ -69,8 +69,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--lmtp-threads",
             type=int,
-            default=4,
-            help="lmtp_server --threads (default 4).",
+            default=1,
+            help="lmtp_server --threads (default 1, as lmtp_server).",
         )
         parser.add_argument("--seed", type=int, default=11)
         parser.add_argument(
