@@ -30,6 +30,12 @@ def _fresh_cache(request):
         keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
         if keys:
             client.delete(*keys)
+        # The ISP's domains default to those of the subscribers in the database
+        # and are kept for minutes per process: one test's subscribers must not
+        # decide another's linking.
+        from complaints.services import linking
+
+        linking._ISP_CACHE.clear()
 
 
 def _user_in_group(username: str, group: str) -> User:
