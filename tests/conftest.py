@@ -34,6 +34,12 @@ def _fresh_cache(request):
         # A wake-up left by an earlier test would make this one's arrivals
         # believe a drain job is already queued.
         django_rq.get_connection("ingest").delete(WAKE_KEY)
+        # The ISP's domains default to those of the subscribers in the database
+        # and are kept for minutes per process: one test's subscribers must not
+        # decide another's linking.
+        from complaints.services import linking
+
+        linking._ISP_CACHE.clear()
 
 
 def _user_in_group(username: str, group: str) -> User:

@@ -41,7 +41,12 @@ _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*?)\r?$", re.I | re.M)
 
 
 def inbound_store(
-    *, raw: bytes, channel: str, max_bytes: int | None = None, enqueue: bool = True
+    *,
+    raw: bytes,
+    channel: str,
+    max_bytes: int | None = None,
+    enqueue: bool = True,
+    received_at: datetime | None = None,
 ) -> tuple[InboundMessage, bool]:
     """Commit one raw message and schedule its processing.
 
@@ -49,6 +54,8 @@ def inbound_store(
     the existing row (unique SHA-256), so a redelivery stores nothing twice.
     Raises MessageTooLargeError or EmptyMessageError before storing anything.
     Bulk channels pass ``enqueue=False`` and wake the workers once per batch.
+    ``received_at`` is when the mail arrived, for mail that reaches the desk
+    later than that (the demo's simulated mailbox); by default, now.
     """
     if not raw.strip():
         raise EmptyMessageError
@@ -66,7 +73,7 @@ def inbound_store(
                 size=len(raw),
                 channel=channel,
                 message_id=_message_id(raw),
-                received_at=timezone.now(),
+                received_at=received_at or timezone.now(),
             )
             if enqueue:
                 transaction.on_commit(inbound_wake, robust=True)

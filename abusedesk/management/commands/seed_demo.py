@@ -1,14 +1,18 @@
-"""``manage.py seed_demo``: demo data for ``make run`` (see complaints.services.demo),
-and new random passwords for the demo users abuse, support and admin, printed.
+"""``manage.py seed_demo``: the demo of ``make run`` (see abusedesk/demo.py), and
+new random passwords for the demo users abuse, support and admin, printed.
 
-Running it again keeps the data and only resets the passwords.
+Running it again keeps the data and only resets the passwords. With no REDIS_URL
+it starts the embedded Redis for the time it runs (the launcher starts its own
+afterwards), so that what the demo queues, as the desk's services do, is kept.
 """
+
+import time
 
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 from django.utils import timezone
 
-from complaints.services import demo
+from abusedesk import demo, launcher
 
 
 class Command(BaseCommand):
@@ -26,12 +30,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, base_url: str, **options):
         users = demo.demo_users()
-        counts = demo.demo_load(now=timezone.now(), staff=users["abuse"])
+        started = time.monotonic()
+        redis = launcher.start_embedded_redis_unless_configured(quiet=True)
+        try:
+            counts = demo.demo_load(now=timezone.now(), users=users)
+        finally:
+            launcher.stop([redis] if redis is not None else [])
         if counts is None:
-            self.stdout.write("Demo data is already loaded; leaving it as it is.")
+            self.stdout.write("The desk already has data; no demo data loaded.")
         else:
             self.stdout.write(
-                "Loaded demo data: "
+                f"Loaded the demo in {time.monotonic() - started:.1f} s: "
                 + ", ".join(f"{count} {name}" for name, count in counts.items())
             )
         passwords = demo.demo_passwords_reset(users)
@@ -44,5 +53,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<8} {passwords[username]}   ({role})")
         self.stdout.write(f"Log in at {base_url}{reverse('login')}")
         self.stdout.write(
-            f"Django admin (admin only): {base_url}{reverse('admin:index')}"
+            f"Django admin (admin and abuse): {base_url}{reverse('admin:index')}"
         )
