@@ -133,7 +133,11 @@ def test_complaint_links_by_trace_header(bob):
     assert Complaint.objects.get().subscriber == bob.subscriber
 
 
-def test_complaint_links_by_source_ip_at_arrival_time():
+def test_complaint_links_by_source_ip_at_arrival_time(settings):
+    # No subscriber has an address at isp.example here, so the ISP's servers must
+    # be configured for the trail to be read down to the laptop's address.
+    settings.ABUSE_RELAY_HOSTS = ["smtp.isp.example", "192.0.2.25"]
+    settings.ABUSE_ISP_DOMAINS = ["isp.example"]
     now = timezone.now()
     holder = IPAssignmentFactory(
         network="203.0.113.0/28", valid_from=now - timedelta(days=400), valid_to=None
