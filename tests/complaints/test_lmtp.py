@@ -172,6 +172,42 @@ def test_dots_at_line_starts_and_8bit_bytes_are_stored_as_sent(lmtp):
     assert bytes(InboundMessage.objects.get().raw) == raw
 
 
+def test_lines_ending_in_a_dot_do_not_end_the_data(lmtp):
+    # The server reads up to each ".CRLF"; only one on a line of its own ends it.
+    raw = (
+        b"Subject: stop.\r\n\r\nPlease stop.\r\nA line.\r\n.\r\n"
+        b"What looked like the end above was a dot line sent as two dots.\r\n"
+    )
+    client = lmtp.client()
+    assert client.send(raw, RECIPIENTS[:1])[0].startswith("250")
+    assert client.send(arf_report(), RECIPIENTS[:1])[0].startswith("250")
+    client.close()
+    assert bytes(InboundMessage.objects.order_by("pk").first().raw) == raw
+
+
+def test_a_message_longer_than_the_read_buffer_without_dot_lines_is_whole(lmtp):
+    # Past the stream's buffer limit the server takes what is buffered and reads
+    # on; the message must come out byte for byte.
+    line = b"y" * 998 + b"\r\n"
+    raw = b"Subject: long\r\n\r\n" + line * 1_500
+    client = lmtp.client()
+    assert client.send(raw, RECIPIENTS[:1])[0].startswith("250")
+    client.close()
+    assert bytes(InboundMessage.objects.get().raw) == raw
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["", "bounce+x=y@lists.example.org", '"quoted local"@example.net'],
+    ids=["null path", "plain", "quoted local part"],
+)
+def test_senders_mtas_send_are_accepted(lmtp, sender):
+    client = lmtp.client()
+    replies = client.send(arf_report(), RECIPIENTS[:1], sender=sender)
+    client.close()
+    assert replies[0].startswith("250"), replies
+
+
 def test_the_same_message_delivered_again_is_250_and_one_row(lmtp):
     raw = arf_report()
     client = lmtp.client()
