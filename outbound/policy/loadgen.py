@@ -11,6 +11,7 @@ written to ``--out`` as an array of doubles; the last line on stdout is
 
 import argparse
 import array
+import heapq
 import random
 import select
 import socket
@@ -35,18 +36,33 @@ def bench_request(n: int, accounts: int) -> bytes:
 
 
 class _Connection:
-    __slots__ = ("sock", "requests", "at", "sent_at")
+    __slots__ = ("sock", "requests", "at", "started")
 
     def __init__(self, sock: socket.socket, requests: list[bytes]) -> None:
         self.sock = sock
         self.requests = requests
         self.at = 0
-        self.sent_at = 0.0
+        self.started = 0.0
 
-    def send_next(self) -> None:
+    def send_next(self, started: float) -> None:
         self.at = (self.at + 1) % len(self.requests)
-        self.sent_at = time.perf_counter()
+        self.started = started
         self.sock.send(self.requests[self.at])
+
+
+def _connect(host, port, connections, accounts, seed) -> dict[int, _Connection]:
+    rng = random.Random(seed)  # noqa: S311 - spreads the load, not a secret
+    by_fd = {}
+    for _ in range(connections):
+        sock = socket.create_connection((host, port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        first = rng.randrange(1 << 30)
+        requests = [
+            bench_request(first + i, accounts) for i in range(REQUESTS_PER_CONNECTION)
+        ]
+        by_fd[sock.fileno()] = _Connection(sock, requests)
+    return by_fd
 
 
 def drive(
@@ -58,29 +74,41 @@ def drive(
     seconds: float,
     accounts: int,
     seed: int,
+    rate: float = 0.0,
 ) -> array.array:
-    rng = random.Random(seed)  # noqa: S311 - spreads the load, not a secret
+    """Latencies of the answers after ``warmup``. With ``rate`` 0 each
+    connection sends its next request as soon as the answer is in (the most the
+    server can do); otherwise each sends ``rate / connections`` requests a
+    second on a fixed schedule. A request the schedule wanted sent while the
+    connection still waited for an answer goes at once, and its latency counts
+    from when it was due, so a server that falls behind is not flattered."""
+    by_fd = _connect(host, port, connections, accounts, seed)
     poller = select.epoll()
-    by_fd: dict[int, _Connection] = {}
-    for _ in range(connections):
-        sock = socket.create_connection((host, port))
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setblocking(False)
-        first = rng.randrange(1 << 30)
-        requests = [
-            bench_request(first + i, accounts) for i in range(REQUESTS_PER_CONNECTION)
-        ]
-        by_fd[sock.fileno()] = _Connection(sock, requests)
-        poller.register(sock.fileno(), select.EPOLLIN)
+    for fd in by_fd:
+        poller.register(fd, select.EPOLLIN)
     latencies = array.array("d")
-    record_from = time.perf_counter() + warmup
+    start = time.perf_counter()
+    record_from = start + warmup
     deadline = record_from + seconds
-    for connection in by_fd.values():
-        connection.send_next()
+    period = connections / rate if rate else 0.0
+    # (due time, fd) of the connections waiting to send, for a fixed rate.
+    idle: list[tuple[float, int]] = []
+    due_of: dict[int, float] = {}
+    for n, (fd, connection) in enumerate(by_fd.items()):
+        if period:
+            due = start + period * n / connections
+            due_of[fd] = due
+            heapq.heappush(idle, (due, fd))
+        else:
+            connection.send_next(time.perf_counter())
     partial: dict[int, bytes] = {}
     now = time.perf_counter()
     while now < deadline:
-        events = poller.poll(0.5)
+        while idle and idle[0][0] <= now:
+            _due, fd = heapq.heappop(idle)
+            by_fd[fd].send_next(now)
+        timeout = max(0.0, idle[0][0] - now) if idle else 0.5
+        events = poller.poll(min(timeout, 0.5))
         now = time.perf_counter()
         for fd, _mask in events:
             connection = by_fd[fd]
@@ -90,10 +118,16 @@ def drive(
             if not data.endswith(b"\n\n"):
                 partial[fd] = data
                 continue
-            if connection.sent_at >= record_from:
-                latencies.append(now - connection.sent_at)
-            if now < deadline:
-                connection.send_next()
+            if connection.started >= record_from:
+                latencies.append(now - connection.started)
+            if not period:
+                connection.send_next(now)
+                continue
+            due = due_of[fd] = due_of[fd] + period
+            if due <= now:
+                connection.send_next(due)  # late because of the server
+            else:
+                heapq.heappush(idle, (due, fd))
     for connection in by_fd.values():
         connection.sock.close()
     return latencies
@@ -108,6 +142,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="requests/s in all; 0: flat out"
+    )
     parser.add_argument("--out", required=True)
     options = parser.parse_args()
     latencies = drive(
@@ -118,6 +155,7 @@ def main() -> None:
         seconds=options.seconds,
         accounts=options.accounts,
         seed=options.seed,
+        rate=options.rate,
     )
     with open(options.out, "wb") as out:
         latencies.tofile(out)

@@ -4,6 +4,7 @@ process, on the same ports (SO_REUSEPORT: the kernel spreads the connections).
 """
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -60,6 +61,7 @@ async def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     bound = await server.start(listens, sockets=sockets)
+    _settle_garbage_collector()
     reload = asyncio.ensure_future(_reload_loop()) if load_cache else None
     for host, port in bound:
         logger.info("policy server listening on %s port %s", host, port)
@@ -76,6 +78,17 @@ async def serve(
         server.stats.failures,
     )
     return server
+
+
+def _settle_garbage_collector() -> None:
+    """Move what start-up allocated (Django, the settings, the modules) out of
+    the collector's sight, and let it run less often: a decision allocates
+    thousands of short-lived objects but no cycles, and each collection of the
+    youngest generation walks every one of them. Measured: about a twentieth
+    of the server's CPU went to the collector before."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
 def bind_listeners(listens: list[tuple[str, int]]) -> list[socket.socket]:

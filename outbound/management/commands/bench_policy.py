@@ -62,8 +62,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--clients", type=int, default=1, help="load generator processes"
         )
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=5000.0,
+            help="decisions/s offered in the second phase (the last line); 0 skips it",
+        )
 
     def handle(self, *args, connections, seconds, accounts, processes, clients, **o):
+        rate = o["rate"]
         client = cache_client()
         self._seed(client, accounts)
         start_id = (
@@ -89,25 +96,51 @@ class Command(BaseCommand):
         try:
             line = server.stdout.readline().decode()
             port = int(line.rsplit(" ", 1)[1])
+            drive = {
+                "client": client,
+                "server_pid": server.pid,
+                "port": port,
+                "connections": connections,
+                "seconds": seconds,
+                "accounts": accounts,
+                "clients": clients,
+            }
             with tempfile.TemporaryDirectory() as tmp:
-                result = self._drive(
-                    client,
-                    server.pid,
-                    port,
-                    connections,
-                    seconds,
-                    accounts,
-                    clients,
-                    Path(tmp),
+                flat_out = self._drive(**drive, rate=0, tmp=Path(tmp))
+                offered = (
+                    self._drive(**drive, rate=rate, tmp=Path(tmp)) if rate else None
                 )
         finally:
             server.terminate()
             server.wait(timeout=30)
             self._clean(client, accounts, start_id)
-        self._report(result, connections, seconds)
+        self._report(
+            flat_out,
+            connections,
+            seconds,
+            "flat out (each connection sends its next request when the answer is in)",
+        )
+        if offered is not None:
+            self._report(
+                offered,
+                connections,
+                seconds,
+                f"offered {rate:.0f}/s on a "
+                "fixed schedule (latency from when each request was due)",
+            )
 
     def _drive(
-        self, client, server_pid, port, connections, seconds, accounts, clients, tmp
+        self,
+        *,
+        client,
+        server_pid,
+        port,
+        connections,
+        seconds,
+        accounts,
+        clients,
+        rate,
+        tmp,
     ):
         warmup = 1.0
         spread = [
@@ -133,6 +166,8 @@ class Command(BaseCommand):
                     str(accounts),
                     "--seed",
                     str(i),
+                    "--rate",
+                    str(rate * count / connections),
                     "--out",
                     str(tmp / f"latencies-{i}"),
                 ],
@@ -159,7 +194,7 @@ class Command(BaseCommand):
             "warmup": warmup,
         }
 
-    def _report(self, result, connections, seconds):
+    def _report(self, result, connections, seconds, phase):
         latencies = result["latencies"]
         if not latencies:
             raise CommandError("no answers")
@@ -167,7 +202,8 @@ class Command(BaseCommand):
         p50 = latencies[len(latencies) // 2] * 1000
         p99 = latencies[int(len(latencies) * 0.99)] * 1000
         self.stdout.write(
-            f"{len(latencies)} decisions over {seconds:.1f} s, {connections} connections"
+            f"{phase}: {len(latencies)} decisions over {seconds:.1f} s, "
+            f"{connections} connections"
         )
         # CPU per decision (the warm-up's decisions estimated at the same rate):
         # what the server, Redis and the load generator each cost, whatever else
