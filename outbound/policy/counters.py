@@ -256,4 +256,6 @@ class Batcher:
 
 def _clean(value: str) -> str:
     # Tabs and line breaks separate the script's fields and requests.
-    return value.replace("\t", " ").replace("\n", " ")
+    if "\t" in value or "\n" in value:
+        return value.replace("\t", " ").replace("\n", " ")
+    return value

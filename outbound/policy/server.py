@@ -293,7 +293,9 @@ class PolicyServer:
             answer = f"PREPEND {self.config.trace_header}: {token}"
         else:
             answer = decision.postfix_action
-        action = decision.action.value
+        # The enums are str subclasses: no ``.value`` lookups (slow properties)
+        # on the hot path; JSON writes them as their plain values.
+        action = decision.action
         self._count_action(action)
         self.recorder.add(
             _record(
@@ -302,7 +304,7 @@ class PolicyServer:
                 login,
                 decided_at,
                 subscriber_id,
-                (action, decision.rule.value, decision.text),
+                (action, decision.rule, decision.text),
                 token,
                 decision.is_suspect,
             )
