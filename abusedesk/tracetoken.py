@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 VERSION = 1
 MAC_BYTES = 12
@@ -37,14 +38,23 @@ class TracePayload:
 
 
 def _field(text: str) -> bytes:
-    data = text.encode("utf-8")[:255]
-    # A cut inside a multi-byte character would not decode again.
-    data = data.decode("utf-8", "ignore").encode("utf-8")
-    return bytes([len(data)]) + data
+    data = text.encode("utf-8")
+    if len(data) > 255:
+        # A cut inside a multi-byte character would not decode again.
+        data = data[:255].decode("utf-8", "ignore").encode("utf-8")
+    return bytes((len(data),)) + data
+
+
+@lru_cache(maxsize=8)
+def _keyed(key: bytes):
+    # The key's HMAC state, copied per token: cheaper than keying it each time.
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def _mac(key: bytes, body: bytes) -> bytes:
-    return hmac.new(key, body, hashlib.sha256).digest()[:MAC_BYTES]
+    mac = _keyed(key).copy()
+    mac.update(body)
+    return mac.digest()[:MAC_BYTES]
 
 
 def sign(payload: TracePayload, *, key: bytes) -> str:

@@ -7,6 +7,11 @@ after its transaction commits, so a suspension refuses the very next message;
 does when it starts and every few minutes after (a write lost while Redis was
 down is repaired by the next load).
 
+Every write also increments ``VERSION_KEY``, in the same transaction: a policy
+server keeps the statuses it has read in memory and drops them all when the
+version moves (outbound.policy.counters reads it in the same script call as
+its counters), so a change reaches every server by the next message.
+
 This module is the writer; outbound reads the same keys. It knows nothing of
 outbound, keeping the import direction one way.
 """
@@ -26,6 +31,7 @@ logger = logging.getLogger(__name__)
 LOGIN_KEY = "abusedesk:policy:login"
 STATUS_KEY = "abusedesk:policy:status"
 LOADED_KEY = "abusedesk:policy:loaded"
+VERSION_KEY = "abusedesk:policy:version"
 _CHUNK = 5000
 
 
@@ -40,7 +46,10 @@ def cache_client() -> redis.Redis:
 
 def status_cache_set(*, subscriber_id: int, status: str) -> None:
     """Write one subscriber's status now."""
-    cache_client().hset(STATUS_KEY, str(subscriber_id), status)
+    pipe = cache_client().pipeline(transaction=True)
+    pipe.hset(STATUS_KEY, str(subscriber_id), status)
+    pipe.incr(VERSION_KEY)
+    pipe.execute()
 
 
 def status_cache_set_on_commit(*, subscriber_id: int, status: str) -> None:
@@ -60,7 +69,7 @@ def status_cache_set_on_commit(*, subscriber_id: int, status: str) -> None:
 def status_cache_accounts_sync(*, subscriber_ids: Iterable[int]) -> None:
     """Write the status and logins of these subscribers from the database."""
     ids = list(subscriber_ids)
-    pipe = cache_client().pipeline(transaction=False)
+    pipe = cache_client().pipeline(transaction=True)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         for pk, status in Subscriber.objects.filter(pk__in=chunk).values_list(
@@ -71,6 +80,7 @@ def status_cache_accounts_sync(*, subscriber_ids: Iterable[int]) -> None:
             subscriber_id__in=chunk
         ).values_list("login", "subscriber_id"):
             pipe.hset(LOGIN_KEY, login, str(pk))
+    pipe.incr(VERSION_KEY)
     pipe.execute()
 
 
@@ -100,12 +110,15 @@ def status_cache_load(*, now: float) -> int:
         client, tmp_login, MailAccount.objects.values_list("login", "subscriber_id")
     )
     # RENAME replaces the old hash in one step; an empty table has no temp key.
+    pipe = client.pipeline(transaction=True)
     for tmp, key in ((tmp_login, LOGIN_KEY), (tmp_status, STATUS_KEY)):
         if client.exists(tmp):
-            client.rename(tmp, key)
+            pipe.rename(tmp, key)
         else:
-            client.delete(key)
-    client.set(LOADED_KEY, str(now))
+            pipe.delete(key)
+    pipe.set(LOADED_KEY, str(now))
+    pipe.incr(VERSION_KEY)
+    pipe.execute()
     return logins
 
 

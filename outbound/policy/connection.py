@@ -1,6 +1,11 @@
 """One policy client connection, as an asyncio Protocol: bytes in, requests
-split off, answered in order, answers written. A Protocol rather than streams,
-because the stream layer's per-read coroutines cost more than the decision."""
+split off and handed to the server, answers written back in request order.
+
+No task or coroutine per request: the server calls ``answer`` when a decision
+is made (usually from the reply of the batched Redis call), which is what keeps
+the event loop's own cost per decision small. A request answered early (one
+that needs no decision) waits behind the ones sent before it.
+"""
 
 import asyncio
 import logging
@@ -19,14 +24,15 @@ class PolicyConnection(asyncio.Protocol):
     def __init__(self, server) -> None:
         self.server = server
         self.buffer = bytearray()
-        self.pending: deque[bytes] = deque()
-        self.task: asyncio.Task | None = None
+        # One list per request, in order: [None] until answered, then [reply].
+        self.slots: deque[list] = deque()
         self.transport: asyncio.Transport | None = None
         self.last_active = time.monotonic()
+        self.is_paused = False
 
     @property
     def is_busy(self) -> bool:
-        return self.task is not None
+        return bool(self.slots)
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -34,7 +40,7 @@ class PolicyConnection(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:
         self.server.connections.discard(self)
-        self.pending.clear()
+        self.slots.clear()
 
     def data_received(self, data: bytes) -> None:
         self.last_active = time.monotonic()
@@ -46,27 +52,35 @@ class PolicyConnection(asyncio.Protocol):
             self.buffer.clear()
             self.transport.close()
             return
-        if not blocks:
-            return
-        self.pending.extend(blocks)
-        if len(self.pending) > MAX_PENDING:
+        for block in blocks:
+            slot = [None]
+            self.slots.append(slot)
+            try:
+                self.server.submit(protocol.parse_request(block), self, slot)
+            except Exception:  # one broken request must not take the server down
+                self.fail()
+                return
+        if len(self.slots) > MAX_PENDING and not self.is_paused:
+            self.is_paused = True
             self.transport.pause_reading()
-        if self.task is None:
-            self.task = asyncio.ensure_future(self._answer_pending())
 
-    async def _answer_pending(self) -> None:
-        try:
-            while self.pending:
-                block = self.pending.popleft()
-                answer = await self.server.answer(protocol.parse_request(block))
-                if self.transport.is_closing():
-                    return
-                self.transport.write(protocol.reply(answer))
-                if len(self.pending) == MAX_PENDING // 2:
-                    self.transport.resume_reading()
-        except Exception:  # one broken request must not take the server down
-            logger.exception("policy: request failed, closing the connection")
-            self.transport.close()
-        finally:
-            self.task = None
-            self.last_active = time.monotonic()
+    def answer(self, slot: list, action: str) -> None:
+        """The action for the request of ``slot``; written once every request
+        before it is answered too."""
+        slot[0] = protocol.reply(action)
+        self.last_active = time.monotonic()
+        slots = self.slots
+        if not slots or slots[0][0] is None or self.transport.is_closing():
+            return
+        ready = [slots.popleft()[0]]
+        while slots and slots[0][0] is not None:
+            ready.append(slots.popleft()[0])
+        self.transport.write(ready[0] if len(ready) == 1 else b"".join(ready))
+        if self.is_paused and len(slots) <= MAX_PENDING // 2:
+            self.is_paused = False
+            self.transport.resume_reading()
+
+    def fail(self) -> None:
+        logger.exception("policy: request failed, closing the connection")
+        self.slots.clear()
+        self.transport.close()

@@ -1,77 +1,118 @@
-"""Sliding-window counters and the status lookup, in one atomic Redis script.
+"""Sliding-window counters and the account status, in one Redis script call per
+batch of decisions.
 
-Per account (the login, or the client address when there is none) a sorted set
-holds this window's messages scored by time, with a running sum of their
-recipients beside it; per login a sorted set holds the client networks of the
-last hour. The script trims what has left the window, adds the message and
-returns the counts, with the cached subscriber id and status, in one round trip,
-so several policy servers on several hosts share exact counts.
+Per account (the login, or the client address when there is none) one string
+key holds the burst window as buckets of ``window / 60`` (10 seconds for a
+10-minute window), each with its message and recipient counts, and for a login
+the client networks of the last hour with the time each was last seen. The
+window slides a bucket at a time: a message counts for between 59/60 of the
+window and the whole window. One GET and one SET per decision is what keeps the
+script cheap for Redis; a sorted set per account with a member per message cost
+a dozen Redis calls per decision.
 
-Requests that arrive together are sent as one script call (``Batcher``): at 50
-concurrent connections one call carries dozens of decisions, which is what keeps
-the common case well under a millisecond.
+The script also answers the account status for the logins the server does not
+hold in memory (``StatusMemory``). The status cache's writers bump a version
+number with every change (``accounts.status_cache``); the script reads it in the
+same atomic call as the counters, and when it differs from the version the
+server's memory was filled at, it answers every login of the batch and the
+server forgets the rest. A suspension therefore refuses the very next message,
+on every server, with no extra round trip.
+
+Requests that arrive together are sent as one call (``Batcher``): while one call
+is in flight the next requests gather, so at 50 busy connections one call
+carries dozens of decisions.
 """
 
 import asyncio
 import hashlib
-import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import NamedTuple
 
-from accounts.status_cache import LOGIN_KEY, STATUS_KEY
+from accounts.status_cache import LOGIN_KEY, STATUS_KEY, VERSION_KEY
 from outbound.policy.resp import RespClient, RespError
 
 PREFIX = "abusedesk:outbound"
-GATHER_SECONDS = 0.0005
+COUNTER_PREFIX = f"{PREFIX}:c:"
+BUCKETS_PER_WINDOW = 60
 
-# ARGV: now_ms, window_ms, network_window_ms, then every request as one line of
-# tab-separated fields: login, account key, client network, recipient count,
-# unique member. One string in and one out keeps the client's encoding and
-# parsing to a single value per batch, whatever its size.
+# ARGV: window_ms, network_window_ms, bucket_ms, the status version the
+# caller's memory holds, then every request as one line of tab-separated
+# fields: "1" when the caller needs the login's status (else "0"), login,
+# account key, client network, recipient count. One string in and one out keeps
+# the encoding and parsing to a single value per batch, whatever its size.
+#
+# A counter key's value: "messages:recipients|" (the window's totals), then the
+# buckets oldest first, "bucket:messages:recipients,...", then "|" and
+# "network=last_seen_s;..." (networks hold ":" and "/", never "=" or ";"). The
+# totals are kept, so a decision touches only the buckets leaving the window
+# and the newest one. The clock is Redis's own, the same for every server.
 SCRIPT = """
-local now, win, netwin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local out = {}
-for line in string.gmatch(ARGV[4], '[^\\n]+') do
-  local login, who, net, rcpt, member = string.match(
-    line, '^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t(%d+)\\t([^\\t]*)$')
+local win, netwin, step = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now_s = tonumber(clock[1])
+local version = redis.call('GET', KEYS[3]) or '0'
+local refresh = version ~= ARGV[4]
+local current = math.floor(now / step)
+local oldest = math.floor((now - win) / step) + 1
+local netcut = now_s - math.floor(netwin / 1000)
+local out = {version}
+for line in string.gmatch(ARGV[5], '[^\\n]+') do
+  local need, login, who, net, rcpt = string.match(
+    line, '^(%d)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
   rcpt = tonumber(rcpt) or 0
-  local sid, status = false, false
+  login = login or ''
+  local sid, status = '', ''
+  if login ~= '' and (refresh or need == '1') then
+    sid = redis.call('HGET', KEYS[1], login) or ''
+    if sid ~= '' then status = redis.call('HGET', KEYS[2], sid) or '' end
+  end
+  local key = KEYS[4] .. (who or '')
+  local state = redis.call('GET', key)
+  local msgs, rcpts, buckets, nets = 0, 0, '', ''
+  if state then
+    local m, r, b, n = string.match(state, '^(%d+):(%d+)|([^|]*)|(.*)$')
+    if m then msgs, rcpts, buckets, nets = tonumber(m), tonumber(r), b, n end
+  end
+  while buckets ~= '' do
+    local b, m, r, after = string.match(buckets, '^(%d+):(%d+):(%d+),?()')
+    if not b or tonumber(b) >= oldest then break end
+    msgs, rcpts = msgs - tonumber(m), rcpts - tonumber(r)
+    buckets = string.sub(buckets, after)
+  end
+  if buckets == '' then msgs, rcpts = 0, 0 end
+  msgs, rcpts = msgs + 1, rcpts + rcpt
+  local at, lb, lm, lr = string.match(buckets, '()(%d+):(%d+):(%d+)$')
+  if at and tonumber(lb) >= current then
+    buckets = string.sub(buckets, 1, at - 1) .. lb .. ':' .. (tonumber(lm) + 1)
+      .. ':' .. (tonumber(lr) + rcpt)
+  elseif buckets == '' then
+    buckets = current .. ':1:' .. rcpt
+  else
+    buckets = buckets .. ',' .. current .. ':1:' .. rcpt
+  end
+  local netcount, ttl = 0, win
   if login ~= '' then
-    sid = redis.call('HGET', KEYS[1], login)
-    if sid then status = redis.call('HGET', KEYS[2], sid) end
-  end
-  local zk = KEYS[3] .. ':m:' .. who
-  local sk = KEYS[3] .. ':r:' .. who
-  local expired = redis.call('ZRANGEBYSCORE', zk, '-inf', now - win)
-  if #expired > 0 then
-    local gone = 0
-    for _, m in ipairs(expired) do
-      gone = gone + (tonumber(string.match(m, '|(%d+)$')) or 0)
+    local seen, fresh = {}, false
+    for n, ts in string.gmatch(nets, '([^=;]+)=(%d+)') do
+      if n == net then ts, fresh = now_s, true end
+      if tonumber(ts) > netcut then seen[#seen + 1] = n .. '=' .. ts end
     end
-    redis.call('ZREMRANGEBYSCORE', zk, '-inf', now - win)
-    redis.call('DECRBY', sk, gone)
+    if net ~= '' and not fresh then seen[#seen + 1] = net .. '=' .. now_s end
+    if net ~= '' then netcount = #seen end
+    nets = table.concat(seen, ';')
+    if nets ~= '' and netwin > ttl then ttl = netwin end
   end
-  redis.call('ZADD', zk, now, member .. '|' .. rcpt)
-  local rcpts = redis.call('INCRBY', sk, rcpt)
-  local msgs = redis.call('ZCARD', zk)
-  redis.call('PEXPIRE', zk, win)
-  redis.call('PEXPIRE', sk, win)
-  local nets = 0
-  if login ~= '' and net ~= '' then
-    local nk = KEYS[3] .. ':n:' .. login
-    redis.call('ZADD', nk, now, net)
-    redis.call('ZREMRANGEBYSCORE', nk, '-inf', now - netwin)
-    nets = redis.call('ZCARD', nk)
-    redis.call('PEXPIRE', nk, netwin)
-  end
-  table.insert(out, (sid or '') .. '\\t' .. (status or '') .. '\\t' .. msgs
-    .. '\\t' .. rcpts .. '\\t' .. nets)
+  redis.call('SET', key, msgs .. ':' .. rcpts .. '|' .. buckets .. '|' .. nets,
+    'PX', ttl)
+  out[#out + 1] = sid .. '\\t' .. status .. '\\t' .. msgs .. '\\t' .. rcpts
+    .. '\\t' .. netcount
 end
 return table.concat(out, '\\n')
 """
 
 
-@dataclass(frozen=True)
-class Count:
+class Count(NamedTuple):
     subscriber_id: int | None
     status: str | None
     messages: int
@@ -79,22 +120,47 @@ class Count:
     networks: int
 
 
-@dataclass(frozen=True)
-class CountRequest:
+class CountRequest(NamedTuple):
     login: str
     account: str
     network: str
     recipients: int
-    member: str
+
+
+# Called with the count, or with None and the error that failed the batch.
+Done = Callable[[Count | None, Exception | None], None]
+
+
+class StatusMemory:
+    """The statuses of logins this server has asked Redis about, valid for one
+    version of the status cache. Unknown logins are remembered as (None, None)
+    too, so the database lookup behind them is not asked again per message."""
+
+    MAX_ENTRIES = 1_000_000
+
+    def __init__(self) -> None:
+        self.version = ""
+        self.entries: dict[str, tuple[int | None, str | None]] = {}
+
+    def get(self, login: str) -> tuple[int | None, str | None] | None:
+        return self.entries.get(login)
+
+    def renew(self, version: str) -> None:
+        if version != self.version:
+            self.version = version
+            self.entries.clear()
+
+    def put(self, login: str, subscriber_id: int | None, status: str | None) -> None:
+        if len(self.entries) >= self.MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[login] = (subscriber_id, status)
 
 
 class Batcher:
-    """Coalesces the count requests of one event-loop turn into one script call.
-
-    At most ``max_in_flight`` calls run at once; requests arriving meanwhile wait
-    for the next call. A Redis error fails every request of its call (the server
-    then answers the fail action).
-    """
+    """Gathers count requests into script calls: a call is sent at once when
+    none is in flight, else the requests wait for the reply and go in the next
+    call. At most ``max_in_flight`` calls run at once. A Redis error fails every
+    request of its call (the server then answers the fail action)."""
 
     def __init__(
         self,
@@ -102,21 +168,47 @@ class Batcher:
         *,
         window_ms: int,
         network_window_ms: int = 3_600_000,
-        max_batch: int = 256,
+        max_batch: int = 512,
         max_in_flight: int = 1,
     ) -> None:
         self.client = client
         self.window_ms = window_ms
         self.network_window_ms = network_window_ms
+        self.bucket_ms = max(1, window_ms // BUCKETS_PER_WINDOW)
         self.max_batch = max_batch
+        self.max_in_flight = max_in_flight
+        self.statuses = StatusMemory()
         self.sha = hashlib.sha1(SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis's script id
-        self._pending: list[tuple[CountRequest, asyncio.Future]] = []
-        self._slots = asyncio.Semaphore(max_in_flight)
+        self._pending: list[tuple[CountRequest, Done]] = []
+        self._in_flight = 0
         self._scheduled = False
         self._tasks: set[asyncio.Task] = set()
 
+    def submit(self, request: CountRequest, done: Done) -> None:
+        self._pending.append((request, done))
+        if not self._scheduled and self._in_flight < self.max_in_flight:
+            self._scheduled = True
+            # After this turn of the loop, so requests read together go together.
+            asyncio.get_running_loop().call_soon(self._launch)
+
+    def _launch(self) -> None:
+        self._scheduled = False
+        while self._pending and self._in_flight < self.max_in_flight:
+            batch = self._pending[: self.max_batch]
+            del self._pending[: self.max_batch]
+            self._in_flight += 1
+            task = asyncio.ensure_future(self._run(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self._in_flight -= 1
+        if self._pending and not self._scheduled:
+            self._launch()
+
     async def _script(self, *args):
-        keys = (LOGIN_KEY, STATUS_KEY, f"{PREFIX}:w")
+        keys = (LOGIN_KEY, STATUS_KEY, VERSION_KEY, COUNTER_PREFIX)
         try:
             return await self.client.call("EVALSHA", self.sha, len(keys), *keys, *args)
         except RespError as exc:
@@ -125,56 +217,45 @@ class Batcher:
             await self.client.call("SCRIPT", "LOAD", SCRIPT)
             return await self.client.call("EVALSHA", self.sha, len(keys), *keys, *args)
 
-    async def count(self, request: CountRequest) -> Count:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._pending.append((request, future))
-        if not self._scheduled:
-            self._scheduled = True
-            # A short gathering delay: requests arriving within it share one call.
-            loop.call_later(GATHER_SECONDS, self._launch)
-        return await future
-
-    def _launch(self) -> None:
-        self._scheduled = False
-        while self._pending:
-            batch = self._pending[: self.max_batch]
-            del self._pending[: self.max_batch]
-            task = asyncio.ensure_future(self._run(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, batch: list[tuple[CountRequest, asyncio.Future]]) -> None:
-        async with self._slots:
-            now_ms = int(time.time() * 1000)
-            lines = "\n".join(
-                f"{_clean(r.login)}\t{_clean(r.account)}\t{r.network}\t"
-                f"{r.recipients}\t{r.member}"
-                for r, _future in batch
-            )
-            args = [now_ms, self.window_ms, self.network_window_ms, lines]
-            try:
-                flat = await self._script(*args)
-            except (RespError, OSError) as exc:
-                for _request, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                return
-        rows = flat.decode().split("\n") if flat else []
-        for (_request, future), row in zip(batch, rows, strict=False):
+    async def _run(self, batch: list[tuple[CountRequest, Done]]) -> None:
+        statuses = self.statuses
+        asked_version = statuses.version
+        needs = [bool(r.login) and statuses.get(r.login) is None for r, _done in batch]
+        lines = "\n".join(
+            f"{'1' if need else '0'}\t{_clean(r.login)}\t{_clean(r.account)}\t"
+            f"{r.network}\t{r.recipients}"
+            for (r, _done), need in zip(batch, needs, strict=True)
+        )
+        args = (
+            self.window_ms,
+            self.network_window_ms,
+            self.bucket_ms,
+            asked_version,
+            lines,
+        )
+        try:
+            flat = await self._script(*args)
+        except (RespError, OSError) as exc:
+            for _request, done in batch:
+                done(None, exc)
+            return
+        version, *rows = flat.decode().split("\n")
+        refreshed = version != asked_version
+        statuses.renew(version)
+        for (request, done), need, row in zip(batch, needs, rows, strict=False):
             sid, status, msgs, rcpts, nets = row.split("\t")
-            if not future.done():
-                future.set_result(
-                    Count(
-                        subscriber_id=int(sid) if sid else None,
-                        status=status or None,
-                        messages=int(msgs),
-                        recipients=int(rcpts),
-                        networks=int(nets),
-                    )
-                )
+            if not request.login:
+                known = (None, None)
+            elif need or refreshed:
+                known = (int(sid) if sid else None, status or None)
+                statuses.put(request.login, *known)
+            else:
+                known = statuses.get(request.login) or (None, None)
+            done(Count(known[0], known[1], int(msgs), int(rcpts), int(nets)), None)
 
 
 def _clean(value: str) -> str:
     # Tabs and line breaks separate the script's fields and requests.
-    return value.replace("\t", " ").replace("\n", " ")
+    if "\t" in value or "\n" in value:
+        return value.replace("\t", " ").replace("\n", " ")
+    return value

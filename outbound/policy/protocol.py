@@ -12,6 +12,16 @@ from functools import lru_cache
 # (certificate fields included); anything near this is not Postfix.
 MAX_REQUEST_BYTES = 64 * 1024
 TERMINATOR = b"\n\n"
+# The attributes Postfix sends (SMTPD_POLICY_README), as it spells them.
+POSTFIX_NAMES = frozenset(
+    "request protocol_state protocol_name helo_name queue_id sender recipient "
+    "recipient_count client_address client_name reverse_client_name instance "
+    "sasl_method sasl_username sasl_sender size ccert_subject ccert_issuer "
+    "ccert_fingerprint ccert_pubkey_fingerprint encryption_protocol "
+    "encryption_cipher encryption_keysize etrn_domain stress server_address "
+    "server_port compatibility_level mail_version client_port policy_context "
+    "smtpd_access_policy".split()
+)
 
 
 def split_requests(buffer: bytearray) -> list[bytes]:
@@ -34,14 +44,19 @@ def split_requests(buffer: bytearray) -> list[bytes]:
 def parse_request(block: bytes) -> dict[str, str]:
     """The attributes of one request. Lines without ``=`` are ignored; a repeated
     name keeps its first value."""
+    text = block.decode("utf-8", "replace")
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line.rstrip("\r") for line in lines]
     attrs: dict[str, str] = {}
-    for line in block.split(b"\n"):
-        name, sep, value = line.rstrip(b"\r").partition(b"=")
-        if not sep or not name:
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if not sep:
             continue
-        key = name.decode("ascii", "replace").strip().lower()
-        if key not in attrs:
-            attrs[key] = value.decode("utf-8", "replace")
+        # Postfix's own names are clean: only anything else is normalised.
+        key = name if name in POSTFIX_NAMES else name.strip().lower()
+        if key and key not in attrs:
+            attrs[key] = value
     return attrs
 
 

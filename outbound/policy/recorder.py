@@ -65,7 +65,8 @@ class Recorder:
                 await asyncio.wait_for(self._task, timeout)
             except TimeoutError:
                 self._task.cancel()
-                logger.error("recorder: %s records not written", len(self.buffer))
+        if self.buffer:
+            logger.error("recorder: %s records not written", len(self.buffer))
 
     async def _loop(self) -> None:
         backoff = self.flush_seconds
@@ -76,8 +77,8 @@ class Recorder:
                 pass
             self._wake.clear()
             ok = await self.flush()
-            backoff = self.flush_seconds if ok else min(backoff * 2, 2.0)
-            if self._stopping and (not self.buffer or not ok):
+            backoff = self.flush_seconds if ok else min(backoff * 2, 1.0)
+            if self._stopping and not self.buffer:
                 return
 
     async def flush(self) -> bool:

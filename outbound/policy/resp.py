@@ -143,14 +143,24 @@ class RespClient:
 
     async def call(self, *command):
         """Send one command and wait for its reply. On a timeout the connection
-        is dropped, since later replies could no longer be matched."""
+        is dropped, since later replies could no longer be matched. (A timer
+        rather than ``asyncio.wait_for``, which costs a good deal more per call.)"""
         protocol = await self._ready()
+        future = self._send(protocol, command)
+        timer = asyncio.get_running_loop().call_later(
+            self.timeout, _expire, protocol, future
+        )
         try:
-            return await asyncio.wait_for(self._send(protocol, command), self.timeout)
-        except TimeoutError:
-            protocol.transport.close()
-            raise
+            return await future
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:
             self._protocol.transport.close()
+
+
+def _expire(protocol: _Protocol, future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError("no reply from Redis in time"))
+        protocol.transport.close()

@@ -12,9 +12,7 @@ logged and counted, and the decision is still recorded once Redis is back.
 """
 
 import asyncio
-import itertools
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -83,20 +81,23 @@ class PolicyServer:
         self._by_address: dict[str, tuple] = {}
         self._redis_down_until = 0.0
         self._closing = False
-        # Members of the counters' sets must be unique across servers: a random
-        # prefix per server start and a serial, not a random number per request.
-        self._instance = os.urandom(6).hex() + "-"
-        self._serial = itertools.count()
         self._sweeper: asyncio.Task | None = None
+        self._lookups: set[asyncio.Task] = set()
 
-    async def start(self, listens: list[tuple[str, int]]) -> list[tuple[str, int]]:
-        """Listen on every (host, port); port 0 picks a free one. Returns the
-        addresses actually bound."""
+    async def start(
+        self, listens: list[tuple[str, int]], *, sockets: list | None = None
+    ) -> list[tuple[str, int]]:
+        """Listen on every (host, port), port 0 picking a free one, or on the
+        listening ``sockets`` given (bound by the caller). Returns the addresses
+        actually bound."""
         loop = asyncio.get_running_loop()
         bound = []
-        for host, port in listens:
+        places = [{"sock": sock} for sock in sockets or []] or [
+            {"host": host, "port": port} for host, port in listens
+        ]
+        for place in places:
             server = await loop.create_server(
-                lambda: PolicyConnection(self), host, port, backlog=1024
+                lambda: PolicyConnection(self), backlog=1024, **place
             )
             self.servers.append(server)
             bound += [sock.getsockname()[:2] for sock in server.sockets]
@@ -133,58 +134,84 @@ class PolicyServer:
         self.hot.close()
         await self.client.aclose()
 
-    async def answer(self, attrs: dict[str, str]) -> str:
-        """The action for one request (without the ``action=``)."""
+    def submit(self, attrs: dict[str, str], connection, slot: list) -> None:
+        """Decide one request; ``connection.answer(slot, action)`` is called with
+        the action (without the ``action=``), now or when Redis has replied."""
         if attrs.get("request") != "smtpd_access_policy":
-            return "DUNNO"
+            connection.answer(slot, "DUNNO")
+            return
         if attrs.get("protocol_state", "").upper() not in DECISION_STATES:
             # Decisions are per message, where the recipient count is known.
-            return "DUNNO"
+            connection.answer(slot, "DUNNO")
+            return
         decided_at = time.time()
+        if time.monotonic() < self._redis_down_until:
+            error = aioredis.ConnectionError("Redis marked down")
+            connection.answer(slot, self._fail(attrs, decided_at, error))
+            return
         login = attrs.get("sasl_username", "").strip().lower()
         client = attrs.get("client_address", "").strip()
         recipients = protocol.as_count(attrs.get("recipient_count"))
-        try:
-            count = await self._count(login, client, recipients)
-            subscriber_id, status = await self._identify(login, client, count)
-        except (aioredis.RedisError, OSError, LookupFailedError) as exc:
-            return self._fail(attrs, decided_at, exc)
+        request = CountRequest(
+            login,
+            f"l:{login}" if login else f"a:{client}",
+            protocol.client_network(client),
+            recipients,
+        )
+
+        def counted(count: Count | None, error: Exception | None) -> None:
+            try:
+                if error is not None:
+                    # Answer at once for a moment instead of every request
+                    # timing out.
+                    self._redis_down_until = time.monotonic() + BREAKER_SECONDS
+                    connection.answer(slot, self._fail(attrs, decided_at, error))
+                    return
+                known = self._known(login, client, count)
+                if known is None:
+                    self._spawn(
+                        self._looked_up(attrs, decided_at, count, slot, connection)
+                    )
+                    return
+                connection.answer(slot, self._decided(attrs, decided_at, count, known))
+            except Exception:  # one broken request must not take the server down
+                connection.fail()
+
+        self.batcher.submit(request, counted)
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._lookups.add(task)
+        task.add_done_callback(self._lookups.discard)
+
+    def _decided(
+        self,
+        attrs: dict[str, str],
+        decided_at: float,
+        count: Count,
+        known: tuple[int | None, str | None],
+    ) -> str:
         decision = decide(
             Facts(
-                status=status,
+                status=known[1],
                 is_webmail=protocol.is_in_networks(
-                    client, self.config.webmail_networks
+                    attrs.get("client_address", "").strip(),
+                    self.config.webmail_networks,
                 ),
-                recipient_count=recipients,
+                recipient_count=protocol.as_count(attrs.get("recipient_count")),
                 window_messages=count.messages,
                 window_recipients=count.recipients,
                 login_networks=count.networks,
             ),
             self.config.limits,
         )
-        return self._record(attrs, decided_at, subscriber_id, decision)
+        return self._record(attrs, decided_at, known[0], decision)
 
-    async def _count(self, login: str, client: str, recipients: int) -> Count:
-        if time.monotonic() < self._redis_down_until:
-            raise aioredis.ConnectionError("Redis marked down")
-        try:
-            return await self.batcher.count(
-                CountRequest(
-                    login=login,
-                    account=f"l:{login}" if login else f"a:{client}",
-                    network=protocol.client_network(client),
-                    recipients=recipients,
-                    member=f"{self._instance}{next(self._serial)}",
-                )
-            )
-        except (aioredis.RedisError, OSError):
-            # Answer at once for a moment instead of every request timing out.
-            self._redis_down_until = time.monotonic() + BREAKER_SECONDS
-            raise
-
-    async def _identify(
+    def _known(
         self, login: str, client: str, count: Count
-    ) -> tuple[int | None, str | None]:
+    ) -> tuple[int | None, str | None] | None:
+        """The sender's (subscriber id, status) from what is in memory, or None
+        when the database must be asked."""
         if login and count.subscriber_id is not None:
             return count.subscriber_id, count.status
         key, lookup = (
@@ -198,6 +225,35 @@ class PolicyServer:
         remembered = self._by_address.get(key)
         if remembered is not None and remembered[0] > now:
             return remembered[1]
+        return None
+
+    async def _looked_up(
+        self,
+        attrs: dict[str, str],
+        decided_at: float,
+        count: Count,
+        slot: list,
+        connection,
+    ) -> None:
+        login = attrs.get("sasl_username", "").strip().lower()
+        client = attrs.get("client_address", "").strip()
+        try:
+            found = await self._lookup(login, client)
+        except LookupFailedError as exc:
+            connection.answer(slot, self._fail(attrs, decided_at, exc))
+            return
+        try:
+            connection.answer(slot, self._decided(attrs, decided_at, count, found))
+        except Exception:  # one broken request must not take the server down
+            connection.fail()
+
+    async def _lookup(self, login: str, client: str) -> tuple[int | None, str | None]:
+        key, lookup = (
+            (f"l:{login}", self.config.login_lookup)
+            if login
+            else (f"a:{client}", self.config.address_lookup)
+        )
+        now = time.monotonic()
         try:
             found = await asyncio.to_thread(lookup, login or client)
         except Exception as exc:  # the database, whatever its driver raises
@@ -220,32 +276,37 @@ class PolicyServer:
         subscriber_id: int | None,
         decision: Decision,
     ) -> str:
+        relay_host = self._relay_host(attrs)
+        login = attrs.get("sasl_username", "").strip().lower()
         token = ""
-        answer = decision.postfix_action
-        if decision.action == Action.DUNNO:
+        if decision.action is Action.DUNNO:
             token = sign(
                 TracePayload(
-                    relay_host=self._relay_host(attrs),
+                    relay_host=relay_host,
                     queue_id=attrs.get("queue_id", ""),
                     issued_at=int(decided_at),
                     subscriber_id=subscriber_id,
-                    login=attrs.get("sasl_username", "").strip().lower(),
+                    login=login,
                 ),
                 key=self.config.trace_key,
             )
             answer = f"PREPEND {self.config.trace_header}: {token}"
-        self._count_action(decision.action.value)
+        else:
+            answer = decision.postfix_action
+        # The enums are str subclasses: no ``.value`` lookups (slow properties)
+        # on the hot path; JSON writes them as their plain values.
+        action = decision.action
+        self._count_action(action)
         self.recorder.add(
             _record(
                 attrs,
-                relay_host=self._relay_host(attrs),
-                decided_at=decided_at,
-                subscriber_id=subscriber_id,
-                action=decision.action.value,
-                rule=decision.rule.value,
-                reason=decision.text,
-                token=token,
-                is_suspect=decision.is_suspect,
+                relay_host,
+                login,
+                decided_at,
+                subscriber_id,
+                (action, decision.rule, decision.text),
+                token,
+                decision.is_suspect,
             )
         )
         return answer
@@ -263,14 +324,13 @@ class PolicyServer:
         self.recorder.add(
             _record(
                 attrs,
-                relay_host=self._relay_host(attrs),
-                decided_at=decided_at,
-                subscriber_id=None,
-                action="fail",
-                rule="fail_open",
-                reason=f"answered {self.config.fail_action}",
-                token="",
-                is_suspect=False,
+                self._relay_host(attrs),
+                attrs.get("sasl_username", "").strip().lower(),
+                decided_at,
+                None,
+                ("fail", "fail_open", f"answered {self.config.fail_action}"),
+                "",
+                False,
             )
         )
         return self.config.fail_action
@@ -289,20 +349,32 @@ class LookupFailedError(Exception):
     """The database lookup behind a cache miss failed."""
 
 
-def _record(attrs: dict[str, str], **fields) -> dict:
+def _record(
+    attrs: dict[str, str],
+    relay_host: str,
+    login: str,
+    decided_at: float,
+    subscriber_id: int | None,
+    outcome: tuple[str, str, str],
+    token: str,
+    is_suspect: bool,
+) -> dict:
+    """A submission record, in the short keys the drain reads
+    (outbound.services.drain)."""
+    action, rule, reason = outcome
     return {
-        "h": fields["relay_host"],
+        "h": relay_host,
         "q": attrs.get("queue_id", "")[:32],
-        "t": fields["decided_at"],
-        "l": attrs.get("sasl_username", "").strip().lower()[:254],
-        "s": fields["subscriber_id"],
+        "t": decided_at,
+        "l": login[:254],
+        "s": subscriber_id,
         "c": attrs.get("client_address", ""),
         "f": attrs.get("sender", "")[:254],
         "n": protocol.as_count(attrs.get("recipient_count")),
         "z": protocol.as_count(attrs.get("size")),
-        "a": fields["action"],
-        "r": fields["rule"],
-        "x": fields["reason"][:255],
-        "k": fields["token"],
-        "p": fields["is_suspect"],
+        "a": action,
+        "r": rule,
+        "x": reason[:255],
+        "k": token,
+        "p": is_suspect,
     }

@@ -7,7 +7,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from outbound.policy.config import policy_config
-from outbound.policy.run import parse_listen, run, serve
+from outbound.policy.run import parse_listen, run, serve, serve_processes
 
 
 class Command(BaseCommand):
@@ -29,6 +29,13 @@ class Command(BaseCommand):
             "--no-drain-jobs",
             action="store_true",
             help="do not enqueue drain jobs (drain the stream some other way)",
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="server processes sharing the ports (SO_REUSEPORT); 1 runs in "
+            "this process",
         )
         parser.add_argument(
             "--no-cache-load",
@@ -53,6 +60,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"listening on {host} port {port}")
             sys.stdout.flush()
 
-        run(
-            serve(config, listens, load_cache=not options["no_cache_load"], ready=ready)
-        )
+        load_cache = not options["no_cache_load"]
+        if options["processes"] > 1:
+            sys.exit(
+                serve_processes(
+                    config,
+                    listens,
+                    processes=options["processes"],
+                    load_cache=load_cache,
+                    ready=ready,
+                )
+            )
+        run(serve(config, listens, load_cache=load_cache, ready=ready))

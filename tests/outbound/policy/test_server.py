@@ -16,7 +16,7 @@ from abusedesk.tracetoken import verify
 from accounts.status_cache import LOGIN_KEY, STATUS_KEY
 from outbound.policy.protocol import parse_networks
 from outbound.policy.recorder import STREAM_KEY
-from tests.outbound.conftest import data_request, exchange
+from tests.outbound.conftest import clear_outbound_keys, data_request, exchange
 
 
 def _cache(login: str, subscriber_id: int, status: str) -> None:
@@ -200,6 +200,55 @@ def test_sigterm_finishes_cleanly_and_writes_the_records(tmp_path):
     client = redis.Redis.from_url(settings.REDIS_URL)
     records = b"".join(e[1][b"r"] for e in client.xrange(STREAM_KEY))
     assert records.count(b'"h":"sigterm.test"') == 2
+
+
+def test_several_processes_share_one_port_and_stop_cleanly():
+    """--processes 2: the kernel spreads connections over both; SIGTERM stops
+    both, each writing its records, and the command exits 0."""
+    clear_outbound_keys(settings.REDIS_URL)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "abusedesk.settings_test"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(settings.BASE_DIR) / "manage.py"),
+            "policy_server",
+            "--listen",
+            "127.0.0.1:0",
+            "--processes",
+            "2",
+            "--no-cache-load",
+            "--no-drain-jobs",
+            "--relay-host",
+            "processes.test",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        port = int(server.stdout.readline().split()[-1])
+        sockets = []
+        deadline = time.monotonic() + 20
+        for n in range(20):
+            while True:
+                try:
+                    sockets.append(socket.create_connection(("127.0.0.1", port), 5))
+                    break
+                except ConnectionRefusedError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+            answer = exchange(sockets[-1], data_request(queue_id=f"4PR{n:02d}CDE9"))
+            assert answer.startswith("PREPEND")
+        for sock in sockets:
+            sock.close()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    records = b"".join(e[1][b"r"] for e in client.xrange(STREAM_KEY))
+    assert records.count(b'"h":"processes.test"') == 20
 
 
 def test_records_reaching_the_stream_enqueue_one_drain_job(policy_harness):
