@@ -196,8 +196,8 @@ def _fingerprint(msg: Message, fields: Mapping[str, Sequence[str]]) -> str:
             line = f"{name}:{' '.join(value.split())}\n"
             digest.update(line.encode(errors="replace"))
     for name, value in msg.items():
-        # The boundary parameter is renamed by ``prepare``; what a report says
-        # does not depend on it.
+        # A multipart boundary is the sender's random token, not something the
+        # report says; leaving Content-Type out keeps digests stable.
         if name.lower() == "content-type":
             continue
         line = f"{name.lower()}:{' '.join(str(value).split())}\n"

@@ -7,9 +7,10 @@ free text. Every helper tolerates broken input (bad charsets, 8-bit junk,
 missing boundaries) because bounces and complaints are written by the
 least careful software on the internet.
 
-The parser uses ``policy=compat32``: it is several times faster than
-``policy.default`` and never raises on malformed headers; headers are decoded
-lazily, only when a caller asks for one.
+The tree is compat32's (``policy=compat32``): several times faster than
+``policy.default``, it never raises on malformed headers, and headers are
+decoded lazily, only when a caller asks for one. ``mime`` builds it for
+well-formed mail; the stdlib parser builds it for the rest.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import quopri
 import re
 from collections.abc import Iterator
 from email.message import Message
-from email.parser import BytesParser, HeaderParser
+from email.parser import HeaderParser, Parser
 from email.policy import compat32
 
+from . import mime
 from .limits import MAX_NOTICE_CHARS, check_complexity
 from .prepare import prepare_noting_cuts
 
@@ -34,7 +36,7 @@ MAX_PARSE_BYTES = 2_000_000
 # Text read from any single part for pattern matching.
 MAX_PART_CHARS = 64_000
 
-_BYTES_PARSER = BytesParser(policy=compat32)
+_PARSER = Parser(policy=compat32)
 _HEADER_PARSER = HeaderParser(policy=compat32)
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -82,6 +84,18 @@ def parse_bytes(raw: bytes) -> Message:
     """Parse raw bytes into a compat32 ``Message``; never raises on bad input,
     except ``limits.TooComplexError`` for a message over a work limit. Whether
     a delivery-status part was cut on the way is kept for ``was_cut``."""
+    text, shortened = wire_text(raw)
+    msg = mime.parse_text(text)
+    if msg is None:
+        msg = _PARSER.parsestr(text)
+    msg._ingest_cut = shortened  # type: ignore[attr-defined]
+    return msg
+
+
+def wire_text(raw: bytes) -> tuple[str, bool]:
+    """The text ``parse_bytes`` parses (capped, LF endings, prepared, 8-bit
+    bytes as surrogate escapes, as ``BytesParser`` decodes them), and whether
+    a delivery-status part was cut."""
     if len(raw) > MAX_PARSE_BYTES:
         raw = raw[:MAX_PARSE_BYTES]
     raw = normalize_newlines(raw).lstrip(b"\n")
@@ -90,14 +104,14 @@ def parse_bytes(raw: bytes) -> Message:
         raw = raw.split(b"\n", 1)[1]
     check_complexity(raw)
     prepared, shortened = prepare_noting_cuts(raw)
-    msg = _BYTES_PARSER.parsebytes(prepared)
-    msg._ingest_cut = shortened  # type: ignore[attr-defined]
-    return msg
+    return prepared.decode("ascii", "surrogateescape"), shortened
 
 
 def parse_header_block(text: str) -> Message:
     """Parse a block of header lines (pasted or ``text/rfc822-headers``)."""
-    return _HEADER_PARSER.parsestr(text.replace("\r\n", "\n").lstrip("\n"))
+    text = text.replace("\r\n", "\n").lstrip("\n")
+    msg = mime.parse_headers(text)
+    return _HEADER_PARSER.parsestr(text) if msg is None else msg
 
 
 def _codec(charset: str | None) -> str:
