@@ -215,7 +215,7 @@ def _decode_part(part: Message) -> tuple[str, bool]:
     payload = part.get_payload(decode=True)
     cut = False
     if isinstance(payload, bytes):
-        charset = part.get_content_charset()
+        charset = content_charset(part)
         cut = len(payload) > MAX_PART_CHARS * 2
         text = decode_bytes(payload[: MAX_PART_CHARS * 2], charset)
     else:
@@ -255,20 +255,30 @@ def walk_shallow(msg: Message) -> Iterator[Message]:
     """Yield every part of ``msg`` without descending into attached messages.
 
     An attached original (``message/rfc822``) carries its own text, and that
-    text must never be mistaken for the notification.
+    text must never be mistaken for the notification. The parts are listed
+    once per message and kept on it: classification walks them many times,
+    and a parsed tree is never changed.
     """
+    parts: list[Message] | None = getattr(msg, "_ingest_shallow", None)
+    if parts is None:
+        parts = msg._ingest_shallow = _shallow_parts(msg)  # type: ignore[attr-defined]
+    return iter(parts)
+
+
+def _shallow_parts(msg: Message) -> list[Message]:
     # Depth first, in document order: children go on the stack reversed, so
     # each pop is O(1) (a list used as a queue made this quadratic).
+    parts = []
     stack = [msg]
     while stack:
         part = stack.pop()
-        yield part
+        parts.append(part)
         if content_type(part) in ORIGINAL_TYPES:
             continue
-        if part.is_multipart():
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+        payload = part._payload
+        if isinstance(payload, list):
+            stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+    return parts
 
 
 def text_parts(msg: Message) -> Iterator[Message]:
@@ -318,16 +328,62 @@ def attached_messages(msg: Message) -> Iterator[Message]:
     """Yield parts that hold an attached message or its headers: the message
     types, and a saved message attached as a file ("spam.eml", often sent as
     ``application/octet-stream``) that mail clients produce when forwarding."""
-    for part in walk_shallow(msg):
-        if content_type(part) in ORIGINAL_TYPES or _is_saved_message(part):
-            yield part
+    parts: list[Message] | None = getattr(msg, "_ingest_attached", None)
+    if parts is None:
+        parts = [
+            part
+            for part in walk_shallow(msg)
+            if content_type(part) in ORIGINAL_TYPES or _is_saved_message(part)
+        ]
+        msg._ingest_attached = parts  # type: ignore[attr-defined]
+    return iter(parts)
 
 
 def _is_saved_message(part: Message) -> bool:
     if part.is_multipart():
         return False
+    # A file name ending ".eml" shows "eml" in the raw fields, or an RFC 2231
+    # percent escape: without either, the stdlib's reading is not needed.
+    raw = " ".join(
+        _raw_values(part, "content-disposition")[:1]
+        + _raw_values(part, "content-type")[:1]
+    ).lower()
+    if "eml" not in raw and "%" not in raw:
+        return False
     name = (part.get_filename() or "").strip().lower()
     return name.endswith(".eml")
+
+
+# Characters that make the stdlib's parameter reading more than a split on
+# ";" and "=": quoting, escapes, RFC 2231 names, bracketed values.
+_PARAM_SPECIALS = re.compile(r'["\\*<]')
+
+
+def content_param(part: Message, name: str) -> str | None:
+    """``part.get_param(name)`` of the Content-Type field, read directly when
+    the field is plain (``name`` lowercase)."""
+    values = _raw_values(part, "content-type")
+    if not values:
+        return None
+    value = values[0]
+    if not value.isascii() or _PARAM_SPECIALS.search(value):
+        return part.get_param(name)  # type: ignore[return-value]
+    # As the stdlib reads it: every ";" item, the type included, is a name,
+    # "=" and a value, or a bare name.
+    for item in value.split(";"):
+        key, _, found = item.partition("=")
+        if key.strip().lower() == name:
+            return found.strip()
+    return None
+
+
+def content_charset(part: Message) -> str | None:
+    """``part.get_content_charset()``, read directly when the field is plain."""
+    values = _raw_values(part, "content-type")
+    if values and values[0].isascii() and not _PARAM_SPECIALS.search(values[0]):
+        charset = content_param(part, "charset")
+        return charset.lower() if charset is not None else None
+    return part.get_content_charset()
 
 
 def attached_message(part: Message) -> Message | None:
