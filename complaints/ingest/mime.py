@@ -142,6 +142,7 @@ def _content_type(msg: Message, source: _Source, start: int, end: int) -> str:
     if at < 0:
         return msg.get_default_type()
     value = _FIELD.match(source.text, at, end).group(2)
+    msg._ingest_type_field = value  # for the boundary
     if not value.isascii():
         return msg.get_content_type()  # its surrogate handling decides
     ctype = value.partition(";")[0].strip().lower()
@@ -220,7 +221,11 @@ def _find_delimiter(
 
 def _multipart(msg: Message, ctype: str, source: _Source, start: int, end: int) -> None:
     text = source.text
-    boundary = msg.get_boundary()
+    is_plain, boundary = plain_param(msg._ingest_type_field, "boundary")
+    if is_plain:
+        boundary = boundary.rstrip() if boundary is not None else None
+    else:
+        boundary = msg.get_boundary()
     if not boundary or "\n" in boundary:
         raise _Unsupported
     separator = "--" + boundary
@@ -245,6 +250,33 @@ def _multipart(msg: Message, ctype: str, source: _Source, start: int, end: int) 
             msg.epilogue = text[next_after:end]
             return
         after = next_after
+
+
+# What makes the stdlib's parameter reading more than a split on ";" and "="
+# with plain double-quoted values: escapes, RFC 2231 names, bracketed values.
+_PARAM_SPECIALS = re.compile(r"[\\*<]")
+
+
+def plain_param(value: str, name: str) -> tuple[bool, str | None]:
+    """Parameter ``name`` (lowercase) of a Content-Type ``value``, read as
+    ``Message.get_param`` reads it: ``(True, value or None)`` when the field
+    is plain enough to split, else ``(False, None)``."""
+    if not value.isascii() or _PARAM_SPECIALS.search(value):
+        return False, None
+    # Every ";" item, the type included, is a name, "=" and a value, or a
+    # bare name; a quoted value loses its quotes. A quote anywhere else (a
+    # ";" inside quotes, say) is left to the stdlib.
+    for item in value.split(";"):
+        key, _, found = item.partition("=")
+        found = found.strip()
+        if '"' in item:
+            quoted = found.count('"') == 2 and found[0] == found[-1] == '"'
+            if '"' in key or not quoted:
+                return False, None
+            found = found[1:-1]
+        if key.strip().lower() == name:
+            return True, found
+    return True, None
 
 
 def _drop_last_newline(last: Message) -> None:

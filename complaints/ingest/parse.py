@@ -354,36 +354,25 @@ def _is_saved_message(part: Message) -> bool:
     return name.endswith(".eml")
 
 
-# Characters that make the stdlib's parameter reading more than a split on
-# ";" and "=": quoting, escapes, RFC 2231 names, bracketed values.
-_PARAM_SPECIALS = re.compile(r'["\\*<]')
-
-
 def content_param(part: Message, name: str) -> str | None:
     """``part.get_param(name)`` of the Content-Type field, read directly when
     the field is plain (``name`` lowercase)."""
     values = _raw_values(part, "content-type")
     if not values:
         return None
-    value = values[0]
-    if not value.isascii() or _PARAM_SPECIALS.search(value):
-        return part.get_param(name)  # type: ignore[return-value]
-    # As the stdlib reads it: every ";" item, the type included, is a name,
-    # "=" and a value, or a bare name.
-    for item in value.split(";"):
-        key, _, found = item.partition("=")
-        if key.strip().lower() == name:
-            return found.strip()
-    return None
+    is_plain, value = mime.plain_param(values[0], name)
+    return value if is_plain else part.get_param(name)  # type: ignore[return-value]
 
 
 def content_charset(part: Message) -> str | None:
     """``part.get_content_charset()``, read directly when the field is plain."""
     values = _raw_values(part, "content-type")
-    if values and values[0].isascii() and not _PARAM_SPECIALS.search(values[0]):
-        charset = content_param(part, "charset")
-        return charset.lower() if charset is not None else None
-    return part.get_content_charset()
+    if not values:
+        return None
+    is_plain, charset = mime.plain_param(values[0], "charset")
+    if not is_plain:
+        return part.get_content_charset()
+    return charset.lower() if charset is not None else None
 
 
 def attached_message(part: Message) -> Message | None:

@@ -125,6 +125,10 @@ CONTENT_TYPES = [
     "text/plain; charset*=utf-8''latin%2D1",
     "multipart/report; report-type=Feedback-Report;\n\tboundary=x",
     'multipart/report; boundary="a;b"; report-type=delivery-status',
+    'multipart/mixed; boundary="=_x y "; charset="UTF-8"',
+    'multipart/mixed; boundary="a"b"',
+    'multipart/mixed; boundary=""',
+    'multipart/mixed; "q"=x; boundary=y',
     "text/plain; charset=\udce9",
 ]
 
