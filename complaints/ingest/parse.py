@@ -185,10 +185,17 @@ def _raw_values(msg: Message, name: str) -> list[str]:
 
 def header(msg: Message, name: str) -> str | None:
     """Return the decoded first ``name`` header of ``msg``, or None."""
+    # Decoded once per message and name: readers ask for From, Subject and
+    # the like again and again.
+    decoded: dict[str, str | None] | None = getattr(msg, "_ingest_decoded", None)
+    if decoded is None:
+        decoded = msg._ingest_decoded = {}  # type: ignore[attr-defined]
+    if name in decoded:
+        return decoded[name]
     values = _raw_values(msg, name)
-    if not values:
-        return None
-    return decode_header_value(values[0]) or None
+    value = (decode_header_value(values[0]) or None) if values else None
+    decoded[name] = value
+    return value
 
 
 def header_all(msg: Message, name: str) -> list[str]:
