@@ -178,7 +178,12 @@ def _raw_values(msg: Message, name: str) -> list[str]:
     if index is None:
         index = {}
         for key, value in msg.raw_items():
-            index.setdefault(key.lower(), []).append(str(value))
+            lowered = key.lower()
+            values = index.get(lowered)
+            if values is None:
+                index[lowered] = [str(value)]
+            else:
+                values.append(str(value))
         msg._ingest_headers = index  # type: ignore[attr-defined]
     return index.get(name.lower(), [])
 

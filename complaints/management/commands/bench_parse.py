@@ -11,8 +11,10 @@ second for ``classify`` and for flufl.bounce's ``scan_message``.
 The figure must hold for real traffic, where no two messages are alike, so
 nothing may be remembered from one round to the next: the ingest parser keeps
 no cache across messages, and the ``re`` module's cache of compiled patterns
-is cleared before each round (the MIME parser compiles a pattern for every
-multipart boundary, and a repeated set would otherwise find them compiled).
+is cleared before each round (the stdlib MIME parser, which flufl.bounce
+uses and the ingest parser falls back on for broken mail, compiles a
+pattern for every multipart boundary, and a repeated set would otherwise
+find them compiled).
 Wall-clock and CPU time are both shown: on a busy machine the CPU figure is
 the steadier one. Each parser first makes one untimed pass over the set, so
 both are measured warm (modules imported, module-level patterns compiled), as
