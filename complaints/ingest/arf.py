@@ -112,7 +112,7 @@ def is_feedback_report(msg: Message) -> bool:
     """True when ``msg`` declares itself an ARF report (RFC 5965 section 2)."""
     if parse.content_type(msg) != "multipart/report":
         return False
-    return (msg.get_param("report-type") or "").lower() == "feedback-report"
+    return (parse.content_param(msg, "report-type") or "").lower() == "feedback-report"
 
 
 def read_feedback_report(msg: Message) -> FeedbackReport | None:

@@ -110,7 +110,7 @@ def _bounce_evidence(
 ) -> int:
     """How sure the notice is a bounce: 0 no, 1 maybe, 2 certainly."""
     if parse.content_type(msg) == "multipart/report":
-        report_type = (msg.get_param("report-type") or "").lower()
+        report_type = (parse.content_param(msg, "report-type") or "").lower()
         if "delivery-status" in report_type:
             return 2
         if "disposition-notification" in report_type:

@@ -41,6 +41,7 @@ from . import (
     nonstandard,
     notices,
     parse,
+    reasons,
 )
 from .original import build_original
 from .report import ComplaintSource, Kind, OriginalMessage, Recipient, Report
@@ -49,7 +50,8 @@ from .report import ComplaintSource, Kind, OriginalMessage, Recipient, Report
 def classify(raw: bytes, *, trace_header: str = "X-Abuse-Trace") -> Report:
     """Classify raw email bytes; never raises."""
     try:
-        return _classify(raw, trace_header)
+        with reasons.answers_remembered():
+            return _classify(raw, trace_header)
     except Exception as exc:  # noqa: BLE001 - the one boundary that turns breakage into data
         return Report(kind=Kind.OTHER, error=f"{type(exc).__name__}: {exc}"[:500])
 

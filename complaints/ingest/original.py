@@ -63,10 +63,25 @@ def first_external_ip(headers: Sequence[str]) -> str | None:
     """The oldest external client IP of a Received trail (read bottom up)."""
     for header in reversed(headers):
         for text in received.client_ips(header):
-            ip = _parse_ip(text)
-            if ip is not None and _is_external_ip(ip):
+            if _is_external_text(text):
                 return text
     return None
+
+
+def _is_external_text(text: str) -> bool:
+    """``_is_external_ip`` of an address ``client_ips`` wrote: dotted IPv4
+    is tested by its numbers, without building an address object."""
+    if ":" in text:
+        ip = _parse_ip(text)
+        return ip is not None and _is_external_ip(ip)
+    a, b, *_ = map(int, text.split("."))
+    return not (
+        a in (0, 10, 127)  # "this network" (RFC 1122), private, loopback
+        or (a == 169 and b == 254)  # link-local
+        or (a == 172 and 16 <= b <= 31)
+        or (a == 192 and b == 168)
+        or 224 <= a <= 239  # multicast
+    )
 
 
 def find_login(headers: Sequence[str]) -> str | None:
@@ -190,19 +205,22 @@ def _fingerprint(msg: Message, fields: Mapping[str, Sequence[str]]) -> str:
     the reported message, in order. A feedback loop resending a report under a
     new Message-ID repeats it; two recipients' reports of one mailing differ in
     their delivery headers (Received, X-Original-To, Delivered-To)."""
-    digest = hashlib.sha256()
-    for name in sorted(fields):
-        for value in fields[name]:
-            line = f"{name}:{' '.join(value.split())}\n"
-            digest.update(line.encode(errors="replace"))
-    for name, value in msg.items():
-        # The boundary parameter is renamed by ``prepare``; what a report says
-        # does not depend on it.
-        if name.lower() == "content-type":
+    lines = [
+        f"{name}:{' '.join(value.split())}\n"
+        for name in sorted(fields)
+        for value in fields[name]
+    ]
+    fetch = msg.policy.header_fetch_parse
+    for name, value in msg.raw_items():
+        lowered = name.lower()
+        # A multipart boundary is the sender's random token, not something the
+        # report says; leaving Content-Type out keeps digests stable.
+        if lowered == "content-type":
             continue
-        line = f"{name.lower()}:{' '.join(str(value).split())}\n"
-        digest.update(line.encode(errors="replace"))
-    return digest.hexdigest()
+        # What ``msg.items()`` gives: raw 8-bit values come back as headers.
+        text = value if value.isascii() else str(fetch(name, value))
+        lines.append(f"{lowered}:{' '.join(text.split())}\n")
+    return hashlib.sha256("".join(lines).encode(errors="replace")).hexdigest()
 
 
 def _source_ip(fields: Mapping[str, Sequence[str]]) -> str | None:

@@ -7,9 +7,10 @@ free text. Every helper tolerates broken input (bad charsets, 8-bit junk,
 missing boundaries) because bounces and complaints are written by the
 least careful software on the internet.
 
-The parser uses ``policy=compat32``: it is several times faster than
-``policy.default`` and never raises on malformed headers; headers are decoded
-lazily, only when a caller asks for one.
+The tree is compat32's (``policy=compat32``): several times faster than
+``policy.default``, it never raises on malformed headers, and headers are
+decoded lazily, only when a caller asks for one. ``mime`` builds it for
+well-formed mail; the stdlib parser builds it for the rest.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import quopri
 import re
 from collections.abc import Iterator
 from email.message import Message
-from email.parser import BytesParser, HeaderParser
+from email.parser import HeaderParser, Parser
 from email.policy import compat32
 
+from . import mime
 from .limits import MAX_NOTICE_CHARS, check_complexity
 from .prepare import prepare_noting_cuts
 
@@ -34,7 +36,7 @@ MAX_PARSE_BYTES = 2_000_000
 # Text read from any single part for pattern matching.
 MAX_PART_CHARS = 64_000
 
-_BYTES_PARSER = BytesParser(policy=compat32)
+_PARSER = Parser(policy=compat32)
 _HEADER_PARSER = HeaderParser(policy=compat32)
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -82,6 +84,18 @@ def parse_bytes(raw: bytes) -> Message:
     """Parse raw bytes into a compat32 ``Message``; never raises on bad input,
     except ``limits.TooComplexError`` for a message over a work limit. Whether
     a delivery-status part was cut on the way is kept for ``was_cut``."""
+    text, shortened = wire_text(raw)
+    msg = mime.parse_text(text)
+    if msg is None:
+        msg = _PARSER.parsestr(text)
+    msg._ingest_cut = shortened  # type: ignore[attr-defined]
+    return msg
+
+
+def wire_text(raw: bytes) -> tuple[str, bool]:
+    """The text ``parse_bytes`` parses (capped, LF endings, prepared, 8-bit
+    bytes as surrogate escapes, as ``BytesParser`` decodes them), and whether
+    a delivery-status part was cut."""
     if len(raw) > MAX_PARSE_BYTES:
         raw = raw[:MAX_PARSE_BYTES]
     raw = normalize_newlines(raw).lstrip(b"\n")
@@ -90,14 +104,14 @@ def parse_bytes(raw: bytes) -> Message:
         raw = raw.split(b"\n", 1)[1]
     check_complexity(raw)
     prepared, shortened = prepare_noting_cuts(raw)
-    msg = _BYTES_PARSER.parsebytes(prepared)
-    msg._ingest_cut = shortened  # type: ignore[attr-defined]
-    return msg
+    return prepared.decode("ascii", "surrogateescape"), shortened
 
 
 def parse_header_block(text: str) -> Message:
     """Parse a block of header lines (pasted or ``text/rfc822-headers``)."""
-    return _HEADER_PARSER.parsestr(text.replace("\r\n", "\n").lstrip("\n"))
+    text = text.replace("\r\n", "\n").lstrip("\n")
+    msg = mime.parse_headers(text)
+    return _HEADER_PARSER.parsestr(text) if msg is None else msg
 
 
 def _codec(charset: str | None) -> str:
@@ -164,17 +178,29 @@ def _raw_values(msg: Message, name: str) -> list[str]:
     if index is None:
         index = {}
         for key, value in msg.raw_items():
-            index.setdefault(key.lower(), []).append(str(value))
+            lowered = key.lower()
+            values = index.get(lowered)
+            if values is None:
+                index[lowered] = [str(value)]
+            else:
+                values.append(str(value))
         msg._ingest_headers = index  # type: ignore[attr-defined]
     return index.get(name.lower(), [])
 
 
 def header(msg: Message, name: str) -> str | None:
     """Return the decoded first ``name`` header of ``msg``, or None."""
+    # Decoded once per message and name: readers ask for From, Subject and
+    # the like again and again.
+    decoded: dict[str, str | None] | None = getattr(msg, "_ingest_decoded", None)
+    if decoded is None:
+        decoded = msg._ingest_decoded = {}  # type: ignore[attr-defined]
+    if name in decoded:
+        return decoded[name]
     values = _raw_values(msg, name)
-    if not values:
-        return None
-    return decode_header_value(values[0]) or None
+    value = (decode_header_value(values[0]) or None) if values else None
+    decoded[name] = value
+    return value
 
 
 def header_all(msg: Message, name: str) -> list[str]:
@@ -201,7 +227,7 @@ def _decode_part(part: Message) -> tuple[str, bool]:
     payload = part.get_payload(decode=True)
     cut = False
     if isinstance(payload, bytes):
-        charset = part.get_content_charset()
+        charset = content_charset(part)
         cut = len(payload) > MAX_PART_CHARS * 2
         text = decode_bytes(payload[: MAX_PART_CHARS * 2], charset)
     else:
@@ -241,20 +267,30 @@ def walk_shallow(msg: Message) -> Iterator[Message]:
     """Yield every part of ``msg`` without descending into attached messages.
 
     An attached original (``message/rfc822``) carries its own text, and that
-    text must never be mistaken for the notification.
+    text must never be mistaken for the notification. The parts are listed
+    once per message and kept on it: classification walks them many times,
+    and a parsed tree is never changed.
     """
+    parts: list[Message] | None = getattr(msg, "_ingest_shallow", None)
+    if parts is None:
+        parts = msg._ingest_shallow = _shallow_parts(msg)  # type: ignore[attr-defined]
+    return iter(parts)
+
+
+def _shallow_parts(msg: Message) -> list[Message]:
     # Depth first, in document order: children go on the stack reversed, so
     # each pop is O(1) (a list used as a queue made this quadratic).
+    parts = []
     stack = [msg]
     while stack:
         part = stack.pop()
-        yield part
+        parts.append(part)
         if content_type(part) in ORIGINAL_TYPES:
             continue
-        if part.is_multipart():
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+        payload = part._payload
+        if isinstance(payload, list):
+            stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+    return parts
 
 
 def text_parts(msg: Message) -> Iterator[Message]:
@@ -304,16 +340,51 @@ def attached_messages(msg: Message) -> Iterator[Message]:
     """Yield parts that hold an attached message or its headers: the message
     types, and a saved message attached as a file ("spam.eml", often sent as
     ``application/octet-stream``) that mail clients produce when forwarding."""
-    for part in walk_shallow(msg):
-        if content_type(part) in ORIGINAL_TYPES or _is_saved_message(part):
-            yield part
+    parts: list[Message] | None = getattr(msg, "_ingest_attached", None)
+    if parts is None:
+        parts = [
+            part
+            for part in walk_shallow(msg)
+            if content_type(part) in ORIGINAL_TYPES or _is_saved_message(part)
+        ]
+        msg._ingest_attached = parts  # type: ignore[attr-defined]
+    return iter(parts)
 
 
 def _is_saved_message(part: Message) -> bool:
     if part.is_multipart():
         return False
+    # A file name ending ".eml" shows "eml" in the raw fields, or an RFC 2231
+    # percent escape: without either, the stdlib's reading is not needed.
+    raw = " ".join(
+        _raw_values(part, "content-disposition")[:1]
+        + _raw_values(part, "content-type")[:1]
+    ).lower()
+    if "eml" not in raw and "%" not in raw:
+        return False
     name = (part.get_filename() or "").strip().lower()
     return name.endswith(".eml")
+
+
+def content_param(part: Message, name: str) -> str | None:
+    """``part.get_param(name)`` of the Content-Type field, read directly when
+    the field is plain (``name`` lowercase)."""
+    values = _raw_values(part, "content-type")
+    if not values:
+        return None
+    is_plain, value = mime.plain_param(values[0], name)
+    return value if is_plain else part.get_param(name)  # type: ignore[return-value]
+
+
+def content_charset(part: Message) -> str | None:
+    """``part.get_content_charset()``, read directly when the field is plain."""
+    values = _raw_values(part, "content-type")
+    if not values:
+        return None
+    is_plain, charset = mime.plain_param(values[0], "charset")
+    if not is_plain:
+        return part.get_content_charset()
+    return charset.lower() if charset is not None else None
 
 
 def attached_message(part: Message) -> Message | None:

@@ -112,6 +112,8 @@ class Starts:
         # Phrases shorter than DEPTH are compared as prefixes of the slices.
         self.full = frozenset(p for p in prefixes or () if len(p) == DEPTH)
         self.short = tuple(p for p in prefixes or () if len(p) < DEPTH)
+        # Every match starts with one of these (empty when not known).
+        self.first_chars = frozenset(p[0] for p in prefixes or ())
 
     @staticmethod
     def _analyse(pattern: re.Pattern[str]) -> frozenset[str] | None:
@@ -130,6 +132,15 @@ class Starts:
         if any(not re.match(r"\w", p) for p in prefixes):
             return None
         return frozenset(prefixes)
+
+    def guarded(self, pattern: re.Pattern[str]) -> re.Pattern[str]:
+        """``pattern`` (this one's) with a look-ahead for its first
+        characters after the ``\\b``: the same matches, found about twice as
+        fast, because ``re`` otherwise tries every branch at every word."""
+        if not self.is_known or not pattern.pattern.startswith("\\b"):
+            return pattern
+        chars = "".join(re.escape(ch) for ch in sorted(self.first_chars))
+        return re.compile(rf"\b(?=[{chars}]){pattern.pattern[2:]}", pattern.flags)
 
     def may_match(self, starts: set[str]) -> bool:
         """False only when the pattern cannot match a text with these starts."""

@@ -1,6 +1,6 @@
 """Prepare raw bytes so the stdlib MIME parser has less work to do.
 
-Three rewrites, each of which leaves everything the readers look at as it was.
+Two rewrites, each of which leaves everything the readers look at as it was.
 
 **Overlong part bodies are shortened.** The readers decode at most
 ``parse.MAX_PART_CHARS * 2`` bytes of any part and never read images or
@@ -25,17 +25,9 @@ forwarding a DSN or ARF report, which ``classify`` unwraps) and a part whose
 content is base64 or quoted-printable encoded (its "headers" are not text
 yet).
 
-**Boundaries are renamed.** The parser compiles a regular expression for
-every multipart boundary it meets, and real boundaries are unique per
-message, so each multipart message paid for a fresh compilation (more than
-the rest of its parsing). Renaming each distinct boundary to a fixed token
-(``=_ingest_boundary_0``, ``..._1``) in its ``boundary=`` parameter and its
-delimiter lines (RFC 2046 section 5.1.1) lets ``re`` reuse the few patterns
-it has compiled for every later message. The new names show only in the
-``boundary`` parameters, which no reader looks at.
-
 Anything unexpected leaves the bytes as they were: both rewrites only save
-time and must never change what is read.
+time and must never change what is read. (Boundaries need no renaming:
+``mime`` finds delimiter lines without compiling a pattern per boundary.)
 """
 
 from __future__ import annotations
@@ -55,10 +47,6 @@ _ATTACHED_TYPE = re.compile(
 _BOUNDARY_PARAM = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\n]+)"|([^\s;"]+))')
 _ENCODED = re.compile(rb"content-transfer-encoding:[ \t]*(?:base64|quoted-printable)")
 _REPORT = re.compile(rb"content-type:[ \t]*multipart/report")
-_TOKEN = b"=_ingest_boundary_"
-# A delimiter line ends after the boundary, an optional "--" closing it and
-# optional blanks (what the stdlib parser's boundary pattern accepts).
-_DELIMITER_END = re.compile(rb"(?:--)?[ \t]*(?:\n|\Z)")
 # Bytes kept between two possible delimiters: a part's header block and
 # enough body for ``parse.part_text``, which decodes at most 128 KB (base64
 # needs 4/3 of that; quoted-printable text rarely grows by half).
@@ -82,7 +70,7 @@ _STATUS_TYPE = re.compile(rb"\ncontent-type:[ \t]*message/(?:global-)?delivery-s
 
 
 def prepare(raw: bytes) -> bytes:
-    """Return ``raw`` (LF line endings) trimmed and with renamed boundaries."""
+    """Return ``raw`` (LF line endings) trimmed."""
     return prepare_noting_cuts(raw)[0]
 
 
@@ -92,7 +80,7 @@ def prepare_noting_cuts(raw: bytes) -> tuple[bytes, bool]:
     parts are cut again, and noted, by ``parse.part_text``; other cuts (an
     attached original's body) lose nothing a report lists."""
     shortened, cut = _shorten(raw)
-    return rename_boundaries(trim_attached_bodies(shortened)), cut
+    return trim_attached_bodies(shortened), cut
 
 
 def shorten_long_parts(raw: bytes) -> bytes:
@@ -252,63 +240,3 @@ def _body_span(raw: bytes, lowered: bytes, at: int) -> tuple[int, int] | None:
     ends = [raw.find(delimiter, inner_head_end) for delimiter in delimiters]
     stop = min((end for end in ends if end >= 0), default=len(raw))
     return (start, stop) if stop > start else None
-
-
-def _boundary_values(raw: bytes) -> list[tuple[int, int]] | None:
-    """Spans of every ``boundary=`` value, or None when renaming is unsafe."""
-    lowered = raw.lower()
-    if b"boundary*" in lowered or _TOKEN in raw:
-        return None  # RFC 2231 continuations, or the token already present
-    spans = _boundary_spans(lowered)
-    for start, end in spans:
-        value = raw[start:end]
-        # The parser unquotes and strips trailing blanks; such values are
-        # left alone rather than reproduced.
-        if b"\\" in value or value != value.rstrip():
-            return None
-    return spans
-
-
-def rename_boundaries(raw: bytes) -> bytes:
-    """Rename each multipart boundary to a fixed token (see the docstring)."""
-    spans = _boundary_values(raw)
-    if not spans:
-        return raw
-    names: dict[bytes, bytes] = {}
-    for start, end in spans:
-        names.setdefault(raw[start:end], _TOKEN + str(len(names)).encode())
-    # "--abc--" closes "abc" but opens "abc--": such sets are left alone.
-    values = sorted(names)
-    if any(b.startswith(a) for a, b in zip(values, values[1:], strict=False)):
-        return raw
-    edits = [(start, end, names[raw[start:end]]) for start, end in spans]
-    for value, token in names.items():
-        edits.extend(_delimiter_edits(raw, value, token))
-    return _apply(raw, sorted(edits))
-
-
-def _delimiter_edits(
-    raw: bytes, value: bytes, token: bytes
-) -> list[tuple[int, int, bytes]]:
-    """Edits renaming ``value`` on each of its delimiter lines."""
-    edits = []
-    needle = b"\n--" + value
-    at = raw.find(needle)
-    while at >= 0:
-        start = at + 3
-        end = start + len(value)
-        if _DELIMITER_END.match(raw, end):
-            edits.append((start, end, token))
-        at = raw.find(needle, end)
-    return edits
-
-
-def _apply(raw: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
-    """``raw`` with each (start, end) span replaced; ``edits`` sorted, disjoint."""
-    pieces = []
-    done = 0
-    for start, end, replacement in edits:
-        pieces += [raw[done:start], replacement]
-        done = end
-    pieces.append(raw[done:])
-    return b"".join(pieces)

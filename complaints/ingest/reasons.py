@@ -24,6 +24,9 @@ text decides.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
 from . import reasons_local
@@ -344,6 +347,24 @@ def is_try_again_advice(text: str) -> bool:
     return any(re.search(p, lowered) for p in TRY_AGAIN_ADVICE)
 
 
+# Answers of ``match_reason`` while one message is classified: its readers ask
+# about the same lines more than once (a DSN's diagnostic, a notice's lines).
+# Kept only for that message, so no answer outlives it.
+_ANSWERS: ContextVar[dict[tuple, Match | None] | None] = ContextVar(
+    "reason_answers", default=None
+)
+
+
+@contextmanager
+def answers_remembered() -> Iterator[None]:
+    """Within the block, ``match_reason`` answers each question once."""
+    token = _ANSWERS.set({})
+    try:
+        yield
+    finally:
+        _ANSWERS.reset(token)
+
+
 def match_reason(
     text: str | None,
     *,
@@ -361,6 +382,18 @@ def match_reason(
     """
     if not text:
         return None
+    answers = _ANSWERS.get()
+    if answers is None:
+        return _match_reason(text, status, stage, context)
+    key = (text, status, stage, context)
+    if key not in answers:
+        answers[key] = _match_reason(text, status, stage, context)
+    return answers[key]
+
+
+def _match_reason(
+    text: str, status: str | None, stage: str | None, context: str
+) -> Match | None:
     text = text[:2000].lower()
     context = context[:2000].lower()
     if status is None:

@@ -17,6 +17,7 @@ from .report import Hop
 _BY_RE = re.compile(r"(?:^|[\s)])by\s+([^\s;()\[\]]+)", re.I)
 _FROM_RE = re.compile(r"^\s*from\s+([^\s;()]+)", re.I)
 _IPV4_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+_IPV4_TEXT_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 # IPv6 as MTAs write it: bracketed, often with an "IPv6:" tag (Postfix, Exim,
 # RFC 5321 address literals), or bare in parentheses (Microsoft's servers).
 _IPV6_BRACKET_RE = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)\]", re.I)
@@ -43,7 +44,19 @@ _QUEUE_ID_RE = re.compile(r"\bid\s+<?([A-Za-z0-9][\w.\-]{4,80})>?", re.I)
 _WITH_RE = re.compile(r"\bwith\s+([A-Za-z0-9][\w/.\-]*)", re.I)
 
 
+def is_ipv4_text(text: str) -> bool:
+    """Whether ``ipaddress`` reads ``text`` (four dotted digit groups, as
+    ``_IPV4_RE`` finds them) as an IPv4 address, which it then writes the
+    same way: each group at most 255, without a leading zero."""
+    for octet in text.split("."):
+        if len(octet) > 1 and octet[0] == "0" or int(octet) > 255:
+            return False
+    return True
+
+
 def _ip(text: str) -> str | None:
+    if _IPV4_TEXT_RE.fullmatch(text):
+        return text if is_ipv4_text(text) else None
     try:
         return str(ipaddress.ip_address(text.split("%", 1)[0]))
     except ValueError:

@@ -92,10 +92,10 @@ class Rule:
     starts: Starts = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pattern = _compile(self.phrases)
+        pattern, starts = _compile(self.phrases)
         set_ = object.__setattr__
         set_(self, "pattern", pattern)
-        set_(self, "starts", Starts(pattern))
+        set_(self, "starts", starts)
         set_(self, "veto", _either(self.vetoes))
         set_(self, "need", _either(self.requires))
 
@@ -141,15 +141,18 @@ class Rule:
         )
 
 
-_COMPILED: dict[tuple[str, ...], re.Pattern[str]] = {}
+_COMPILED: dict[tuple[str, ...], tuple[re.Pattern[str], Starts]] = {}
 
 
-def _compile(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    """One compiled pattern per phrase list, shared by the rules using it."""
-    pattern = _COMPILED.get(phrases)
-    if pattern is None:
-        pattern = _COMPILED[phrases] = re.compile(rf"\b(?:{'|'.join(phrases)})")
-    return pattern
+def _compile(phrases: tuple[str, ...]) -> tuple[re.Pattern[str], Starts]:
+    """One compiled pattern per phrase list, shared by the rules using it,
+    with what its matches can start with."""
+    compiled = _COMPILED.get(phrases)
+    if compiled is None:
+        plain = re.compile(rf"\b(?:{'|'.join(phrases)})")
+        starts = Starts(plain)
+        compiled = _COMPILED[phrases] = (starts.guarded(plain), starts)
+    return compiled
 
 
 def _either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:

@@ -111,3 +111,46 @@ def test_header_block_ignores_headers_of_an_attached_message():
 
     raw = b"Subject: outer\r\n\r\n--b\r\nMessage-ID: <inner@x>\r\n"
     assert b"inner" not in header_block(raw)
+
+
+CONTENT_TYPES = [
+    "text/plain; charset=UTF-8",
+    "text/plain;charset=utf-8 ; format=flowed",
+    "text/plain; CHARSET = iso-8859-1",
+    "text/plain; charset",
+    "charset=utf-8",
+    "text/plain; charset=utf-8; charset=latin1",
+    "text/plain;; =x; charset=y",
+    'text/plain; charset="windows-1252"',
+    "text/plain; charset*=utf-8''latin%2D1",
+    "multipart/report; report-type=Feedback-Report;\n\tboundary=x",
+    'multipart/report; boundary="a;b"; report-type=delivery-status',
+    'multipart/mixed; boundary="=_x y "; charset="UTF-8"',
+    'multipart/mixed; boundary="a"b"',
+    'multipart/mixed; boundary=""',
+    'multipart/mixed; "q"=x; boundary=y',
+    "text/plain; charset=\udce9",
+]
+
+
+@pytest.mark.parametrize("value", CONTENT_TYPES)
+def test_content_parameters_are_read_as_the_stdlib_reads_them(value):
+    part = parse.parse_header_block(f"Content-Type: {value}\n")
+    for name in ("charset", "report-type", "boundary", "format"):
+        assert parse.content_param(part, name) == part.get_param(name)
+    assert parse.content_charset(part) == part.get_content_charset()
+
+
+@pytest.mark.parametrize(
+    ("fields", "saved"),
+    [
+        ('Content-Disposition: attachment; filename="Spam.EML"\n', True),
+        ("Content-Type: application/octet-stream; name=spam.eml\n", True),
+        ("Content-Disposition: attachment; filename*=utf-8''spam%2Eeml\n", True),
+        ('Content-Disposition: attachment; filename="emls.txt"\n', False),
+        ("Content-Type: text/plain\n", False),
+    ],
+)
+def test_saved_message_is_told_by_its_file_name(fields, saved):
+    part = parse.parse_header_block(fields)
+    assert list(parse.attached_messages(part)) == ([part] if saved else [])
