@@ -53,7 +53,9 @@ _WITHOUT_EVIDENCE = re.compile(
 def reference_new() -> str:
     """A complaint reference people can read out: C-XXXX-XXXX (about 10^12 values;
     the unique constraint catches the rare clash)."""
-    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    # 32 letters: each random byte picks one uniformly (256 is a multiple of 32),
+    # at a fraction of the cost of eight secrets.choice calls.
+    chars = "".join(_REFERENCE_ALPHABET[b % 32] for b in secrets.token_bytes(8))
     return f"C-{chars[:4]}-{chars[4:]}"
 
 
@@ -361,24 +363,28 @@ def _already_reported(
     items: list[Item],
 ) -> tuple[set[str], set[tuple[str, str, str]]]:
     """Fingerprints and (Message-ID, complainant, recipient) already recorded,
-    looked up by two indexed columns."""
+    each looked up on its own index, bounded by the batch's own reports."""
     fingerprints = {_report_fingerprint(i) for i in items} - {""}
-    # Only a person's own repeat is looked up by Message-ID: narrowed by the
-    # complainants, so a bulk message's many copies are not read back.
-    people = {
-        i.original.message_id[:998]: set()
-        for i in items
-        if i.original.message_id and i.report.reporter
-    }
+    # Only a person's own repeat is looked up by Message-ID (the rule does not
+    # apply to feedback loops): narrowed by the complainants, on the index of
+    # both, so a bulk message's many copies are not read back.
+    people: dict[str, set[str]] = defaultdict(set)
     for item in items:
-        if item.original.message_id and item.report.reporter:
+        if (
+            item.original.message_id
+            and item.report.reporter
+            and _channel(item.inbound, item.report) != Complaint.Channel.FEEDBACK_LOOP
+        ):
             people[item.original.message_id[:998]].add(item.report.reporter[:254])
     known = set()
     if fingerprints:
+        # The explicit "not empty" lets PostgreSQL use the partial index however
+        # many fingerprints the batch holds (it proves the index's condition
+        # from an IN list of at most 100 values only).
         known = set(
-            Complaint.objects.filter(report_fingerprint__in=fingerprints).values_list(
-                "report_fingerprint", flat=True
-            )
+            Complaint.objects.filter(report_fingerprint__in=fingerprints)
+            .exclude(report_fingerprint="")
+            .values_list("report_fingerprint", flat=True)
         )
     keys = set()
     if people:
