@@ -228,15 +228,18 @@ def _assignments_starting_at(
     """(start, end, subscriber id, valid from, valid to) of the assignments
     starting at one of ``starts`` and valid at some time in the span."""
     if connection.vendor == "postgresql":
-        # One array parameter, not thousands of placeholders: the statement's
-        # text stays the same from batch to batch and costs nothing to build.
+        # One array parameter, not thousands of placeholders, written as one
+        # array literal (the keys are hex digits, nothing to quote): the
+        # statement's text stays the same from batch to batch and PostgreSQL,
+        # not Python, reads the thousands of values.
         table = IPAssignment._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT range_start, range_end, subscriber_id, valid_from, valid_to"  # noqa: S608  (a model's table name)
-                f" FROM {table} WHERE range_start = ANY(%s) AND range_end >= %s"
+                f" FROM {table} WHERE range_start = ANY(CAST(%s AS text[]))"
+                " AND range_end >= %s"
                 " AND valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)",
-                [starts, end_from, latest, earliest],
+                ["{" + ",".join(starts) + "}", end_from, latest, earliest],
             )
             return cursor.fetchall()
     rows = []

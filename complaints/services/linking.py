@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.utils.crypto import salted_hmac
 
 from abusedesk import tracetoken
@@ -419,7 +420,29 @@ def mailing_keys_remember(
                 # As before: of two mailings of one batch, the later one's.
                 rows[key] = mailing_id
     if rows:
+        _keys_insert(rows)
+
+
+def _keys_insert(rows: dict[tuple[str, str], int]) -> None:
+    """INSERT the keys, skipping any another batch took meanwhile. A batch
+    brings a key or two per report; as model instances they cost more than
+    the rest of recording them."""
+    if connection.vendor != "postgresql":
         MailingKey.objects.bulk_create(
             [MailingKey(mailing_id=m, kind=k, value=v) for (k, v), m in rows.items()],
             ignore_conflicts=True,
+        )
+        return
+    kinds, values, mailings = [], [], []
+    for (kind, value), mailing_id in rows.items():
+        kinds.append(kind)
+        values.append(value)
+        mailings.append(mailing_id)
+    table = MailingKey._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, value, mailing_id)"  # noqa: S608  (a model's table name)
+            " SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[]),"
+            " CAST(%s AS bigint[])) ON CONFLICT DO NOTHING",
+            [kinds, values, mailings],
         )
