@@ -6,9 +6,12 @@ query here is an indexed lookup or bounded by a limit, and lists come back with
 their related rows joined, so pages make no query per row.
 """
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 
 from accounts.models import (
@@ -172,10 +175,84 @@ def _assignments_holding(*, address: str, at: datetime | None) -> QuerySet:
     return assignments.order_by()
 
 
-def _network_starts(key: str) -> list[str]:
+def ip_assignments_holding_many(
+    *, addresses: Iterable[str], earliest: datetime, latest: datetime
+) -> dict[str, list[tuple[int, datetime, datetime | None]]]:
+    """(subscriber id, valid from, valid to) of the assignments holding each of
+    ``addresses`` at some time between ``earliest`` and ``latest``: what
+    ``subscriber_ids_by_ip`` answers one address and moment at a time, for a
+    whole ingest batch in one query on the same index (every possible network
+    start of every address). An address that is no IP address is left out."""
+    keys = {}
+    for address in addresses:
+        try:
+            keys[address] = ip_to_key(address)
+        except ValueError:
+            continue
+    if not keys:
+        return {}
+    starts = {address: _network_starts(key) for address, key in keys.items()}
+    wanted = sorted({start for found in starts.values() for start in found})
+    by_start: dict[str, list[tuple]] = {}
+    for start, *rest in _assignments_starting_at(
+        wanted, end_from=min(keys.values()), earliest=earliest, latest=latest
+    ):
+        by_start.setdefault(start, []).append(tuple(rest))
+    return {
+        address: [
+            (subscriber_id, valid_from, valid_to)
+            for start in starts[address]
+            for end, subscriber_id, valid_from, valid_to in by_start.get(start, ())
+            if end >= key
+        ]
+        for address, key in keys.items()
+    }
+
+
+def _assignments_starting_at(
+    starts: list[str], *, end_from: str, earliest: datetime, latest: datetime
+) -> list[tuple]:
+    """(start, end, subscriber id, valid from, valid to) of the assignments
+    starting at one of ``starts`` and valid at some time in the span."""
+    if connection.vendor == "postgresql":
+        # One array parameter, not thousands of placeholders, written as one
+        # array literal (the keys are hex digits, nothing to quote): the
+        # statement's text stays the same from batch to batch and PostgreSQL,
+        # not Python, reads the thousands of values.
+        table = IPAssignment._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT range_start, range_end, subscriber_id, valid_from, valid_to"  # noqa: S608  (a model's table name)
+                f" FROM {table} WHERE range_start = ANY(CAST(%s AS text[]))"
+                " AND range_end >= %s"
+                " AND valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)",
+                ["{" + ",".join(starts) + "}", end_from, latest, earliest],
+            )
+            return cursor.fetchall()
+    rows = []
+    # Chunks keep the IN list within SQLite's parameter limit.
+    for first in range(0, len(starts), 10_000):
+        rows += (
+            IPAssignment.objects.filter(
+                range_start__in=starts[first : first + 10_000],
+                range_end__gte=end_from,
+                valid_from__lte=latest,
+            )
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=earliest))
+            .order_by()
+            .values_list(
+                "range_start", "range_end", "subscriber_id", "valid_from", "valid_to"
+            )
+        )
+    return rows
+
+
+@functools.lru_cache(maxsize=8192)
+def _network_starts(key: str) -> tuple[str, ...]:
+    # Remembered: ingest asks about the same client addresses again and again.
     value = int(key, 16)
     starts = {value >> bits << bits for bits in range(129)}
-    return [f"{start:032x}" for start in sorted(starts)]
+    return tuple(f"{start:032x}" for start in sorted(starts))
 
 
 def subscriber_timeline(*, subscriber: Subscriber) -> QuerySet[Action]:

@@ -291,7 +291,13 @@ class Complaint(models.Model):
         indexes = [
             models.Index(fields=["state", "-received_at"], name="complaint_state_idx"),
             models.Index(fields=["-received_at"], name="complaint_received_idx"),
-            models.Index(fields=["message_id"], name="complaint_message_id_idx"),
+            # A person's repeat report (recording's duplicate rule): the pair
+            # is looked up, so a bulk message's many copies are never scanned;
+            # lookups by Message-ID alone use its first column.
+            models.Index(
+                fields=["message_id", "complainant_email"],
+                name="complaint_message_from_idx",
+            ),
             # The dashboard's "unlinked reports" count and the triage view of them.
             models.Index(
                 fields=["-received_at"],

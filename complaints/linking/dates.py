@@ -11,6 +11,7 @@ Never raises: an unreadable or absurd date is None.
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
@@ -52,6 +53,9 @@ _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
+# Every report of a batch reads the same few Received stamps several times:
+# remembered per process (bounded; datetimes are immutable).
+@functools.lru_cache(maxsize=16384)
 def parse_date(value: str | None) -> datetime | None:
     """An aware datetime for an RFC 5322 or loose client date, else None."""
     if not value or not value.strip():

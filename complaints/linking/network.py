@@ -13,6 +13,7 @@ a relay or named in the ISP's domains.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ def _split(entries: Iterable[str]) -> tuple[frozenset[str], tuple[Network, ...]]
     return frozenset(names), tuple(networks)
 
 
+# Read for every hop of every report, several times: remembered per process.
+@functools.lru_cache(maxsize=16384)
 def parse_ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not text:
         return None
@@ -71,6 +74,7 @@ _RFC1918 = tuple(
 _ULA = ipaddress.ip_network("fc00::/7")
 
 
+@functools.lru_cache(maxsize=16384)
 def network_of(text: str | None) -> str | None:
     """The client network of an address for "used from how many networks":
     /24 for IPv4, /48 for IPv6."""

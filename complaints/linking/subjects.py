@@ -19,6 +19,7 @@ unrelated subjects apart (tests/complaints/linking/test_subjects.py).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 
@@ -70,6 +71,12 @@ def strip_prefixes(subject: str | None) -> str:
         text = stripped
 
 
+# Pure functions of their text, called for every report and candidate mailing
+# of a batch with the same few subjects: remembered (bounded, per process).
+_CACHE_SIZE = 16384
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def subject_key(subject: str | None) -> str:
     """The words of a subject that every copy of a mailing shares, lowercased
     and space-separated; empty when nothing is left."""
@@ -88,6 +95,7 @@ def subject_key(subject: str | None) -> str:
     return " ".join(words)[:MAX_KEY_LENGTH]
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def subjects_similar(first: str, second: str) -> bool:
     """Whether two subject keys name the same mailing."""
     if first == second:

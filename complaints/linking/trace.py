@@ -10,6 +10,7 @@ one such report is linked, the others follow (``MailingKey`` of kind
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ class TraceFacts:
     token: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def read_trace(value: str | None) -> TraceFacts:
     """Login and account from readable pairs; the whole value as the token."""
     if not value or not value.strip():

@@ -14,16 +14,21 @@ from __future__ import annotations
 import email.utils
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.utils.crypto import salted_hmac
 
 from abusedesk import tracetoken
 from accounts.models import MailAccount, Subscriber
-from accounts.selectors import mail_domains_common, subscriber_ids_by_ip
+from accounts.selectors import (
+    ip_assignments_holding_many,
+    mail_domains_common,
+    subscriber_ids_by_ip,
+)
 from complaints.ingest import ComplaintSource, OriginalMessage, Report
 from complaints.linking import attribution, dates, grouping, network, subjects, trace
 from complaints.linking.attribution import Clue, Finding
@@ -69,9 +74,13 @@ def trace_key() -> bytes:
     """The key of the trace tokens the desk's policy service stamps, derived from
     SECRET_KEY so no second secret needs handling; changing SECRET_KEY makes
     older tokens unverifiable (they then link by queue id)."""
-    return salted_hmac(
-        "abusedesk.tracetoken", "outbound trace", secret=settings.SECRET_KEY
-    ).digest()
+    return _trace_key_of(settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=4)
+def _trace_key_of(secret: str) -> bytes:
+    # Derived once per secret, not once per report.
+    return salted_hmac("abusedesk.tracetoken", "outbound trace", secret=secret).digest()
 
 
 def sender_addresses(original: OriginalMessage) -> list[str]:
@@ -92,7 +101,7 @@ def _addresses(*values: str | None) -> tuple[str, ...]:
 def mailing_keys(original: OriginalMessage) -> list[tuple[str, str]]:
     """The strong keys of a reported message: its trace token, its queue ids
     and its Message-ID."""
-    keys = []
+    keys: list[tuple[str, str]] = []
     token = trace.read_trace(original.trace).token
     if token:
         keys.append((MailingKey.Kind.TRACE, token[:KEY_LENGTH]))
@@ -112,6 +121,8 @@ class Link:
     at: datetime
     keyed_mailing_id: int | None
     subject_key: str
+    # The message's strong keys (``mailing_keys``), read once.
+    keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def subscriber_id(self) -> int | None:
@@ -161,14 +172,32 @@ class LinkIndex:
     by_account: dict[str, int] = field(default_factory=dict)
     by_key: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     ip_cache: dict[tuple[str, int], int | None] = field(default_factory=dict)
+    # The IP assignments of the batch's client addresses during ``ip_span``,
+    # fetched at once (``ip_holders_load``); a time outside it is looked up
+    # on its own.
+    ip_holders: dict[str, list[IpHolding]] = field(default_factory=dict)
+    ip_span: tuple[datetime, datetime] | None = None
 
     @classmethod
-    def load(cls, originals: Iterable[OriginalMessage]) -> LinkIndex:
+    def load(
+        cls, originals: Iterable[OriginalMessage], *, times: Iterable[datetime] = ()
+    ) -> LinkIndex:
+        """``times`` are the reports' fallback clocks (``report_time``): with
+        the dates of their Received lines and Arrival-Dates they bound the
+        moments the batch asks "whose address was this" about."""
         logins, addresses, accounts, keys = set(), set(), set(), set()
+        client_ips: set[str] = set()
+        moments = list(times)
         for original in originals:
             for hop in original.hops:
                 if hop.login:
                     logins.add(hop.login.strip().lower())
+                if hop.from_ip:
+                    client_ips.add(hop.from_ip)
+                moments.append(parse_date(hop.date))
+            if original.source_ip:
+                client_ips.add(original.source_ip)
+            moments.append(parse_date(original.arrival_date))
             logins.update(login.lower() for _host, login in original.relay_logins)
             if original.login:
                 logins.add(original.login.strip().lower())
@@ -199,18 +228,40 @@ class LinkIndex:
             )
         if keys:
             index.by_key = _keys_lookup(keys)
+        known = [m for m in moments if m is not None]
+        clients = {ip for ip in client_ips if not network.is_never_client(ip)}
+        if known and clients:
+            index.ip_span = (min(known), max(known))
+            index.ip_holders = ip_holders_load(clients, *index.ip_span)
         return index
 
     def resolve_ip(self, address: str, at: datetime) -> int | None:
         """The subscriber assigned ``address`` at ``at`` (cached per hour)."""
         slot = (address, int(at.timestamp()) // 3600)
         if slot not in self.ip_cache:
-            found = subscriber_ids_by_ip(address=address, at=at, limit=2)
-            self.ip_cache[slot] = found[0] if len(found) == 1 else None
+            self.ip_cache[slot] = self._ip_holder(address, at)
         return self.ip_cache[slot]
 
+    def _ip_holder(self, address: str, at: datetime) -> int | None:
+        # One holder or none: an address two subscribers held at once proves
+        # nothing (the same answer as subscriber_ids_by_ip with limit=2).
+        span = self.ip_span
+        if address in self.ip_holders and span and span[0] <= at <= span[1]:
+            found = {
+                holding.subscriber_id
+                for holding in self.ip_holders[address]
+                if holding.valid_from <= at
+                and (holding.valid_to is None or holding.valid_to > at)
+            }
+            return next(iter(found)) if len(found) == 1 else None
+        found_ids = subscriber_ids_by_ip(address=address, at=at, limit=2)
+        return found_ids[0] if len(found_ids) == 1 else None
+
     def findings(
-        self, original: OriginalMessage, trail: attribution.Trail
+        self,
+        original: OriginalMessage,
+        trail: attribution.Trail,
+        keys: Iterable[tuple[str, str]],
     ) -> list[Finding]:
         found: list[Finding] = []
         login = (trail.login or (original.login if not trail.outside_ip else "")) or ""
@@ -230,14 +281,11 @@ class LinkIndex:
             found.append(
                 Finding(Clue.TRACE, traced, facts.login or facts.account or "")
             )
-        for kind, value in mailing_keys(original):
+        for kind, value in keys:
             known = self.by_key.get((kind, value))
             if known is None:
                 continue
-            clue = {
-                MailingKey.Kind.TRACE: Clue.TRACE,
-                MailingKey.Kind.QUEUE_ID: Clue.QUEUE_ID,
-            }.get(kind, Clue.KNOWN_MESSAGE)
+            clue = _KEY_CLUES.get(kind, Clue.KNOWN_MESSAGE)
             found.append(Finding(clue, known[1], f"{value} of mailing #{known[0]}"))
         if trail.client_subscriber_id is not None:
             found.append(
@@ -251,12 +299,12 @@ class LinkIndex:
         return found
 
     def keyed_mailing(
-        self, original: OriginalMessage, subscriber_id: int | None
+        self, keys: Iterable[tuple[str, str]], subscriber_id: int | None
     ) -> int | None:
         """A known mailing of this subscriber that a strong key names."""
         if subscriber_id is None:
             return None
-        for key in mailing_keys(original):
+        for key in keys:
             known = self.by_key.get(key)
             if known and known[1] == subscriber_id:
                 return known[0]
@@ -278,14 +326,24 @@ class LinkIndex:
             source_at=parse_date(original.arrival_date),
             relay_logins=original.relay_logins,
         )
-        decided = attribution.attribute(self.findings(original, trail), trail=trail)
+        keys = tuple(mailing_keys(original))
+        decided = attribution.attribute(
+            self.findings(original, trail, keys), trail=trail
+        )
         return Link(
             attribution=decided,
             trail=trail,
             at=trail.client_at or fallback,
-            keyed_mailing_id=self.keyed_mailing(original, decided.subscriber_id),
+            keyed_mailing_id=self.keyed_mailing(keys, decided.subscriber_id),
             subject_key=subjects.subject_key(original.subject),
+            keys=keys,
         )
+
+
+_KEY_CLUES = {
+    MailingKey.Kind.TRACE: Clue.TRACE,
+    MailingKey.Kind.QUEUE_ID: Clue.QUEUE_ID,
+}
 
 
 def report_time(report: Report, *, fallback: datetime) -> datetime:
@@ -325,15 +383,66 @@ def _keys_lookup(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int,
     return {(kind, value): (mailing, sub) for kind, value, mailing, sub in rows}
 
 
-def mailing_keys_remember(pairs: Iterable[tuple[int, OriginalMessage]]) -> None:
-    """Record the strong keys seen for mailings, so later reports about the same
-    messages link by key. A key already taken stays with its first mailing."""
-    rows = {
-        (kind, value): mailing_id
-        for mailing_id, original in pairs
-        for kind, value in mailing_keys(original)
+def ip_holders_load(
+    addresses: Iterable[str], earliest: datetime, latest: datetime
+) -> dict[str, list[IpHolding]]:
+    """The IP assignments holding each address at some time between
+    ``earliest`` and ``latest``, in one query for the whole batch. The one place
+    linking reads IP assignments in bulk (``LinkIndex._ip_holder`` answers from
+    it, or asks ``subscriber_ids_by_ip`` for a time outside the span)."""
+    return {
+        address: [IpHolding(*row) for row in rows]
+        for address, rows in ip_assignments_holding_many(
+            addresses=addresses, earliest=earliest, latest=latest
+        ).items()
     }
-    MailingKey.objects.bulk_create(
-        [MailingKey(mailing_id=m, kind=k, value=v) for (k, v), m in rows.items()],
-        ignore_conflicts=True,
-    )
+
+
+@dataclass(frozen=True)
+class IpHolding:
+    subscriber_id: int
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+def mailing_keys_remember(
+    pairs: Iterable[tuple[int, Iterable[tuple[str, str]]]],
+    *,
+    known: Container[tuple[str, str]] = (),
+) -> None:
+    """Record the strong keys seen for mailings, so later reports about the same
+    messages link by key. A key already taken stays with its first mailing, so
+    the ``known`` ones (found taken when the batch was loaded) are not sent."""
+    rows: dict[tuple[str, str], int] = {}
+    for mailing_id, keys in pairs:
+        for key in keys:
+            if key not in known:
+                # As before: of two mailings of one batch, the later one's.
+                rows[key] = mailing_id
+    if rows:
+        _keys_insert(rows)
+
+
+def _keys_insert(rows: dict[tuple[str, str], int]) -> None:
+    """INSERT the keys, skipping any another batch took meanwhile. A batch
+    brings a key or two per report; as model instances they cost more than
+    the rest of recording them."""
+    if connection.vendor != "postgresql":
+        MailingKey.objects.bulk_create(
+            [MailingKey(mailing_id=m, kind=k, value=v) for (k, v), m in rows.items()],
+            ignore_conflicts=True,
+        )
+        return
+    kinds, values, mailings = [], [], []
+    for (kind, value), mailing_id in rows.items():
+        kinds.append(kind)
+        values.append(value)
+        mailings.append(mailing_id)
+    table = MailingKey._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, value, mailing_id)"  # noqa: S608  (a model's table name)
+            " SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[]),"
+            " CAST(%s AS bigint[])) ON CONFLICT DO NOTHING",
+            [kinds, values, mailings],
+        )

@@ -8,6 +8,7 @@ complaints in state ``linked``; its bounce counters count its Bounce rows.
 """
 
 import hashlib
+import json
 import re
 import secrets
 from collections import Counter, defaultdict
@@ -52,7 +53,9 @@ _WITHOUT_EVIDENCE = re.compile(
 def reference_new() -> str:
     """A complaint reference people can read out: C-XXXX-XXXX (about 10^12 values;
     the unique constraint catches the rare clash)."""
-    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    # 32 letters: each random byte picks one uniformly (256 is a multiple of 32),
+    # at a fraction of the cost of eight secrets.choice calls.
+    chars = "".join(_REFERENCE_ALPHABET[b % 32] for b in secrets.token_bytes(8))
     return f"C-{chars[:4]}-{chars[4:]}"
 
 
@@ -64,7 +67,7 @@ class Item:
     report: Report
     at: datetime
     subscriber_id: int | None = None
-    mailing: Mailing | None = None
+    mailing_id: int | None = None
     note: str = ""
     link: linking.Link | None = None
 
@@ -93,7 +96,9 @@ def batch_link(items: list[Item]) -> None:
     own time, so a batch groups alike whatever order its messages arrived in.
     """
     isp = linking.isp_network()
-    index = linking.LinkIndex.load(item.original for item in items)
+    index = linking.LinkIndex.load(
+        (item.original for item in items), times=(item.at for item in items)
+    )
     for item in items:
         item.link = index.link_one(
             item.report, received_at=item.inbound.received_at, isp=isp
@@ -110,58 +115,70 @@ def batch_link(items: list[Item]) -> None:
     if linked:
         _group(linked)
         linking.mailing_keys_remember(
-            (i.mailing.pk, i.original) for i in linked if i.mailing is not None
+            ((i.mailing_id, i.link.keys) for i in linked if i.mailing_id is not None),
+            known=index.by_key,
         )
 
 
 class _Pool:
-    """The candidate mailings of a batch's subscribers around its reports' times."""
+    """The candidate mailings of a batch's subscribers around its reports' times,
+    by subscriber (grouping compares a report with its own subscriber's only)."""
 
     def __init__(self, window: timedelta) -> None:
         self.window = window
-        self.mailings: dict[int, Mailing] = {}
         self.candidates: dict[int, grouping.Candidate] = {}
+        self.by_subscriber: dict[int, list[grouping.Candidate]] = defaultdict(list)
 
     def load(self, items: list[Item]) -> None:
+        """(Re)load the candidates as the database has them now."""
+        self.candidates.clear()
+        self.by_subscriber.clear()
         earliest = min(i.at for i in items) - self.window
         latest = max(i.at for i in items) + self.window
         keyed = {i.link.keyed_mailing_id for i in items if i.link.keyed_mailing_id}
-        rows = Mailing.objects.filter(
-            Q(
-                subscriber_id__in={i.subscriber_id for i in items},
-                last_seen__gte=earliest,
-                first_seen__lte=latest,
+        rows = (
+            Mailing.objects.filter(
+                Q(
+                    subscriber_id__in={i.subscriber_id for i in items},
+                    last_seen__gte=earliest,
+                    first_seen__lte=latest,
+                )
+                | Q(pk__in=keyed)
             )
-            | Q(pk__in=keyed)
+            .order_by()
+            .values_list(
+                "pk",
+                "subscriber_id",
+                "kind",
+                "subject_variants",
+                "normalized_subject",
+                "first_seen",
+                "last_seen",
+                "signals",
+            )
         )
-        for mailing in rows:
+        for pk, subscriber_id, kind, variants, subject, first, last, signals in rows:
             # A mailing staff merged away is closed; its keys went with it.
-            if "merged_into" not in (mailing.signals or {}):
-                self.add(mailing)
+            if "merged_into" not in (signals or {}):
+                self.add(
+                    grouping.Candidate(
+                        mailing_id=pk,
+                        subscriber_id=subscriber_id,
+                        kind=grouping.MailingKind(kind),
+                        variants=list(variants or [subject]),
+                        first_seen=first,
+                        last_seen=last,
+                    )
+                )
 
-    def add(self, mailing: Mailing) -> grouping.Candidate:
-        self.mailings[mailing.pk] = mailing
-        candidate = grouping.Candidate(
-            mailing_id=mailing.pk,
-            subscriber_id=mailing.subscriber_id,
-            kind=grouping.MailingKind(mailing.kind),
-            variants=list(mailing.subject_variants or [mailing.normalized_subject]),
-            first_seen=mailing.first_seen,
-            last_seen=mailing.last_seen,
-        )
-        self.candidates[mailing.pk] = candidate
-        return candidate
+    def add(self, candidate: grouping.Candidate) -> None:
+        self.candidates[candidate.mailing_id] = candidate
+        self.by_subscriber[candidate.subscriber_id].append(candidate)
 
-    def choose(self, item: Item) -> grouping.Choice:
-        shape = grouping.ReportShape(
-            subscriber_id=item.subscriber_id,
-            at=item.at,
-            subject_key=item.link.subject_key,
-            shows_compromise=item.link.shows_compromise,
-            keyed_mailing_id=item.link.keyed_mailing_id,
-            needs_confirmation=item.link.needs_confirmation,
+    def choose(self, item: Item, shape: grouping.ReportShape) -> grouping.Choice:
+        return grouping.choose(
+            shape, self.by_subscriber.get(item.subscriber_id, ()), window=self.window
         )
-        return grouping.choose(shape, self.candidates.values(), window=self.window)
 
     def absorb(self, mailing_id: int, item: Item) -> None:
         candidate = self.candidates[mailing_id]
@@ -172,14 +189,29 @@ class _Pool:
         )
 
 
+def _shape(item: Item) -> grouping.ReportShape:
+    return grouping.ReportShape(
+        subscriber_id=item.subscriber_id,
+        at=item.at,
+        subject_key=item.link.subject_key,
+        shows_compromise=item.link.shows_compromise,
+        keyed_mailing_id=item.link.keyed_mailing_id,
+        needs_confirmation=item.link.needs_confirmation,
+    )
+
+
 def _group(items: list[Item]) -> None:
     pool = _Pool(timedelta(hours=settings.ABUSE_MAILING_WINDOW_HOURS))
     pool.load(items)
-    if any(pool.choose(i).mailing_id is None for i in items):
+    shapes = [_shape(i) for i in items]
+    if any(
+        pool.choose(i, shape).mailing_id is None
+        for i, shape in zip(items, shapes, strict=True)
+    ):
         _lock_subscribers({i.subscriber_id for i in items})
         pool.load(items)  # what others created meanwhile
-    for item in items:
-        choice = pool.choose(item)
+    for item, shape in zip(items, shapes, strict=True):
+        choice = pool.choose(item, shape)
         if choice.how == grouping.UNCONFIRMED:
             item.subscriber_id = None
             item.note = (
@@ -187,13 +219,22 @@ def _group(items: list[Item]) -> None:
                 "bare sender address proves nothing (it may be forged)"
             )
             continue
-        if choice.mailing_id is None:
+        mailing_id = choice.mailing_id
+        if mailing_id is None:
             mailing = _mailing_create(item, kind=choice.kind)
-            pool.add(mailing)
-        else:
-            mailing = pool.mailings[choice.mailing_id]
-        pool.absorb(mailing.pk, item)
-        item.mailing = mailing
+            mailing_id = mailing.pk
+            pool.add(
+                grouping.Candidate(
+                    mailing_id=mailing.pk,
+                    subscriber_id=mailing.subscriber_id,
+                    kind=grouping.MailingKind(mailing.kind),
+                    variants=list(mailing.subject_variants),
+                    first_seen=mailing.first_seen,
+                    last_seen=mailing.last_seen,
+                )
+            )
+        pool.absorb(mailing_id, item)
+        item.mailing_id = mailing_id
         item.note += f"; {choice.how}"
 
 
@@ -322,24 +363,28 @@ def _already_reported(
     items: list[Item],
 ) -> tuple[set[str], set[tuple[str, str, str]]]:
     """Fingerprints and (Message-ID, complainant, recipient) already recorded,
-    looked up by two indexed columns."""
+    each looked up on its own index, bounded by the batch's own reports."""
     fingerprints = {_report_fingerprint(i) for i in items} - {""}
-    # Only a person's own repeat is looked up by Message-ID: narrowed by the
-    # complainants, so a bulk message's many copies are not read back.
-    people = {
-        i.original.message_id[:998]: set()
-        for i in items
-        if i.original.message_id and i.report.reporter
-    }
+    # Only a person's own repeat is looked up by Message-ID (the rule does not
+    # apply to feedback loops): narrowed by the complainants, on the index of
+    # both, so a bulk message's many copies are not read back.
+    people: dict[str, set[str]] = defaultdict(set)
     for item in items:
-        if item.original.message_id and item.report.reporter:
+        if (
+            item.original.message_id
+            and item.report.reporter
+            and _channel(item.inbound, item.report) != Complaint.Channel.FEEDBACK_LOOP
+        ):
             people[item.original.message_id[:998]].add(item.report.reporter[:254])
     known = set()
     if fingerprints:
+        # The explicit "not empty" lets PostgreSQL use the partial index however
+        # many fingerprints the batch holds (it proves the index's condition
+        # from an IN list of at most 100 values only).
         known = set(
-            Complaint.objects.filter(report_fingerprint__in=fingerprints).values_list(
-                "report_fingerprint", flat=True
-            )
+            Complaint.objects.filter(report_fingerprint__in=fingerprints)
+            .exclude(report_fingerprint="")
+            .values_list("report_fingerprint", flat=True)
         )
     keys = set()
     if people:
@@ -358,7 +403,7 @@ def _complaint(item: Item) -> Complaint:
     channel = _channel(item.inbound, report)
     complainant_email = (report.reporter or "")[:254]
     return Complaint(
-        inbound=item.inbound,
+        inbound_id=item.inbound.pk,
         reference=_reference_for(item.inbound),
         channel=channel,
         received_at=item.inbound.received_at,
@@ -382,7 +427,7 @@ def _complaint(item: Item) -> Complaint:
         arrival_date=linking.parse_date(original.arrival_date),
         login=(original.login or "")[:254],
         subscriber_id=item.subscriber_id,
-        mailing=item.mailing,
+        mailing_id=item.mailing_id,
         state=Complaint.State.NEW,
         link_note=item.note[:255],
         attribution=item.link.evidence() if item.link else {},
@@ -447,19 +492,19 @@ def bounces_record(items: list[Item], tally: Tally) -> None:
             seen.add(address)
             rows.append(_bounce(item, recipient, address))
             sent_to = recipient.sent_to.strip().lower()[:254]
-            if item.mailing is not None and sent_to not in mailed:
+            if item.mailing_id is not None and sent_to not in mailed:
                 mailed.add(sent_to)
                 counter = tally.hard if recipient.is_hard else tally.soft
-                counter[item.mailing.pk] += 1
-        if item.mailing is not None and seen:
-            tally.seen[item.mailing.pk].append(item.at)
+                counter[item.mailing_id] += 1
+        if item.mailing_id is not None and seen:
+            tally.seen[item.mailing_id].append(item.at)
     Bounce.objects.bulk_create(rows)
 
 
 def _bounce(item: Item, recipient, address: str) -> Bounce:
     code = recipient.reply_code
     return Bounce(
-        inbound=item.inbound,
+        inbound_id=item.inbound.pk,
         received_at=item.inbound.received_at,
         address=address,
         original_address=(recipient.original_address or "")[:254],
@@ -471,17 +516,17 @@ def _bounce(item: Item, recipient, address: str) -> Bounce:
         is_hard=recipient.is_hard,
         message_id=(item.original.message_id or "")[:998],
         subscriber_id=item.subscriber_id,
-        mailing=item.mailing,
+        mailing_id=item.mailing_id,
         is_forged=bool(item.link and item.link.attribution.is_forged),
     )
 
 
 def mailings_count(tally: Tally, items: list[Item] = ()) -> list[int]:
-    """Add the batch's counts to its mailings and widen their seen windows, in one
-    UPDATE joined to a VALUES list; fold the reports' subjects and signals into
-    their mailings and judge the compromise suspicion. Returns the ids of the
-    mailings touched."""
-    ids = sorted(set(tally.seen) | {i.mailing.pk for i in items if i.mailing})
+    """Add the batch's counts to its mailings and widen their seen windows, fold
+    the reports' subjects and signals into their mailings and judge the
+    compromise suspicion: one UPDATE joined to a VALUES list for all of them.
+    Returns the ids of the mailings touched."""
+    ids = sorted(set(tally.seen) | {i.mailing_id for i in items if i.mailing_id})
     if not ids:
         return []
     # Lock the rows in id order first: the joined UPDATE alone would lock them in
@@ -490,76 +535,128 @@ def mailings_count(tally: Tally, items: list[Item] = ()) -> list[int]:
         Mailing.objects.select_for_update(no_key=True)
         .filter(pk__in=ids)
         .order_by("pk")
-        .only("pk", "subject_variants", "signals", "is_likely_compromised")
+        .values_list(
+            "pk",
+            "subject_variants",
+            "signals",
+            "is_likely_compromised",
+            "compromise_reason",
+        )
     )
-    _mailings_describe(locked, items)
-    if tally.seen:
-        _counters_add(tally)
+    described = _mailings_describe(locked, items)
+    _mailings_update(tally, described)
     return ids
 
 
-def _mailings_describe(mailings: list[Mailing], items: list[Item]) -> None:
+@dataclass
+class _Described:
+    """A mailing's subject variants, signals and suspicion after the batch;
+    ``changed`` when they differ from what the row holds."""
+
+    variants: list
+    signals: dict
+    is_likely_compromised: bool
+    compromise_reason: str
+    changed: bool
+
+
+def _mailings_describe(locked: list[tuple], items: list[Item]) -> dict[int, _Described]:
     by_mailing: dict[int, list[Item]] = defaultdict(list)
     for item in items:
-        if item.mailing is not None and item.link is not None:
-            by_mailing[item.mailing.pk].append(item)
-    changed = []
-    for mailing in mailings:
-        variants = list(mailing.subject_variants or [])
-        signals = dict(mailing.signals or {})
-        for item in by_mailing.get(mailing.pk, ()):
+        if item.mailing_id is not None and item.link is not None:
+            by_mailing[item.mailing_id].append(item)
+    described = {}
+    for pk, stored_variants, stored_signals, is_compromised, reason in locked:
+        variants = list(stored_variants or [])
+        signals = dict(stored_signals or {})
+        for item in by_mailing.get(pk, ()):
             variants = grouping.variants_add(variants, item.link.subject_key)
             signals = grouping.signals_add(signals, item.link.signals(item.original))
-        if (variants, signals) == (mailing.subject_variants, mailing.signals):
+        if (variants, signals) == (stored_variants, stored_signals):
+            described[pk] = _Described(
+                stored_variants, stored_signals, is_compromised, reason, False
+            )
             continue
         found = grouping.suspicion(signals=signals, variants=variants)
-        mailing.subject_variants, mailing.signals = variants, signals
-        if found.is_likely_compromised or not mailing.is_likely_compromised:
-            mailing.is_likely_compromised = found.is_likely_compromised
-            mailing.compromise_reason = found.reason[:255]
-        changed.append(mailing)
-    if changed:
-        Mailing.objects.bulk_update(
-            changed,
-            [
-                "subject_variants",
-                "signals",
-                "is_likely_compromised",
-                "compromise_reason",
-            ],
-        )
+        if found.is_likely_compromised or not is_compromised:
+            is_compromised = found.is_likely_compromised
+            reason = found.reason[:255]
+        described[pk] = _Described(variants, signals, is_compromised, reason, True)
+    return described
 
 
-def _counters_add(tally: Tally) -> None:
-    ids = sorted(tally.seen)
+def _mailings_update(tally: Tally, described: dict[int, _Described]) -> None:
+    """The counters added and, where they changed, the description written, for
+    every mailing of the batch in one statement."""
     adapt = connection.ops.adapt_datetimefield_value
-    rows = [
-        (
-            pk,
-            tally.complaints[pk],
-            tally.hard[pk],
-            tally.soft[pk],
-            adapt(min(tally.seen[pk])),
-            adapt(max(tally.seen[pk])),
+    rows = []
+    for pk, new in described.items():
+        seen = tally.seen.get(pk)
+        rows.append(
+            (
+                pk,
+                tally.complaints[pk],
+                tally.hard[pk],
+                tally.soft[pk],
+                adapt(min(seen)) if seen else None,
+                adapt(max(seen)) if seen else None,
+                new.changed,
+                json.dumps(new.variants) if new.changed else None,
+                json.dumps(new.signals) if new.changed else None,
+                new.is_likely_compromised,
+                new.compromise_reason,
+            )
         )
-        for pk in ids
-    ]
+    if not rows:
+        return
     # Portable SQL: a named CTE of VALUES works on PostgreSQL and SQLite alike;
-    # only the two-argument min/max functions are spelt differently.
-    least, greatest = (
-        ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-    )
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-    table = Mailing._meta.db_table
+    # the two-argument min/max functions and the JSON type are spelt differently.
+    # A mailing with nothing seen (only duplicates) keeps its window.
+    postgres = connection.vendor == "postgresql"
+    least, greatest = ("LEAST", "GREATEST") if postgres else ("MIN", "MAX")
+    as_json = "CAST({} AS jsonb)" if postgres else "{}"
+    as_time = "CAST({} AS timestamptz)" if postgres else "{}"
+    t = Mailing._meta.db_table
+    if postgres:
+        # One array per column: the statement's text is the same for every
+        # batch, so the driver need not parse a new one with a thousand
+        # placeholders each time.
+        source = _UNNEST_ROWS
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        source = "VALUES " + ", ".join(
+            ["(" + ", ".join(["%s"] * len(rows[0])) + ")"] * len(rows)
+        )
+        params = [value for row in rows for value in row]
     sql = (
-        f"WITH v(id, c, h, s, f, l) AS (VALUES {values}) "  # noqa: S608  (no input in the SQL text)
-        f"UPDATE {table} SET "
-        f"complaint_count = {table}.complaint_count + v.c, "
-        f"hard_bounce_count = {table}.hard_bounce_count + v.h, "
-        f"soft_bounce_count = {table}.soft_bounce_count + v.s, "
-        f"first_seen = {least}({table}.first_seen, v.f), "
-        f"last_seen = {greatest}({table}.last_seen, v.l) "
-        f"FROM v WHERE {table}.id = v.id"
+        f"WITH v(id, c, h, s, f, l, changed, variants, signals, compromised, reason)"  # noqa: S608  (no input in the SQL text)
+        f" AS ({source}) "
+        f"UPDATE {t} SET "
+        f"complaint_count = {t}.complaint_count + v.c, "
+        f"hard_bounce_count = {t}.hard_bounce_count + v.h, "
+        f"soft_bounce_count = {t}.soft_bounce_count + v.s, "
+        f"first_seen = {least}({t}.first_seen, "
+        f"COALESCE({as_time.format('v.f')}, {t}.first_seen)), "
+        f"last_seen = {greatest}({t}.last_seen, "
+        f"COALESCE({as_time.format('v.l')}, {t}.last_seen)), "
+        f"subject_variants = CASE WHEN v.changed THEN {as_json.format('v.variants')}"
+        f" ELSE {t}.subject_variants END, "
+        f"signals = CASE WHEN v.changed THEN {as_json.format('v.signals')}"
+        f" ELSE {t}.signals END, "
+        f"is_likely_compromised = v.compromised, "
+        f"compromise_reason = v.reason "
+        f"FROM v WHERE {t}.id = v.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
+        cursor.execute(sql, params)
+
+
+# The rows of ``_mailings_update`` as PostgreSQL reads them: one array per
+# column (id, three counters, two times, changed, variants, signals,
+# compromised, reason).
+_UNNEST_ROWS = (
+    "SELECT * FROM unnest(CAST(%s AS bigint[]), CAST(%s AS integer[]),"
+    " CAST(%s AS integer[]), CAST(%s AS integer[]), CAST(%s AS timestamptz[]),"
+    " CAST(%s AS timestamptz[]), CAST(%s AS boolean[]), CAST(%s AS text[]),"
+    " CAST(%s AS text[]), CAST(%s AS boolean[]), CAST(%s AS text[]))"
+)

@@ -105,3 +105,43 @@ def test_network_starts_cover_every_prefix():
     assert "0" * 32 in starts
     assert "0" * 24 + "c0000200" in starts
     assert "0" * 24 + "c0000201" in starts
+
+
+def test_batch_ip_lookup_agrees_with_the_single_lookup_for_every_address_and_time(
+    harbour,
+):
+    """Ingest asks about a whole batch's client addresses in one query; each
+    answer must be what the one-address lookup says, networks, IPv6, leases
+    passed on and overlapping holders included."""
+    now = timezone.now()
+    other = SubscriberFactory()
+    IPAssignmentFactory(subscriber=harbour, network="192.0.2.0/24")
+    IPAssignmentFactory(
+        subscriber=other,
+        network="198.51.100.7",
+        valid_from=now - timedelta(days=60),
+        valid_to=now - timedelta(days=10),
+    )
+    IPAssignmentFactory(
+        subscriber=harbour, network="198.51.100.7", valid_from=now - timedelta(days=10)
+    )
+    IPAssignmentFactory(subscriber=other, network="2001:db8:5::/48")
+    IPAssignmentFactory(subscriber=harbour, network="2001:db8:5:1::/64")
+    addresses = ["192.0.2.77", "198.51.100.7", "2001:db8:5:1::9", "2001:db8:5::1"]
+    addresses += ["203.0.113.1", "not an address"]
+    earliest, latest = now - timedelta(days=40), now
+    holdings = selectors.ip_assignments_holding_many(
+        addresses=addresses, earliest=earliest, latest=latest
+    )
+    assert "not an address" not in holdings
+    for address in addresses[:-1]:
+        for at in (earliest, now - timedelta(days=20), now - timedelta(days=5), now):
+            batch = {
+                subscriber
+                for subscriber, valid_from, valid_to in holdings[address]
+                if valid_from <= at and (valid_to is None or valid_to > at)
+            }
+            single = set(selectors.subscriber_ids_by_ip(address=address, at=at))
+            assert batch == single, (address, at)
+    assert holdings["203.0.113.1"] == []
+    assert len({s for s, _f, _t in holdings["2001:db8:5:1::9"]}) == 2

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.models import Action, Subscriber
+from complaints.ingest.report import Hop, OriginalMessage
 from complaints.models import Complaint, InboundMessage, Mailing, MailingKey, Strike
 from complaints.services.ingest import inbound_store
+from complaints.services.linking import LinkIndex
 from tests.accounts.factories import (
     IPAssignmentFactory,
     MailAccountFactory,
@@ -401,3 +403,23 @@ def test_a_trace_token_the_desk_signed_names_its_subscriber(shop, ingest):
     complaint = Complaint.objects.get()
     assert complaint.subscriber_id == shop.pk
     assert complaint.attribution["decided_by"]["clue"] == "trace token"
+
+
+def test_a_client_time_outside_the_batchs_span_is_looked_up_on_its_own():
+    """The batch's IP assignments are read once for the span of its clocks; a
+    Received stamp outside it still gets the holder of that moment."""
+    before, after = SubscriberFactory(), SubscriberFactory()
+    IPAssignmentFactory(
+        subscriber=before,
+        network="192.0.2.50",
+        valid_from=T0 - timedelta(days=400),
+        valid_to=T0 - timedelta(days=100),
+    )
+    IPAssignmentFactory(
+        subscriber=after, network="192.0.2.50", valid_from=T0 - timedelta(days=100)
+    )
+    original = OriginalMessage(hops=(Hop(from_ip="192.0.2.50", by_host="mx.example"),))
+    index = LinkIndex.load([original], times=[T0])
+    assert index.ip_span == (T0, T0)
+    assert index.resolve_ip("192.0.2.50", T0) == after.pk
+    assert index.resolve_ip("192.0.2.50", T0 - timedelta(days=200)) == before.pk

@@ -1,6 +1,7 @@
 """Recording complaints: the acknowledgment rule decided once and stored, and
 the complainant's own words kept from the web form."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,11 @@ from django.utils import timezone
 from complaints import services
 from complaints.models import Complaint, InboundMessage
 from complaints.services import notices
-from complaints.services.recording import needs_acknowledgment
+from complaints.services.recording import (
+    _REFERENCE_ALPHABET,
+    needs_acknowledgment,
+    reference_new,
+)
 from tests.complaints.factories import ComplaintFactory
 from tests.complaints.mail import arf_report, human_complaint
 
@@ -74,3 +79,14 @@ def test_web_form_reports_keep_the_complainants_words(client):
     services.inbound_process(inbound_id=inbound.pk)
     complaint = Complaint.objects.get(inbound=inbound)
     assert complaint.complainant_text == "Three copies this week, I never signed up."
+
+
+def test_references_are_readable_and_use_the_whole_alphabet():
+    """Read out on the phone: C-XXXX-XXXX from the 32 unambiguous characters,
+    every one of them in use (one random byte picks one of 32)."""
+    references = [reference_new() for _ in range(400)]
+    assert all(re.fullmatch(r"C-[A-Z2-9]{4}-[A-Z2-9]{4}", r) for r in references)
+    used = {ch for r in references for ch in r[2:6] + r[7:]}
+    assert len(_REFERENCE_ALPHABET) == 32
+    assert used == set(_REFERENCE_ALPHABET)
+    assert not used & set("IO01")
