@@ -49,7 +49,9 @@ def test_two_workers_recording_one_report_at_once_count_it_once():
     def worker_one():
         try:
             with transaction.atomic():
-                states = ingest_services._process_batch([first.pk], timezone.now())
+                states = ingest_services._process_batch(
+                    timezone.now(), [], inbound_ids=[first.pk]
+                )
                 assert states == {first.pk: InboundMessage.State.PROCESSED}
                 inside_first.set()
                 # Hold the transaction open, as a slow worker would.
