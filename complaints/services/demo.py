@@ -28,6 +28,7 @@ from accounts.models import (
     IPAssignment,
     MailAccount,
     Subscriber,
+    network_to_block,
     network_to_keys,
 )
 from complaints.models import (
@@ -525,6 +526,7 @@ def _assignment(subscriber, network: str, start, end) -> IPAssignment:
         network=network,
         range_start=range_start,
         range_end=range_end,
+        block=network_to_block(network),
         valid_from=start,
         valid_to=end,
     )
