@@ -14,10 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from abusedesk.pagination import CappedPaginator
+from abusedesk.pagination import KeysetPaginator
 from abusedesk.roles import abuse_required
 from complaints import charts, selectors, services, strikes
-from complaints.filters import ComplaintFilter
+from complaints.filters import ComplaintFilter, complaint_sort_keys
 from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
 from complaints.models import Complaint, Mailing, Strike
 from complaints.services import triage
@@ -70,9 +70,10 @@ def complaint_list(request):
     filterset = ComplaintFilter(
         request.GET or None, queryset=selectors.complaint_list()
     )
-    page = CappedPaginator(filterset.qs, QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    keys, nullable = complaint_sort_keys(request.GET.get("order", ""))
+    page = KeysetPaginator(
+        filterset.qs, keys=keys, per_page=QUEUE_PAGE_SIZE, nullable_first_key=nullable
+    ).get_page(request.GET)
     context = {"filter": filterset, "page": page, "bulk_form": BulkActionForm()}
     return render(request, "complaints/complaint_list.html", context)
 
