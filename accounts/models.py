@@ -126,7 +126,8 @@ class NetworkBlockField(models.CharField):
     "which networks hold this address"), text elsewhere."""
 
     def db_type(self, connection):
-        if connection.vendor == "postgresql":
+        # A backend with a native address type (PostgreSQL's inet) has cidr.
+        if connection.data_types.get("GenericIPAddressField") == "inet":
             return "cidr"
         return super().db_type(connection)
 

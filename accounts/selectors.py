@@ -16,6 +16,7 @@ from django.db.models import (
     CharField,
     Count,
     Expression,
+    F,
     Q,
     QuerySet,
     Value,
@@ -208,38 +209,47 @@ def _assignments_holding(*, address: str, at: datetime | None) -> QuerySet:
     return assignments.order_by()
 
 
-class NetworkHolds(Expression):
-    """``block >>= address`` (PostgreSQL): the GiST index's first column."""
+class _ColumnsTest(Expression):
+    """A PostgreSQL test over some of the row's columns (resolved as Django
+    resolves any column, so it holds in subqueries too) and one parameter."""
 
     conditional = True
     output_field = BooleanField()
+    columns: tuple[str, ...] = ()
+    template = ""
 
-    def __init__(self, address: str):
+    def __init__(self, value):
         super().__init__()
-        self.address = address
+        self.value = value
+        self.sources = [F(name) for name in self.columns]
+
+    def get_source_expressions(self):
+        return self.sources
+
+    def set_source_expressions(self, exprs):
+        self.sources = list(exprs)
 
     def as_sql(self, compiler, connection):
-        column = compiler.quote_name_unless_alias("block")
-        table = compiler.quote_name_unless_alias(IPAssignment._meta.db_table)
-        return f"{table}.{column} >>= %s::inet", [self.address]
+        compiled = [compiler.compile(source) for source in self.sources]
+        params = [param for _sql, source_params in compiled for param in source_params]
+        sql = self.template.format(*(sql for sql, _params in compiled))
+        return sql, [*params, self.value]
 
 
-class ValidAt(Expression):
-    """The assignment's window holds ``at`` (PostgreSQL): written as the very
-    range expression the GiST index holds, so the index answers it. Equal to
+class NetworkHolds(_ColumnsTest):
+    """``block >>= address``: the GiST index's first column."""
+
+    columns = ("block",)
+    template = "{0} >>= %s::inet"
+
+
+class ValidAt(_ColumnsTest):
+    """The assignment's window holds ``at``, written as the very range
+    expression the GiST index holds, so the index answers it. Equal to
     ``valid_from <= at AND (valid_to IS NULL OR valid_to > at)``."""
 
-    conditional = True
-    output_field = BooleanField()
-
-    def __init__(self, at: datetime):
-        super().__init__()
-        self.at = at
-
-    def as_sql(self, compiler, connection):
-        table = compiler.quote_name_unless_alias(IPAssignment._meta.db_table)
-        window = f"tstzrange({table}.valid_from, {table}.valid_to, '[)')"
-        return f"{window} @> %s::timestamptz", [self.at]
+    columns = ("valid_from", "valid_to")
+    template = "tstzrange({0}, {1}, '[)') @> %s::timestamptz"
 
 
 def _network_starts(key: str) -> list[str]:

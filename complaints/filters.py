@@ -1,7 +1,7 @@
 """Filters for the complaint queue and the mailings list (django-filter).
 Declarative; custom filters only build queries."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import django_filters
 from django import forms
@@ -12,22 +12,18 @@ from complaints import selectors
 from complaints.models import Complaint, Mailing
 
 
-def day_start(day: date) -> datetime:
-    """The first instant of ``day`` in the current time zone (what ``__date``
-    compares in), as an aware datetime."""
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def on_or_after(queryset, name: str, value: date | None):
     if value is None:
         return queryset
-    return queryset.filter(**{f"{name}__gte": day_start(value)})
+    return queryset.filter(**{f"{name}__gte": selectors.day_start(value)})
 
 
 def on_or_before(queryset, name: str, value: date | None):
     if value is None:
         return queryset
-    return queryset.filter(**{f"{name}__lt": day_start(value + timedelta(days=1))})
+    return queryset.filter(
+        **{f"{name}__lt": selectors.day_start(value + timedelta(days=1))}
+    )
 
 
 # The queue's sorts, by the ``order`` value: the sort key, then the time and the

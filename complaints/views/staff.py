@@ -21,10 +21,12 @@ from complaints.filters import ComplaintFilter, complaint_sort_keys
 from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
 from complaints.models import Complaint, Mailing, Strike
 from complaints.services import triage
+from complaints.services.dashboard import report_days_refresh
 
 QUEUE_PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 200_000
 BOUNCE_PAGE_SIZE = 100
+DASHBOARD_DAYS = 30
 
 
 def _fail(request, error: ValidationError) -> None:
@@ -41,12 +43,17 @@ def dashboard(request):
         "at_two_strikes": selectors.subscribers_at_strikes(
             live=settings.ABUSE_STRIKE_LIMIT - 1, now=now
         ),
-        "daily": selectors.daily_counts(today=timezone.localdate(now)),
+        "daily": _daily(today=timezone.localdate(now), now=now),
         "top_mailings": selectors.mailings_top_this_week(now=now),
         "recent_actions": selectors.actions_recent(),
     }
     context["chart"] = _daily_chart(context["daily"])
     return render(request, "complaints/dashboard.html", context)
+
+
+def _daily(*, today, now) -> list[selectors.DayCount]:
+    report_days_refresh(today=today, days=DASHBOARD_DAYS, now=now)
+    return selectors.daily_counts(today=today, days=DASHBOARD_DAYS)
 
 
 def _daily_chart(daily: list[selectors.DayCount]) -> dict:
