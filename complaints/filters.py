@@ -50,6 +50,24 @@ def complaint_sort_keys(order: str) -> tuple[list[str], bool]:
     return [f"{sign}{key}" for key in keys], name in QUEUE_NULLABLE_SORTS
 
 
+MAILING_SORT_KEYS = {
+    "last_seen": "last_seen",
+    "first_seen": "first_seen",
+    "complaints": "complaint_count",
+    "hard_bounces": "hard_bounce_count",
+}
+
+
+def mailing_sort_keys(order: str) -> list[str]:
+    """The keyset keys for the mailings list sorted by ``order`` (most recently
+    seen first when it names no sort); each key has its own index."""
+    name = order.lstrip("-")
+    if name not in MAILING_SORT_KEYS:
+        return ["-last_seen", "-pk"]
+    sign = "-" if order.startswith("-") else ""
+    return [f"{sign}{MAILING_SORT_KEYS[name]}", f"{sign}pk"]
+
+
 class ComplaintFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
         choices=Complaint.State.choices, empty_label="any"
