@@ -37,6 +37,12 @@ function setup(thread)
   counter = counter + 1
 end
 function init(args) n = offset end
+-- A person reads a page before the next click: up to think_ms, at random.
+local think_ms = %(think_ms)d
+function delay()
+  if think_ms == 0 then return 0 end
+  return math.random(0, think_ms)
+end
 function request()
   n = n + 1
   local path = paths[(n %% #paths) + 1]
@@ -147,14 +153,24 @@ def wrk_available() -> bool:
 
 
 def wrk_run(
-    *, port: int, cookie: str, paths: list[str], clients: int, seconds: int
+    *,
+    port: int,
+    cookie: str,
+    paths: list[str],
+    clients: int,
+    seconds: int,
+    think_ms: int = 0,
 ) -> Figures:
-    """wrk with ``clients`` connections over two threads for ``seconds``."""
+    """wrk with ``clients`` connections over two threads for ``seconds``; each
+    client waits up to ``think_ms`` between its requests (0: none, a stress
+    test rather than people)."""
     with tempfile.TemporaryDirectory() as folder:
         listing = Path(folder) / "paths.txt"
         listing.write_text("\n".join(paths) + "\n")
         script = Path(folder) / "pages.lua"
-        script.write_text(WRK_SCRIPT % {"paths": listing, "cookie": cookie})
+        script.write_text(
+            WRK_SCRIPT % {"paths": listing, "cookie": cookie, "think_ms": think_ms}
+        )
         args = ["wrk", "-t", str(min(2, clients)), "-c", str(clients)]
         args += ["-d", f"{seconds}s", "--timeout", "30s", "-s", str(script)]
         args.append(f"http://127.0.0.1:{port}")

@@ -40,6 +40,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument("--workers", type=int, default=4)
         parser.add_argument("--vacuum", action="store_true")
+        parser.add_argument(
+            "--think-ms",
+            type=int,
+            default=0,
+            help="each client waits up to this long between requests (0: none)",
+        )
 
     def handle(self, *args, **options):
         if not benchhttp.wrk_available():
@@ -69,6 +75,7 @@ class Command(BaseCommand):
                     paths=paths,
                     clients=options["clients"],
                     seconds=options["seconds"],
+                    think_ms=options["think_ms"],
                 )
                 if figures.errors:
                     raise CommandError(f"{name}: {figures.errors} failed requests")
@@ -90,7 +97,8 @@ class Command(BaseCommand):
             f"pages_p95_max_ms={results[worst].p95_ms:.0f} "
             f"pages_p50_max_ms={max(f.p50_ms for f in results.values()):.0f} "
             + " ".join(f"{key}={value}" for key, value in summary.items())
-            + f" clients={options['clients']} complaints={Complaint.objects.count()}"
+            + f" clients={options['clients']} think_ms={options['think_ms']}"
+            f" complaints={Complaint.objects.count()}"
             f" vacuumed={vacuumed} load={benchhttp.load_average()}"
         )
 
