@@ -217,6 +217,15 @@ class KeysetPaginator:
         rows = self._fetch(cursor=None, forward=True, limit=n + 1)
         return self._page(rows[:n], query, previous=False, next_=len(rows) > n)
 
+    def neighbours(self, row) -> tuple[object | None, object | None]:
+        """The rows just before and just after ``row`` in this order (``row``
+        itself need not pass the queryset's filters): two indexed lookups,
+        wherever ``row`` stands."""
+        cursor = [getattr(row, name) for name in self.names]
+        before = self._fetch(cursor=cursor, forward=False, limit=1)
+        after = self._fetch(cursor=cursor, forward=True, limit=1)
+        return (before[0] if before else None), (after[0] if after else None)
+
     def _page(self, rows, query, *, previous: bool, next_: bool) -> KeysetPage:
         return KeysetPage(rows, self, previous, next_, query)
 

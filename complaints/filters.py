@@ -26,48 +26,6 @@ def on_or_before(queryset, name: str, value: date | None):
     )
 
 
-# The queue's sorts, by the ``order`` value: the sort key, then the time and the
-# id, all one way, so that each is one index range (complaint_*_seen_idx).
-QUEUE_SORT_KEYS = {
-    "received": "received_at",
-    "reference": "reference",
-    "channel": "channel",
-    "state": "state",
-    "subject": "subject_key",
-    "subscriber": "subscriber_id",
-}
-QUEUE_NULLABLE_SORTS = {"subscriber"}
-
-
-def complaint_sort_keys(order: str) -> tuple[list[str], bool]:
-    """The keyset keys for the queue sorted by ``order`` (newest first when it
-    names no sort), and whether the first key may be null."""
-    name = order.lstrip("-")
-    if name not in QUEUE_SORT_KEYS:
-        return ["-received_at", "-pk"], False
-    sign = "-" if order.startswith("-") else ""
-    keys = dict.fromkeys([QUEUE_SORT_KEYS[name], "received_at", "pk"])
-    return [f"{sign}{key}" for key in keys], name in QUEUE_NULLABLE_SORTS
-
-
-MAILING_SORT_KEYS = {
-    "last_seen": "last_seen",
-    "first_seen": "first_seen",
-    "complaints": "complaint_count",
-    "hard_bounces": "hard_bounce_count",
-}
-
-
-def mailing_sort_keys(order: str) -> list[str]:
-    """The keyset keys for the mailings list sorted by ``order`` (most recently
-    seen first when it names no sort); each key has its own index."""
-    name = order.lstrip("-")
-    if name not in MAILING_SORT_KEYS:
-        return ["-last_seen", "-pk"]
-    sign = "-" if order.startswith("-") else ""
-    return [f"{sign}{MAILING_SORT_KEYS[name]}", f"{sign}pk"]
-
-
 class ComplaintFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
         choices=Complaint.State.choices, empty_label="any"

@@ -11,6 +11,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.functions import Substr, TruncDay, TruncHour
 from django.utils import timezone
 
+from abusedesk.pagination import KeysetPaginator
 from accounts.models import Action, Subscriber
 from complaints import strikes
 from complaints.charts import Slot
@@ -29,6 +30,48 @@ def day_start(day: date) -> datetime:
     """The first instant of ``day`` in the current time zone (what ``__date``
     compares in): filters by day become ranges on indexed timestamps."""
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# The queue's sorts, by the ``order`` value: the sort key, then the time and the
+# id, all one way, so that each is one index range (complaint_*_seen_idx).
+QUEUE_SORT_KEYS = {
+    "received": "received_at",
+    "reference": "reference",
+    "channel": "channel",
+    "state": "state",
+    "subject": "subject_key",
+    "subscriber": "subscriber_id",
+}
+QUEUE_NULLABLE_SORTS = {"subscriber"}
+
+
+def complaint_sort_keys(order: str) -> tuple[list[str], bool]:
+    """The keyset keys for the queue sorted by ``order`` (newest first when it
+    names no sort), and whether the first key may be null."""
+    name = order.lstrip("-")
+    if name not in QUEUE_SORT_KEYS:
+        return ["-received_at", "-pk"], False
+    sign = "-" if order.startswith("-") else ""
+    keys = dict.fromkeys([QUEUE_SORT_KEYS[name], "received_at", "pk"])
+    return [f"{sign}{key}" for key in keys], name in QUEUE_NULLABLE_SORTS
+
+
+MAILING_SORT_KEYS = {
+    "last_seen": "last_seen",
+    "first_seen": "first_seen",
+    "complaints": "complaint_count",
+    "hard_bounces": "hard_bounce_count",
+}
+
+
+def mailing_sort_keys(order: str) -> list[str]:
+    """The keyset keys for the mailings list sorted by ``order`` (most recently
+    seen first when it names no sort); each key has its own index."""
+    name = order.lstrip("-")
+    if name not in MAILING_SORT_KEYS:
+        return ["-last_seen", "-pk"]
+    sign = "-" if order.startswith("-") else ""
+    return [f"{sign}{MAILING_SORT_KEYS[name]}", f"{sign}pk"]
 
 
 def complaint_list() -> QuerySet[Complaint]:
@@ -55,23 +98,22 @@ def complaint_get(*, pk: int) -> Complaint:
     )
 
 
-NEIGHBOUR_SCAN = 2000
-
-
 def complaint_neighbours(
-    *, queryset: QuerySet[Complaint], pk: int
+    *, queryset: QuerySet[Complaint], pk: int, order: str
 ) -> tuple[int | None, int | None]:
-    """The complaints before and after ``pk`` in a filtered, ordered queue:
-    found among its first NEIGHBOUR_SCAN ids (an index scan of bare ids), which
-    is as far as anyone pages; (None, None) when ``pk`` is not among them."""
-    ids = list(queryset.values_list("pk", flat=True)[:NEIGHBOUR_SCAN])
-    try:
-        at = ids.index(pk)
-    except ValueError:
+    """The complaints before and after ``pk`` in a filtered queue sorted by
+    ``order``, as the queue's own keyset pages order it: two indexed lookups
+    wherever the complaint stands (also once an action took it out of the
+    filter)."""
+    keys, nullable = complaint_sort_keys(order)
+    paginator = KeysetPaginator(
+        queryset, keys=keys, per_page=1, nullable_first_key=nullable
+    )
+    row = complaint_list().filter(pk=pk).first()
+    if row is None:
         return None, None
-    before = ids[at - 1] if at > 0 else None
-    after = ids[at + 1] if at + 1 < len(ids) else None
-    return before, after
+    before, after = paginator.neighbours(row)
+    return (before.pk if before else None), (after.pk if after else None)
 
 
 def complaints_by_ids(*, ids: list[int]) -> QuerySet[Complaint]:

@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET
 from abusedesk.pagination import KeysetPaginator
 from abusedesk.roles import abuse_required
 from complaints import selectors
-from complaints.filters import MailingFilter, mailing_sort_keys
+from complaints.filters import MailingFilter
+from complaints.selectors import mailing_sort_keys
 
 PAGE_SIZE = 50
 

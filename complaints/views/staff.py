@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from abusedesk.pagination import KeysetPaginator
 from abusedesk.roles import abuse_required
 from complaints import charts, selectors, services, strikes
-from complaints.filters import ComplaintFilter, complaint_sort_keys
+from complaints.filters import ComplaintFilter
 from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
 from complaints.models import Complaint, Mailing, Strike
+from complaints.selectors import complaint_sort_keys
 from complaints.services import triage
 from complaints.services.dashboard import report_days_refresh
 
@@ -155,7 +156,9 @@ def complaint_detail(request, pk: int):
         )
         if filterset.is_valid():
             before, after = selectors.complaint_neighbours(
-                queryset=filterset.qs, pk=complaint.pk
+                queryset=filterset.qs,
+                pk=complaint.pk,
+                order=QueryDict(queue).get("order", ""),
             )
     context = {
         "complaint": complaint,

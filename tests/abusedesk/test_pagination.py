@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from abusedesk.pagination import KeysetPaginator
 from complaints import selectors
-from complaints.filters import QUEUE_SORT_KEYS, complaint_sort_keys
+from complaints.selectors import QUEUE_SORT_KEYS, complaint_sort_keys
 from tests.accounts.factories import SubscriberFactory
 from tests.complaints.factories import ComplaintFactory
 

@@ -24,8 +24,8 @@ from abusedesk import benchhttp
 from abusedesk.pagination import KeysetPaginator
 from accounts.models import Subscriber
 from complaints import selectors
-from complaints.filters import complaint_sort_keys
 from complaints.models import Complaint, InboundMessage, Mailing
+from complaints.selectors import complaint_sort_keys
 
 BENCH_USER = "bench-abuse"
 SAMPLE = 400
