@@ -70,7 +70,8 @@ def _per_day(manager, start: datetime, end: datetime) -> dict[date, int]:
         manager.filter(received_at__gte=start, received_at__lt=end)
         .annotate(day=TruncDate("received_at"))
         .values("day")
-        .annotate(total=Count("pk"))
+        # COUNT(*), not COUNT(id): the time index alone answers it.
+        .annotate(total=Count("*"))
         .order_by()
     )
     return {row["day"]: row["total"] for row in rows}

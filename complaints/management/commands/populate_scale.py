@@ -380,7 +380,8 @@ class _Loader:
                 yield None, now - timedelta(seconds=rng.randrange(90 * 86400))
 
     def _complaints(self) -> None:
-        plan = list(self._complaint_plan())
+        # In arrival order, as ingest writes them: ids and heap follow time.
+        plan = sorted(self._complaint_plan(), key=lambda item: item[1])
         first = self.inbound_next
         self.inbound_next += len(plan)
         self._inbound(
