@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev samples axe bench-parse bench-ingest bench-pages bench-linking bench-hostile drills fuzz
+.PHONY: run test lint format install install-dev samples axe bench bench-tools bench-parse bench-ingest bench-pages bench-linking bench-hostile drills fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,7 +72,30 @@ format: $(VENV)/.installed-dev
 ## Benchmarks (figures in the README). Ingest and pages each use a PostgreSQL
 ## database of their own, created when missing, and Redis database 14.
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432
-BENCH_ENV = REDIS_URL=redis://127.0.0.1:6379/14 DJANGO_SECRET_KEY=bench-only-secret DJANGO_DEBUG=0 EMAIL_URL=dummymail:// DJANGO_LOG_LEVEL=WARNING
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+BENCH_ENV = REDIS_URL=$(BENCH_REDIS_URL) DJANGO_SECRET_KEY=bench-only-secret DJANGO_DEBUG=0 EMAIL_URL=dummymail:// DJANGO_LOG_LEVEL=WARNING
+
+## bench: every figure of the desk in one run (parse, ingest, pages, support,
+## policy), each appended to var/bench-history.csv. On a database of its own,
+## abusedesk_bench_<scale>, populated once and reused while its size matches.
+##   make bench                      1M complaints, 200,000 subscribers
+##   make bench BENCH_SCALE=small    a few minutes, for a try
+##   make bench BENCH_VACUUM=1       VACUUM ANALYZE before measuring
+BENCH_SCALE ?= default
+BENCH_VACUUM ?=
+BENCH_ONLY ?=
+BENCH_DATABASE_URL ?= $(BENCH_DB)/abusedesk_bench_$(BENCH_SCALE)
+bench: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench: $(VENV)/.installed-dev $(SAMPLES)/.fetched bench-tools
+	$(BENCH_ENV) $(PY) -m abusedesk.checkservices --create-database
+	$(BENCH_ENV) $(PY) -m abusedesk.benchrun --scale $(BENCH_SCALE) \
+		$(if $(BENCH_VACUUM),--vacuum) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
+
+# wrk, the HTTP load tool of the page benchmark (Debian's package).
+bench-tools:
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
+		(apt-get install -y wrk || sudo apt-get install -y wrk); } || \
+		{ echo "install wrk (apt-get install wrk)"; exit 1; }
 
 bench-parse: $(VENV)/.installed-dev $(SAMPLES)/.fetched
 	DJANGO_DEBUG=1 $(PY) manage.py bench_parse
@@ -97,12 +120,12 @@ bench-ingest: $(VENV)/.installed-dev
 	$(BENCH_ENV) $(PY) manage.py migrate -v0
 	$(BENCH_ENV) $(PY) manage.py bench_ingest --messages 20000 --keep-history
 
-bench-pages: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_pages
-bench-pages: $(VENV)/.installed-dev
+bench-pages: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_default
+bench-pages: $(VENV)/.installed-dev bench-tools
 	$(BENCH_ENV) $(PY) -m abusedesk.checkservices --create-database
 	$(BENCH_ENV) $(PY) manage.py migrate -v0
-	$(BENCH_ENV) $(PY) manage.py populate_scale --skip-if-populated
-	$(BENCH_ENV) $(PY) manage.py bench_pages --requests 100
+	$(BENCH_ENV) $(PY) manage.py populate_scale --reuse
+	$(BENCH_ENV) $(PY) manage.py bench_pages
 
 ## Linking benchmark (issue 9): a simulated ISP mailbox through the real channel and
 ## two workers, scored against its truth. The command (re)creates its database.

@@ -224,6 +224,9 @@ ABUSE_QUEUE_DELETE_COMMAND = env.str(
 ABUSE_PUBLIC_URL = env.str(
     "ABUSE_PUBLIC_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 ).rstrip("/")
+# The dashboard's chart keeps a count per closed day; a kept day is counted again
+# when it is older than this (late-processed mail), one day per dashboard view.
+ABUSE_DASHBOARD_RECOUNT_MINUTES = env.int("ABUSE_DASHBOARD_RECOUNT_MINUTES", default=10)
 # --- The desk for daily work (issue 13) ---
 # A held batch is overdue after ABUSE_HOLD_REVIEW_HOURS (outbound block below).
 # Who the desk speaks for, on the public pages and in every mail it sends; the

@@ -96,11 +96,53 @@ def network_to_keys(network: str) -> tuple[str, str]:
     return ip_to_key(str(net[0])), ip_to_key(str(net[-1]))
 
 
+def network_to_block(network: str) -> str:
+    """The network in canonical CIDR form (host bits cleared), IPv4-mapped IPv6
+    networks written as IPv4, so that PostgreSQL's ``inet`` containment gives the
+    answers the keys give (which map IPv4 into ::ffff:0:0/96 too)."""
+    net = ipaddress.ip_network(network.strip(), strict=False)
+    return str(_unmapped_network(net))
+
+
+def address_for_block_lookup(address: str) -> str:
+    """An address as the ``block`` column is compared with: IPv4-mapped IPv6
+    addresses as IPv4 (see network_to_block)."""
+    ip = ipaddress.ip_address(address.strip())
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
+def _unmapped_network(net):
+    mapped = ipaddress.ip_network("::ffff:0:0/96")
+    if net.version == 6 and net.prefixlen >= 96 and net.subnet_of(mapped):
+        start = net.network_address.ipv4_mapped
+        return ipaddress.ip_network(f"{start}/{net.prefixlen - 96}")
+    return net
+
+
+class NetworkBlockField(models.CharField):
+    """A CIDR network: PostgreSQL's ``cidr`` type there (so a GiST index answers
+    "which networks hold this address"), text elsewhere."""
+
+    def db_type(self, connection):
+        # A backend with a native address type (PostgreSQL's inet) has cidr.
+        if connection.data_types.get("GenericIPAddressField") == "inet":
+            return "cidr"
+        return super().db_type(connection)
+
+    def from_db_value(self, value, expression, connection):
+        # psycopg reads cidr as ipaddress objects; the model keeps text.
+        return None if value is None else str(value)
+
+
 class IPAssignment(models.Model):
     """An address or network assigned to a subscriber for a time window.
 
-    ``range_start``/``range_end`` are derived from ``network`` (see ip_to_key) so that
-    "who had 192.0.2.7 at 14:02" is one indexed range query.
+    ``range_start``/``range_end`` and ``block`` are derived from ``network`` so
+    that "who had 192.0.2.7 at 14:02" is one indexed query: on PostgreSQL a GiST
+    index over ``block`` and the validity range, elsewhere the keys (see
+    accounts.selectors).
     """
 
     subscriber = models.ForeignKey(
@@ -109,6 +151,9 @@ class IPAssignment(models.Model):
     network = models.CharField(max_length=64, help_text="An address or CIDR network.")
     range_start = models.CharField(max_length=32, editable=False)
     range_end = models.CharField(max_length=32, editable=False)
+    # The same network as ``cidr`` on PostgreSQL, for the GiST lookup by address
+    # (migration 0008); derived like the keys, never typed in.
+    block = NetworkBlockField(max_length=43, editable=False, null=True)
     valid_from = models.DateTimeField()
     valid_to = models.DateTimeField(
         null=True, blank=True, help_text="Empty: still assigned."
@@ -142,6 +187,7 @@ class IPAssignment(models.Model):
     def save(self, *args, **kwargs):
         # Derived columns, not a rule: they must always mirror ``network``.
         self.range_start, self.range_end = network_to_keys(self.network)
+        self.block = network_to_block(self.network)
         super().save(*args, **kwargs)
 
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Substr
 from django.urls import reverse
 
@@ -289,7 +289,12 @@ class Complaint(models.Model):
     class Meta:
         ordering = ["-received_at", "-pk"]
         indexes = [
-            models.Index(fields=["state", "-received_at"], name="complaint_state_idx"),
+            # Every queue sort index runs one way (key, received_at), so that a
+            # keyset page's row comparison is a range on it (abusedesk/pagination.py);
+            # "state = x, newest first" reads it backwards.
+            models.Index(
+                fields=["state", "received_at"], name="complaint_state_seen_idx"
+            ),
             models.Index(fields=["-received_at"], name="complaint_received_idx"),
             # A person's repeat report (recording's duplicate rule): the pair
             # is looked up, so a bulk message's many copies are never scanned;
@@ -298,6 +303,10 @@ class Complaint(models.Model):
                 fields=["message_id", "complainant_email"],
                 name="complaint_message_from_idx",
             ),
+            # A mailing's newest complaints (its page), even with tens of thousands.
+            models.Index(
+                fields=["mailing", "received_at"], name="complaint_mailing_recent_idx"
+            ),
             # The dashboard's "unlinked reports" count and the triage view of them.
             models.Index(
                 fields=["-received_at"],
@@ -305,9 +314,13 @@ class Complaint(models.Model):
                 name="complaint_unlinked_idx",
             ),
             # Sorting the queue: a prefix keeps index rows small for long subjects.
-            models.Index(Substr("subject", 1, 100), name="complaint_subject_sort_idx"),
             models.Index(
-                fields=["channel", "-received_at"], name="complaint_channel_idx"
+                Substr("subject", 1, 100),
+                F("received_at"),
+                name="complaint_subject_seen_idx",
+            ),
+            models.Index(
+                fields=["channel", "received_at"], name="complaint_channel_seen_idx"
             ),
             models.Index(
                 fields=["report_fingerprint"],
@@ -474,3 +487,30 @@ class RateLimitCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class DailyReportCount(models.Model):
+    """Complaints and bounces received on one closed day (in ``time_zone``), kept
+    so the dashboard's chart never counts a month of rows on a request.
+
+    A day is counted once when it is first shown and counted again when its row
+    is older than the refresh age (complaints/services/dashboard.py), which
+    picks up a message of that day processed late. Today is never stored: it is
+    counted live.
+    """
+
+    time_zone = models.CharField(max_length=64)
+    day = models.DateField()
+    complaints = models.PositiveIntegerField()
+    bounces = models.PositiveIntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["time_zone", "day"], name="dailyreportcount_unique_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.time_zone}): {self.complaints} complaints"

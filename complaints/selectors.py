@@ -2,24 +2,76 @@
 their related rows joined so that list pages make no query per row."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
-from django.db.models.functions import Substr, TruncDate, TruncDay, TruncHour
+from django.db.models.functions import Substr, TruncDay, TruncHour
 from django.utils import timezone
 
+from abusedesk.pagination import KeysetPaginator
 from accounts.models import Action, Subscriber
 from complaints import strikes
 from complaints.charts import Slot
 from complaints.ingest import reasons
-from complaints.models import Bounce, Complaint, InboundMessage, Mailing, Strike
+from complaints.models import (
+    Bounce,
+    Complaint,
+    DailyReportCount,
+    InboundMessage,
+    Mailing,
+    Strike,
+)
 
-DASHBOARD_CACHE_SECONDS = 60
+
+def day_start(day: date) -> datetime:
+    """The first instant of ``day`` in the current time zone (what ``__date``
+    compares in): filters by day become ranges on indexed timestamps."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# The queue's sorts, by the ``order`` value: the sort key, then the time and the
+# id, all one way, so that each is one index range (complaint_*_seen_idx).
+QUEUE_SORT_KEYS = {
+    "received": "received_at",
+    "reference": "reference",
+    "channel": "channel",
+    "state": "state",
+    "subject": "subject_key",
+    "subscriber": "subscriber_id",
+}
+QUEUE_NULLABLE_SORTS = {"subscriber"}
+
+
+def complaint_sort_keys(order: str) -> tuple[list[str], bool]:
+    """The keyset keys for the queue sorted by ``order`` (newest first when it
+    names no sort), and whether the first key may be null."""
+    name = order.lstrip("-")
+    if name not in QUEUE_SORT_KEYS:
+        return ["-received_at", "-pk"], False
+    sign = "-" if order.startswith("-") else ""
+    keys = dict.fromkeys([QUEUE_SORT_KEYS[name], "received_at", "pk"])
+    return [f"{sign}{key}" for key in keys], name in QUEUE_NULLABLE_SORTS
+
+
+MAILING_SORT_KEYS = {
+    "last_seen": "last_seen",
+    "first_seen": "first_seen",
+    "complaints": "complaint_count",
+    "hard_bounces": "hard_bounce_count",
+}
+
+
+def mailing_sort_keys(order: str) -> list[str]:
+    """The keyset keys for the mailings list sorted by ``order`` (most recently
+    seen first when it names no sort); each key has its own index."""
+    name = order.lstrip("-")
+    if name not in MAILING_SORT_KEYS:
+        return ["-last_seen", "-pk"]
+    sign = "-" if order.startswith("-") else ""
+    return [f"{sign}{MAILING_SORT_KEYS[name]}", f"{sign}pk"]
 
 
 def complaint_list() -> QuerySet[Complaint]:
@@ -27,7 +79,15 @@ def complaint_list() -> QuerySet[Complaint]:
     sorts subjects by."""
     return (
         Complaint.objects.select_related("subscriber", "mailing")
-        .defer("complainant_text")
+        # The queue shows none of these; decoding JSON is half a row's cost.
+        .defer(
+            "complainant_text",
+            "attribution",
+            "mailing__signals",
+            "mailing__subject_variants",
+            "mailing__held_recipients",
+            "mailing__held_queue_ids",
+        )
         .annotate(subject_key=Substr("subject", 1, 100))
     )
 
@@ -38,23 +98,22 @@ def complaint_get(*, pk: int) -> Complaint:
     )
 
 
-NEIGHBOUR_SCAN = 2000
-
-
 def complaint_neighbours(
-    *, queryset: QuerySet[Complaint], pk: int
+    *, queryset: QuerySet[Complaint], pk: int, order: str
 ) -> tuple[int | None, int | None]:
-    """The complaints before and after ``pk`` in a filtered, ordered queue:
-    found among its first NEIGHBOUR_SCAN ids (an index scan of bare ids), which
-    is as far as anyone pages; (None, None) when ``pk`` is not among them."""
-    ids = list(queryset.values_list("pk", flat=True)[:NEIGHBOUR_SCAN])
-    try:
-        at = ids.index(pk)
-    except ValueError:
+    """The complaints before and after ``pk`` in a filtered queue sorted by
+    ``order``, as the queue's own keyset pages order it: two indexed lookups
+    wherever the complaint stands (also once an action took it out of the
+    filter)."""
+    keys, nullable = complaint_sort_keys(order)
+    paginator = KeysetPaginator(
+        queryset, keys=keys, per_page=1, nullable_first_key=nullable
+    )
+    row = complaint_list().filter(pk=pk).first()
+    if row is None:
         return None, None
-    before = ids[at - 1] if at > 0 else None
-    after = ids[at + 1] if at + 1 < len(ids) else None
-    return before, after
+    before, after = paginator.neighbours(row)
+    return (before.pk if before else None), (after.pk if after else None)
 
 
 def complaints_by_ids(*, ids: list[int]) -> QuerySet[Complaint]:
@@ -282,7 +341,7 @@ def mailing_list() -> QuerySet[Mailing]:
     )
     return (
         Mailing.objects.select_related("subscriber", "strike")
-        .defer("held_recipients")
+        .defer("held_recipients", "held_queue_ids", "signals", "subject_variants")
         .annotate(has_live_strike=ExpressionWrapper(live, output_field=BooleanField()))
     )
 
@@ -297,22 +356,50 @@ def inbound_get(*, pk: int) -> InboundMessage:
     return InboundMessage.objects.get(pk=pk)
 
 
-def dashboard_counts(*, now: datetime) -> dict[str, int]:
+# Cards count at most this many: "more than 10,000 new complaints" says what a
+# person needs, and counting a backlog of a million would cost the page.
+DASHBOARD_COUNT_CAP = 10_000
+
+
+class CappedCount(int):
+    """A count that stopped at ``cap``; ``label`` says "more than" past it."""
+
+    cap: int = DASHBOARD_COUNT_CAP
+
+    @property
+    def is_capped(self) -> bool:
+        return self > self.cap
+
+    @property
+    def label(self) -> str:
+        return f"more than {self.cap:,}" if self.is_capped else f"{int(self):,}"
+
+
+def capped_count(queryset: QuerySet) -> CappedCount:
+    """COUNT over a LIMIT of bare ids: the scan stops after cap + 1 rows."""
+    return CappedCount(
+        queryset.order_by().values("pk")[: DASHBOARD_COUNT_CAP + 1].count()
+    )
+
+
+def dashboard_counts(*, now: datetime) -> dict[str, CappedCount]:
     return {
-        "overdue_holds": Mailing.objects.filter(
-            mailing_holds_overdue_q(now=now)
-        ).count(),
-        "new_complaints": Complaint.objects.filter(state=Complaint.State.NEW).count(),
-        "unlinked": Complaint.objects.filter(
-            state=Complaint.State.NEW, subscriber__isnull=True
-        ).count(),
-        "failed_messages": InboundMessage.objects.filter(
-            state=InboundMessage.State.FAILED
-        ).count(),
-        "held_batches": Mailing.objects.filter(state=Mailing.State.HELD).count(),
-        "pending_messages": InboundMessage.objects.filter(
-            state=InboundMessage.State.PENDING
-        ).count(),
+        "overdue_holds": capped_count(
+            Mailing.objects.filter(mailing_holds_overdue_q(now=now))
+        ),
+        "new_complaints": capped_count(
+            Complaint.objects.filter(state=Complaint.State.NEW)
+        ),
+        "unlinked": capped_count(
+            Complaint.objects.filter(state=Complaint.State.NEW, subscriber__isnull=True)
+        ),
+        "failed_messages": capped_count(
+            InboundMessage.objects.filter(state=InboundMessage.State.FAILED)
+        ),
+        "held_batches": capped_count(Mailing.objects.filter(state=Mailing.State.HELD)),
+        "pending_messages": capped_count(
+            InboundMessage.objects.filter(state=InboundMessage.State.PENDING)
+        ),
     }
 
 
@@ -341,36 +428,31 @@ class DayCount:
 
 
 def daily_counts(*, today: date, days: int = 30) -> list[DayCount]:
-    """Complaints and bounces per day for the chart; cached for a minute because
-    it scans a month of rows."""
-    key = f"dashboard:daily:{today.isoformat()}:{days}"
-    try:
-        return cache.get_or_set(
-            key, lambda: _daily_counts(today, days), DASHBOARD_CACHE_SECONDS
-        )
-    except redis.exceptions.RedisError:
-        # The figures matter more than their cache: a slower page, not an error.
-        return _daily_counts(today, days)
-
-
-def _daily_counts(today: date, days: int) -> list[DayCount]:
+    """Complaints and bounces per day for the chart: the closed days from their
+    kept rows (complaints/services/dashboard.py keeps them; a day without one
+    reads 0 until it is counted), today counted live on the indexed time."""
     start = today - timedelta(days=days - 1)
-    complaints = _per_day(Complaint.objects.filter(received_at__date__gte=start))
-    bounces = _per_day(Bounce.objects.filter(received_at__date__gte=start))
-    return [
-        DayCount(day, complaints.get(day, 0), bounces.get(day, 0))
-        for day in (start + timedelta(days=n) for n in range(days))
-    ]
-
-
-def _per_day(queryset) -> dict[date, int]:
-    rows = (
-        queryset.annotate(day=TruncDate("received_at"))
-        .values("day")
-        .annotate(total=Count("pk"))
-        .order_by()
+    kept = {
+        row.day: row
+        for row in DailyReportCount.objects.filter(
+            time_zone=timezone.get_current_timezone_name(),
+            day__gte=start,
+            day__lt=today,
+        )
+    }
+    since = day_start(today)
+    live = DayCount(
+        today,
+        Complaint.objects.filter(received_at__gte=since).count(),
+        Bounce.objects.filter(received_at__gte=since).count(),
     )
-    return {row["day"]: row["total"] for row in rows}
+    result = []
+    for day in (start + timedelta(days=n) for n in range(days - 1)):
+        row = kept.get(day)
+        result.append(
+            DayCount(day, row.complaints, row.bounces) if row else DayCount(day, 0, 0)
+        )
+    return [*result, live]
 
 
 def mailings_top_this_week(*, now: datetime, limit: int = 10) -> QuerySet[Mailing]:

@@ -18,6 +18,7 @@ from accounts.models import (
     IPAssignment,
     MailAccount,
     Subscriber,
+    network_to_block,
     network_to_keys,
 )
 from accounts.status_cache import status_cache_accounts_sync_on_commit
@@ -149,11 +150,11 @@ def _insert_ip_assignments(*, changes: list[RowChange], pk_of: dict) -> None:
     # network_to_keys is the model's own derivation: save() is skipped here.
     _insert(
         IPAssignment,
-        ("subscriber_id", "network", "range_start", "range_end")
+        ("subscriber_id", "network", "range_start", "range_end", "block")
         + ("valid_from", "valid_to"),
         [
             (pk_of[change.row.line], a.network, *network_to_keys(a.network))
-            + (a.valid_from, a.valid_to)
+            + (network_to_block(a.network), a.valid_from, a.valid_to)
             for change in changes
             for a in change.ip_create
         ],

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from abusedesk.pagination import CappedPaginator
+from abusedesk.pagination import KeysetPaginator
 from abusedesk.roles import abuse_required
 from complaints import selectors, services
 from complaints.forms import ReasonForm
@@ -31,9 +31,13 @@ LISTS = {
 def inbound_list(request, state: str = "failed"):
     if state not in LISTS:
         raise Http404("No such list.")
-    page = CappedPaginator(selectors.inbound_list(state=LISTS[state]), PAGE_SIZE)
+    page = KeysetPaginator(
+        selectors.inbound_list(state=LISTS[state]),
+        keys=["-received_at", "-pk"],
+        per_page=PAGE_SIZE,
+    )
     context = {
-        "page": page.get_page(request.GET.get("page")),
+        "page": page.get_page(request.GET),
         "state": state,
         "lists": list(LISTS),
     }

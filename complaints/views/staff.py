@@ -14,17 +14,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from abusedesk.pagination import CappedPaginator
+from abusedesk.pagination import KeysetPaginator
 from abusedesk.roles import abuse_required
 from complaints import charts, selectors, services, strikes
 from complaints.filters import ComplaintFilter
 from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
 from complaints.models import Complaint, Mailing, Strike
+from complaints.selectors import complaint_sort_keys
 from complaints.services import triage
+from complaints.services.dashboard import report_days_refresh
 
 QUEUE_PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 200_000
 BOUNCE_PAGE_SIZE = 100
+DASHBOARD_DAYS = 30
 
 
 def _fail(request, error: ValidationError) -> None:
@@ -41,12 +44,17 @@ def dashboard(request):
         "at_two_strikes": selectors.subscribers_at_strikes(
             live=settings.ABUSE_STRIKE_LIMIT - 1, now=now
         ),
-        "daily": selectors.daily_counts(today=timezone.localdate(now)),
+        "daily": _daily(today=timezone.localdate(now), now=now),
         "top_mailings": selectors.mailings_top_this_week(now=now),
         "recent_actions": selectors.actions_recent(),
     }
     context["chart"] = _daily_chart(context["daily"])
     return render(request, "complaints/dashboard.html", context)
+
+
+def _daily(*, today, now) -> list[selectors.DayCount]:
+    report_days_refresh(today=today, days=DASHBOARD_DAYS, now=now)
+    return selectors.daily_counts(today=today, days=DASHBOARD_DAYS)
 
 
 def _daily_chart(daily: list[selectors.DayCount]) -> dict:
@@ -70,9 +78,10 @@ def complaint_list(request):
     filterset = ComplaintFilter(
         request.GET or None, queryset=selectors.complaint_list()
     )
-    page = CappedPaginator(filterset.qs, QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    keys, nullable = complaint_sort_keys(request.GET.get("order", ""))
+    page = KeysetPaginator(
+        filterset.qs, keys=keys, per_page=QUEUE_PAGE_SIZE, nullable_first_key=nullable
+    ).get_page(request.GET)
     context = {"filter": filterset, "page": page, "bulk_form": BulkActionForm()}
     return render(request, "complaints/complaint_list.html", context)
 
@@ -147,7 +156,9 @@ def complaint_detail(request, pk: int):
         )
         if filterset.is_valid():
             before, after = selectors.complaint_neighbours(
-                queryset=filterset.qs, pk=complaint.pk
+                queryset=filterset.qs,
+                pk=complaint.pk,
+                order=QueryDict(queue).get("order", ""),
             )
     context = {
         "complaint": complaint,

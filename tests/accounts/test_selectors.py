@@ -3,9 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts import selectors
+from accounts.models import IPAssignment, ip_to_key, network_to_block
+from accounts.selectors import _assignments_holding, subscriber_ids_by_ip
 from tests.accounts.factories import (
     IPAssignmentFactory,
     MailAccountFactory,
@@ -145,3 +148,107 @@ def test_batch_ip_lookup_agrees_with_the_single_lookup_for_every_address_and_tim
             assert batch == single, (address, at)
     assert holdings["203.0.113.1"] == []
     assert len({s for s, _f, _t in holdings["2001:db8:5:1::9"]}) == 2
+
+
+# The IP lookup: on PostgreSQL the GiST search over ``block`` and the window,
+# elsewhere the key columns; both give the answers of the plain range test
+# start <= key <= end over every row, which they replace.
+
+IP_NETWORKS = [
+    "192.0.2.7",
+    "192.0.2.0/24",
+    "192.0.2.64/28",
+    "198.51.100.77/22",  # host bits set: the network holding them
+    "10.0.0.0/8",
+    "2001:db8:5::/48",
+    "2001:db8:5:100::/56",
+    "2001:db8:5:100:1::/64",
+    "2001:db8:ffff::1",
+    "::ffff:203.0.113.0/120",  # IPv4-mapped: the same addresses as 203.0.113.0/24
+    "203.0.113.128/25",
+]
+IP_PROBES = [
+    "192.0.2.7",
+    "192.0.2.8",
+    "192.0.2.70",
+    "192.0.2.255",
+    "192.0.3.0",
+    "198.51.100.1",
+    "198.51.103.255",
+    "198.51.104.0",
+    "10.255.255.255",
+    "11.0.0.0",
+    "2001:db8:5::1",
+    "2001:db8:5:1ff::1",
+    "2001:db8:5:100:1:2:3:4",
+    "2001:db8:5:100:2::1",
+    "2001:db8:6::1",
+    "2001:db8:ffff::1",
+    "2001:db8:ffff::2",
+    "203.0.113.5",
+    "203.0.113.200",
+    "::ffff:203.0.113.5",
+    "::ffff:192.0.2.7",
+    "::1",
+]
+
+
+@pytest.fixture
+def ip_history():
+    now = timezone.now()
+    windows = [
+        (now - timedelta(days=90), None),
+        (now - timedelta(days=90), now - timedelta(days=30)),
+        (now - timedelta(days=30), now - timedelta(days=1)),
+    ]
+    for n, network in enumerate(IP_NETWORKS):
+        for valid_from, valid_to in windows[: 1 + n % 3]:
+            IPAssignmentFactory(
+                network=network, valid_from=valid_from, valid_to=valid_to
+            )
+    return now
+
+
+def _holders_by_range(address: str, at) -> set[int]:
+    key = ip_to_key(address)
+    return {
+        row.subscriber_id
+        for row in IPAssignment.objects.all()
+        if row.range_start <= key <= row.range_end
+        and (at is None or row.valid_from <= at)
+        and (at is None or row.valid_to is None or row.valid_to > at)
+    }
+
+
+@pytest.mark.parametrize("vendor_path", ["database", "keys"])
+def test_ip_lookup_gives_the_range_tests_answers(ip_history, vendor_path, monkeypatch):
+    if vendor_path == "keys":
+        # The path SQLite takes, run here on the same rows.
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+    now = ip_history
+    for address in IP_PROBES:
+        for at in (None, now, now - timedelta(days=60), now - timedelta(days=10)):
+            expected = _holders_by_range(address, at)
+            found = subscriber_ids_by_ip(address=address, at=at, limit=100)
+            assert set(found) == expected, (address, at)
+            assert len(found) == len(expected)
+
+
+def test_every_assignment_has_its_block():
+    assignment = IPAssignmentFactory(network=" 198.51.100.77/22 ")
+
+    assignment.refresh_from_db()
+
+    assert assignment.block == "198.51.100.0/22"
+    assert network_to_block("::ffff:203.0.113.0/120") == "203.0.113.0/24"
+    assert network_to_block("2001:db8:5:100::1/56") == "2001:db8:5:100::/56"
+
+
+def test_ip_lookup_on_postgresql_searches_the_gist_index(ip_history):
+    if connection.vendor != "postgresql":
+        pytest.skip("the GiST index is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+    plan = _assignments_holding(address="192.0.2.70", at=ip_history).explain()
+
+    assert "ipassignment_block_gist" in plan

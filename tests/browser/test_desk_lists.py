@@ -120,3 +120,34 @@ def test_support_reps_forbidden_page_has_the_layout_and_a_way_back(
     screenshot("forbidden_support")
     page.get_by_role("link", name="Find a subscriber").click()
     page.wait_for_url("**/subscribers/")
+
+
+def test_the_queue_pages_by_keyset_to_the_last_page_and_back(
+    page, live_server, login, abuse_user
+):
+    ComplaintFactory.create_batch(120, state=Complaint.State.NEW)
+    oldest = ComplaintFactory(
+        state=Complaint.State.NEW,
+        subject="The oldest report",
+        received_at=timezone.now() - timedelta(days=3),
+    )
+    login(abuse_user)
+    page.goto(f"{live_server.url}/complaints/?state=new")
+    nav = page.get_by_role("navigation", name="Pages")
+    assert nav.get_by_role("link", name="← Previous").count() == 0
+
+    nav.get_by_role("link", name="Last »").click()
+    page.wait_for_load_state()
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() == 50
+    assert "The oldest report" in rows.last.inner_text()
+    assert nav.get_by_role("link", name="Next →").count() == 0
+
+    nav.get_by_role("link", name="← Previous").click()
+    page.wait_for_load_state()
+    assert "The oldest report" not in page.locator("#queue").inner_text()
+    nav.get_by_role("link", name="Next →").click()
+    page.wait_for_load_state()
+    assert oldest.reference in page.locator("#queue").inner_text()
+    nav.get_by_role("link", name="« First").click()
+    page.wait_for_url("**/complaints/?state=new")

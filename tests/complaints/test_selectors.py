@@ -6,8 +6,10 @@ import pytest
 from django.utils import timezone
 
 from complaints import selectors
+from complaints.models import Complaint
+from complaints.selectors import complaint_neighbours, complaint_sort_keys
 from tests.accounts.factories import SubscriberFactory
-from tests.complaints.factories import MailingFactory, StrikeFactory
+from tests.complaints.factories import ComplaintFactory, MailingFactory, StrikeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +53,24 @@ def test_mailing_list_marks_an_old_strike_as_no_longer_live(settings):
     settings.ABUSE_STRIKE_WINDOW_DAYS = 30
     StrikeFactory(issued_at=timezone.now() - timedelta(days=40))
     assert [m.has_live_strike for m in selectors.mailing_list()] == [False]
+
+
+@pytest.mark.parametrize("order", ["", "subject", "-subscriber", "state"])
+def test_neighbours_are_the_rows_around_a_complaint_in_the_queue_order(order):
+    owner = SubscriberFactory()
+    made = [
+        ComplaintFactory(
+            subject=["Offer", "Invoice"][n % 2],
+            subscriber=owner if n % 3 else None,
+            state=Complaint.State.NEW,
+        )
+        for n in range(9)
+    ]
+    keys, _nullable = complaint_sort_keys(order)
+    queue = selectors.complaint_list().filter(state=Complaint.State.NEW)
+    ordered = [c.pk for c in queue.order_by(*keys)]
+    for at, pk in enumerate(ordered):
+        before, after = complaint_neighbours(queryset=queue, pk=pk, order=order)
+        assert before == (ordered[at - 1] if at else None)
+        assert after == (ordered[at + 1] if at + 1 < len(ordered) else None)
+    assert len(ordered) == len(made)

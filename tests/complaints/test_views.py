@@ -237,3 +237,41 @@ def test_bulk_form_offers_exactly_the_actions_the_service_knows():
     choices = BulkActionForm().fields["action"].choices
     assert choices[0] == ("", "Choose an action…")
     assert {value for value, _label in choices[1:]} == BULK_ACTIONS
+
+
+def test_dashboard_cards_stop_counting_at_the_cap(abuse_client, monkeypatch):
+    from complaints import selectors
+
+    monkeypatch.setattr(selectors, "DASHBOARD_COUNT_CAP", 2)
+    monkeypatch.setattr(selectors.CappedCount, "cap", 2)
+    ComplaintFactory.create_batch(3)
+
+    response = abuse_client.get("/dashboard/")
+
+    assert response.context["counts"]["new_complaints"].is_capped
+    assert "more than 2" in response.content.decode()
+
+
+def test_dashboard_chart_counts_a_complaint_of_today_at_once(abuse_client):
+    abuse_client.get("/dashboard/")
+    ComplaintFactory()
+
+    daily = abuse_client.get("/dashboard/").context["daily"]
+
+    assert daily[-1].complaints == 1
+
+
+def test_queue_pages_forward_and_back_with_the_filter_kept(abuse_client):
+    ComplaintFactory.create_batch(55, state=Complaint.State.NEW)
+    ComplaintFactory.create_batch(3, state=Complaint.State.DISMISSED)
+
+    first = abuse_client.get("/complaints/?state=new&order=subject")
+    page = first.context["page"]
+    second = abuse_client.get(f"/complaints/{page.next_link}")
+    back = abuse_client.get(f"/complaints/{second.context['page'].previous_link}")
+
+    assert len(page) == 50 and len(second.context["page"]) == 5
+    assert {c.state for c in second.context["page"]} == {"new"}
+    assert [c.pk for c in back.context["page"]] == [c.pk for c in page]
+    assert 'rel="next"' in first.content.decode()
+    assert "Last »" in first.content.decode()

@@ -121,6 +121,10 @@ def _best_of(
     return [sum(times) / len(corpus) for times in best]
 
 
+def _share(right: int, total: int) -> str:
+    return f"{100 * right / total:.1f}" if total else "-"
+
+
 def _rate(count: int, seconds: float) -> str:
     return f"{count / seconds:.0f}" if seconds else "inf"
 
@@ -145,7 +149,7 @@ class Command(BaseCommand):
             " K turns per message (steadier on a busy machine)",
         )
 
-    def _score(self, base: Path, verbose: bool) -> None:
+    def _score(self, base: Path, verbose: bool) -> dict[str, str]:
         entries = _labelled(base)
         ours, peer = scoring.Scores(), scoring.Scores()
         for entry in entries:
@@ -161,12 +165,22 @@ class Command(BaseCommand):
         if verbose:
             for miss in ours.misses:
                 self.stdout.write(f"  parse missed {miss}")
+        return {
+            "kind_pct": _share(ours.kind_right, ours.kind_total),
+            "recipients_exact_pct": _share(ours.exact_right, ours.files),
+            "hard_pct": _share(ours.hard_right, ours.hard_total),
+            "false_hard": str(ours.false_hard),
+            "flufl_kind_pct": _share(peer.kind_right, peer.kind_total),
+            "flufl_recipients_exact_pct": _share(peer.exact_right, peer.files),
+            "flufl_hard_pct": _share(peer.hard_right, peer.hard_total),
+        }
 
     def handle(self, *args: Any, **options: Any) -> None:
         base = Path(settings.BASE_DIR)
         logging.getLogger("flufl.bounce").disabled = True
+        figures = {}
         if not options["no_score"]:
-            self._score(base, options["verbosity"] > 1)
+            figures = self._score(base, options["verbosity"] > 1)
         names = options["paths"] or [str(base / d) for d in DEFAULT_DIRS]
         files = [p for p in iter_paths(names) if p.suffix not in SKIP_SUFFIXES]
         files = [p for p in files if p.name != "LICENSE"]
@@ -181,6 +195,9 @@ class Command(BaseCommand):
         for label, func in (("parse", classify), ("flufl.bounce", _flufl)):
             _timed(func, corpus, 1)  # warm-up, untimed (see the docstring)
             wall, cpu = _timed(func, corpus, rounds)
+            key = "parse" if label == "parse" else "flufl"
+            figures[f"{key}_msgs_per_s"] = _rate(total, wall)
+            figures[f"{key}_cpu_msgs_per_s"] = _rate(total, cpu)
             self.stdout.write(
                 f"{label}: {total} messages in {wall:.2f} s"
                 f" = {_rate(total, wall)} messages/s"
@@ -193,3 +210,6 @@ class Command(BaseCommand):
                 f" parse {ours * 1e6:.0f} us, flufl.bounce {peer * 1e6:.0f} us"
                 f" per message: parse at {peer / ours:.2f}x flufl.bounce's speed"
             )
+
+        # The convention of every bench command: the last line is key=value pairs.
+        self.stdout.write(" ".join(f"{key}={value}" for key, value in figures.items()))
