@@ -14,6 +14,7 @@ import random
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -24,6 +25,7 @@ from complaints.bench import decisions, phases, runner
 from complaints.management.commands import bench_ingest
 from complaints.models import InboundMessage
 from complaints.services import ingest
+from complaints.services.ingest import inbound_store_many
 
 # The ISP settings a simulated mailbox's isp.env names, and how to read them.
 _LIST_SETTINGS = (
@@ -52,7 +54,7 @@ class Command(BaseCommand):
             help="a simulate_isp directory: its subscribers, its mail and its "
             "isp.env settings instead of the bench_ingest mix",
         )
-        parser.add_argument("--batch", type=int, default=bench_ingest.BATCH)
+        parser.add_argument("--batch", type=int, default=settings.ABUSE_INGEST_BATCH)
         parser.add_argument("--profile", type=Path, help="write cProfile stats here")
         parser.add_argument(
             "--decisions",
@@ -81,7 +83,13 @@ class Command(BaseCommand):
         rng = random.Random(options["seed"])  # noqa: S311  (reproducible test data)
         maker = bench_ingest.Command()
         mailings = maker._population(rng, options["subscribers"], options["mailings"])
-        return maker._store(rng, mailings, options["messages"])
+        raws = maker._messages(rng, mailings, options["messages"])
+        stored = []
+        for start in range(0, len(raws), 500):
+            stored += inbound_store_many(
+                raws=raws[start : start + 500], channel=InboundMessage.Channel.FILE
+            )
+        return [pk for pk, _created in stored]
 
     def _mailbox(self, directory: Path) -> list[int]:
         call_command("import_subscribers", str(directory / "subscribers.csv"))
