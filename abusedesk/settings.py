@@ -205,6 +205,12 @@ ABUSE_PENDING_SWEEP_MINUTES = env.int("ABUSE_PENDING_SWEEP_MINUTES", default=10)
 # batch after batch for at most this many seconds per job (then a fresh job goes on).
 ABUSE_INGEST_BATCH = env.int("ABUSE_INGEST_BATCH", default=100)
 ABUSE_INGEST_DRAIN_SECONDS = env.float("ABUSE_INGEST_DRAIN_SECONDS", default=60.0)
+# A drainer that claimed less than a full batch waits this long before claiming
+# again, so that arrivals gather into one transaction, and keeps polling an empty
+# queue this long before its job ends: a job (a fork, fresh connections and
+# caches) per handful of messages costs more than the messages.
+ABUSE_INGEST_LINGER_SECONDS = env.float("ABUSE_INGEST_LINGER_SECONDS", default=0.2)
+ABUSE_INGEST_IDLE_SECONDS = env.float("ABUSE_INGEST_IDLE_SECONDS", default=2.0)
 # Largest message accepted by the HTTP ingest endpoint and the public form.
 ABUSE_INGEST_MAX_BYTES = env.int("ABUSE_INGEST_MAX_BYTES", default=25 * 1024 * 1024)
 ABUSE_REPORT_MAX_BYTES = env.int("ABUSE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)

@@ -22,3 +22,7 @@ CSRF_COOKIE_SECURE = False
 # Serve static files from the finders; tests never run collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Drainers end as soon as the queue is empty, so a test's worker run is over when
+# its messages are (tests/complaints/services/test_drain.py sets them back).
+ABUSE_INGEST_LINGER_SECONDS = 0.0
+ABUSE_INGEST_IDLE_SECONDS = 0.0

@@ -145,8 +145,16 @@ def group_rss_kb(pid: int) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system time of a process and of its children it has reaped (the
-    work horses of finished jobs)."""
+    """User and system time of a process, of the children it has reaped (the
+    work horses of finished jobs) and of those still running (a work horse
+    whose drain job is still waiting for mail): a live child's time reaches
+    its parent's counters only when it is reaped."""
+    return _own_and_reaped_seconds(pid) + sum(
+        _own_and_reaped_seconds(child) for child in children(pid)
+    )
+
+
+def _own_and_reaped_seconds(pid: int) -> float:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

@@ -31,10 +31,19 @@ class DrainResult:
 
 
 def inbound_drain(
-    *, batch_size: int | None = None, budget_seconds: float | None = None
+    *,
+    batch_size: int | None = None,
+    budget_seconds: float | None = None,
+    linger_seconds: float | None = None,
+    idle_seconds: float | None = None,
 ) -> DrainResult:
-    """Process pending messages batch after batch until none is left or the time
-    budget (ABUSE_INGEST_DRAIN_SECONDS) is spent, ABUSE_INGEST_BATCH at a time.
+    """Process pending messages batch after batch, ABUSE_INGEST_BATCH at a time,
+    until the queue has stayed empty for ABUSE_INGEST_IDLE_SECONDS or the time
+    budget (ABUSE_INGEST_DRAIN_SECONDS) is spent.
+
+    After a batch that was not full it waits ABUSE_INGEST_LINGER_SECONDS before
+    the next claim: mail arriving a message at a time then fills batches instead
+    of costing a transaction each, for at most that much delay.
 
     It first clears the wake-up key, so arrivals from now on wake another worker
     (see ``wakeup``); a full batch means more are waiting, and wakes one too.
@@ -43,13 +52,26 @@ def inbound_drain(
     batch_size = batch_size or settings.ABUSE_INGEST_BATCH
     if budget_seconds is None:
         budget_seconds = settings.ABUSE_INGEST_DRAIN_SECONDS
+    if linger_seconds is None:
+        linger_seconds = settings.ABUSE_INGEST_LINGER_SECONDS
+    if idle_seconds is None:
+        idle_seconds = settings.ABUSE_INGEST_IDLE_SECONDS
     deadline = time.monotonic() + budget_seconds
     inbound_wake_clear()
     batches = messages = 0
-    while states := inbound_process_next(limit=batch_size):
-        batches += 1
-        messages += len(states)
-        if time.monotonic() >= deadline:
+    empty_since = None
+    while True:
+        states = inbound_process_next(limit=batch_size)
+        now = time.monotonic()
+        if states:
+            empty_since = None
+            batches += 1
+            messages += len(states)
+        else:
+            empty_since = empty_since or now
+            if now - empty_since >= idle_seconds or now >= deadline:
+                break
+        if now >= deadline:
             # Hand over to a fresh job rather than hold this one for ever: the
             # RQ job timeout stays far away and the work horse is renewed.
             inbound_wake(force=True)
@@ -57,6 +79,8 @@ def inbound_drain(
             return DrainResult(batches=batches, messages=messages, is_empty=False)
         if len(states) >= batch_size:
             inbound_wake()
+        elif linger_seconds:
+            time.sleep(linger_seconds)
     if messages:
         logger.info("drained %s messages in %s batches", messages, batches)
     return DrainResult(batches=batches, messages=messages, is_empty=True)

@@ -1,9 +1,13 @@
 """Timing the ingest steps: the wrappers count every call and are removed after."""
 
+import pytest
+
 from complaints.bench import phases
 from complaints.services import ingest, recording
 
 
+# batch_link reads the ISP's network (its mail domains) from the database.
+@pytest.mark.django_db
 def test_steps_are_timed_inside_the_block_and_restored_after():
     original = recording.batch_link
     with phases.timed() as timings:

@@ -1,8 +1,11 @@
 """The drain: pending rows claimed in batches, woken by coalesced jobs, shared by
 workers that never take the same row, with the ingest guarantees kept."""
 
+import time
+
 import pytest
 from django.db import OperationalError, connection
+from django.db.models import Count
 
 from complaints import services
 from complaints.models import Complaint, InboundMessage
@@ -44,6 +47,48 @@ def test_drain_processes_everything_pending_in_batches_of_the_setting(
     # Rows of one batch share its processing time: three transactions.
     times = InboundMessage.objects.values("processed_at").distinct().count()
     assert times == 3
+
+
+def test_arrivals_during_the_linger_join_one_batch_and_the_same_job(
+    bob, settings, ingest_queue, monkeypatch
+):
+    """Mail arriving a message at a time: the drainer waits a little after a
+    partial batch, so what arrives meanwhile is one transaction, and polls an
+    empty queue for a while before its job ends, so the next arrivals need no
+    new job (a fork and fresh connections) of their own."""
+    settings.ABUSE_INGEST_LINGER_SECONDS = 0.01
+    settings.ABUSE_INGEST_IDLE_SECONDS = 0.3
+    _store(arf_report(login="bob", subject="Offer 0"))
+    arrivals = [
+        [arf_report(login="bob", subject=f"Offer {n}") for n in range(1, 6)],
+        [],  # nothing during the second wait: the queue is empty once
+        [arf_report(login="bob", subject="Offer 6")],
+    ]
+    real_sleep = time.sleep
+
+    def sleep_while_mail_arrives(seconds):
+        for raw in arrivals.pop(0) if arrivals else []:
+            _store(raw)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep_while_mail_arrives)
+    result = services.inbound_drain()
+    assert result == services.DrainResult(batches=3, messages=7, is_empty=True)
+    sizes = sorted(
+        InboundMessage.objects.values("processed_at")
+        .annotate(n=Count("pk"))
+        .values_list("n", flat=True)
+    )
+    assert sizes == [1, 1, 5]
+
+
+def test_without_linger_an_empty_queue_ends_the_drain_at_once(bob, settings):
+    settings.ABUSE_INGEST_LINGER_SECONDS = 0.0
+    settings.ABUSE_INGEST_IDLE_SECONDS = 0.0
+    _store(arf_report(login="bob"))
+    started = time.monotonic()
+    assert services.inbound_drain().messages == 1
+    assert time.monotonic() - started < 5
 
 
 def test_drain_twice_writes_nothing_twice(bob, ingest_queue):

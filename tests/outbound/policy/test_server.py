@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 from django.conf import settings
 
@@ -202,11 +203,20 @@ def test_sigterm_finishes_cleanly_and_writes_the_records(tmp_path):
     assert records.count(b'"h":"sigterm.test"') == 2
 
 
+@pytest.mark.django_db(transaction=True)
 def test_several_processes_share_one_port_and_stop_cleanly():
     """--processes 2: the kernel spreads connections over both; SIGTERM stops
     both, each writing its records, and the command exits 0."""
     clear_outbound_keys(settings.REDIS_URL)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "abusedesk.settings_test"}
+    # The processes look the login up in this test's database (a status the
+    # cache does not hold), not in whatever DATABASE_URL names outside the test.
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "abusedesk.settings_test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}"
+        f":{db['PORT'] or 5432}/{db['NAME']}",
+    }
     server = subprocess.Popen(
         [
             sys.executable,
