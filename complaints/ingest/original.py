@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from email.message import Message
 
 from . import parse, received
@@ -61,8 +61,13 @@ def received_ips(header: str) -> list[str]:
 
 def first_external_ip(headers: Sequence[str]) -> str | None:
     """The oldest external client IP of a Received trail (read bottom up)."""
-    for header in reversed(headers):
-        for text in received.client_ips(header):
+    return _first_external(received.client_ips(header) for header in headers)
+
+
+def _first_external(trail_ips: Iterable[list[str]]) -> str | None:
+    """``first_external_ip`` of each header's client addresses, newest first."""
+    for ips in reversed(list(trail_ips)):
+        for text in ips:
             if _is_external_text(text):
                 return text
     return None
@@ -131,6 +136,16 @@ def build_original(
     ]
     mail_from = _first(fields, "original-mail-from") or parse.header(msg, "Return-Path")
     queue = [*fields.get("x-postfix-queue-id", ()), *queue_ids(received_headers)]
+    # Each hop's client addresses serve both the hops and the source IP.
+    trail = [
+        received.read_hop_and_ips(h) for h in received_headers[: received.MAX_HOPS]
+    ]
+    source_ip = _source_ip(fields) or _first_external(
+        [
+            *(ips for _hop, ips in trail),
+            *map(received.client_ips, received_headers[received.MAX_HOPS :]),
+        ]
+    )
     return OriginalMessage(
         message_id=parse.header(msg, "Message-ID")
         or _first(fields, "x-original-message-id", "original-message-id"),
@@ -140,7 +155,7 @@ def build_original(
         to=parse.header(msg, "To"),
         mail_from=parse.clean_address(mail_from) if mail_from else None,
         rcpt_to=tuple(dict.fromkeys(rcpt_to)),
-        source_ip=_source_ip(fields) or first_external_ip(received_headers),
+        source_ip=source_ip,
         arrival_date=_first(fields, "arrival-date", "received-date"),
         login=find_login(received_headers)
         or find_login(auth_results)
@@ -148,7 +163,7 @@ def build_original(
         queue_ids=tuple(dict.fromkeys(q.strip() for q in queue if q.strip())),
         trace=(parse.header(msg, trace_header) if trace_header else None)
         or _trace_like(msg),
-        hops=received.read_hops(received_headers),
+        hops=tuple(hop for hop, _ips in trail),
         relay_logins=_relay_logins(msg),
         fingerprint=_fingerprint(msg, fields),
     )
