@@ -69,6 +69,23 @@ def smtp_stage(text: str) -> str | None:
     return best
 
 
+class LazyStage:
+    """The SMTP stage ``text`` names, read when a rule first asks: few texts
+    match the phrases of a rule limited to stages, so most never need it."""
+
+    __slots__ = ("_text", "_stage", "_is_read")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._stage: str | None = None
+        self._is_read = False
+
+    def get(self) -> str | None:
+        if not self._is_read:
+            self._stage, self._is_read = smtp_stage(self._text), True
+        return self._stage
+
+
 @dataclass(frozen=True)
 class Rule:
     """One way of wording a reason.
@@ -103,7 +120,7 @@ class Rule:
         self,
         text: str,
         starts: set[str],
-        stage: str | None,
+        stage: str | LazyStage | None,
         subject: str,
         context: str = "",
         memo: dict[int, bool] | None = None,
@@ -130,10 +147,14 @@ class Rule:
             return False
         return not (self.veto and self.veto.search(text))
 
-    def _in_context(self, text: str, stage: str | None, subject: str) -> bool:
+    def _in_context(
+        self, text: str, stage: str | LazyStage | None, subject: str
+    ) -> bool:
         """Stages, subjects and required words: any one given suffices."""
         if self.stages is None and self.subjects is None and self.need is None:
             return True
+        if isinstance(stage, LazyStage) and self.stages is not None:
+            stage = stage.get()
         return bool(
             (self.stages is not None and stage in self.stages)
             or (self.subjects is not None and subject in self.subjects)

@@ -31,7 +31,6 @@ from .reasons import (
     MAILBOX_FULL,
     MESSAGE_TOO_LARGE,
     NETWORK,
-    NO_STAGE,
     OTHER,
     POLICY,
     RATE_LIMITED,
@@ -43,7 +42,6 @@ from .reasons import (
     is_try_again_advice,
     match_reason,
     names_filtering_gateway,
-    smtp_stage,
 )
 
 # Reasons that stay meaningful on a temporary (4.x.x) failure; the others say
@@ -292,10 +290,15 @@ def assess(
     given = normalize_status(status)
     quoted = find_status(reply) or find_status(text)
     code = find_reply_code(reply) or find_reply_code(text)
-    stage = smtp_stage(text.lower()) or NO_STAGE
-    rule = match_reason(reply, status=quoted or given, stage=stage, context=context)
+    # The stage is read from the whole text, and only if a rule asks.
+    stage_text = text.lower()
+    rule = match_reason(
+        reply, status=quoted or given, context=context, stage_text=stage_text
+    )
     if rule is None and reply is not text:
-        rule = match_reason(text, status=quoted or given, stage=stage, context=context)
+        rule = match_reason(
+            text, status=quoted or given, context=context, stage_text=stage_text
+        )
     # The far server's quoted code outranks the relay's Status field.
     remote = find_status(reply) if reply is not text else None
     klass = _status_class(remote or given or quoted, code, action, text)
