@@ -14,9 +14,10 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from email.message import Message
+from functools import partial
 
 from . import parse, received
-from .report import OriginalMessage
+from .report import Later, OriginalMessage
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -165,7 +166,7 @@ def build_original(
         or _trace_like(msg),
         hops=tuple(hop for hop, _ips in trail),
         relay_logins=_relay_logins(msg),
-        fingerprint=_fingerprint(msg, fields),
+        fingerprint=Later(partial(_fingerprint, msg, dict(fields))),
     )
 
 
