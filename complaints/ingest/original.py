@@ -21,7 +21,6 @@ from .report import Later, OriginalMessage
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_QUEUE_ID_RE = re.compile(r"\bid\s+<?([A-Za-z0-9][\w.\-]{4,80})>?", re.I)
 # RFC 1918 private networks and "this network" (RFC 1122): never a client on
 # the internet. Loopback and link-local are tested through ``ipaddress``.
 _PRIVATE_V4 = tuple(
@@ -99,10 +98,10 @@ def find_login(headers: Sequence[str]) -> str | None:
     return None
 
 
-def queue_ids(received: Sequence[str]) -> tuple[str, ...]:
+def queue_ids(headers: Sequence[str]) -> tuple[str, ...]:
     ids = []
-    for header in received:
-        ids.extend(_QUEUE_ID_RE.findall(header))
+    for header in headers:
+        ids.extend(received.QUEUE_ID_RE.findall(header))
     return tuple(dict.fromkeys(ids))
 
 

@@ -35,21 +35,17 @@ _STAGE_RE = (
         r"|(smtp )?(greeting|banner) (rejected|refused)|while connected to",
     ),
 )
-_STAGES = tuple((stage, re.compile(pattern)) for stage, pattern in _STAGE_RE)
-
-
-# Words without which no stage pattern can match: most texts have none.
-_STAGE_WORDS = (
-    "rcpt",
-    "mail",
-    "data",
-    "lo",
-    "message",
-    "body",
-    "greeting",
-    "banner",
-    "connect",
-    "bdat",
+# Words without which each stage pattern cannot match: most texts name none
+# of a stage's, and its pattern is then not searched.
+_STAGE_WORDS = {
+    DATA: ("data", "message", "body", "bdat"),
+    RCPT: ("rcpt",),
+    MAIL: ("mail",),
+    HELO: ("helo", "ehlo"),
+    CONNECT: ("connect", "greeting", "banner"),
+}
+_STAGES = tuple(
+    (stage, _STAGE_WORDS[stage], re.compile(pattern)) for stage, pattern in _STAGE_RE
 )
 
 
@@ -59,10 +55,10 @@ def smtp_stage(text: str) -> str | None:
     A transcript can name several commands (Sendmail's ``>>> MAIL`` then
     ``>>> RCPT``): the last one named is the one that failed.
     """
-    if not any(word in text for word in _STAGE_WORDS):
-        return None
     best, where = None, -1
-    for stage, pattern in _STAGES:
+    for stage, words, pattern in _STAGES:
+        if not any(word in text for word in words):
+            continue
         for match in pattern.finditer(text):
             if match.start() > where:
                 best, where = stage, match.start()
