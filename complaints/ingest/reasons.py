@@ -319,7 +319,8 @@ RULES: tuple[Rule, ...] = (
 )
 _BY_REASON = {reason: [r for r in RULES if r.reason == reason] for reason in PRECEDENCE}
 RULES_IN_ORDER = tuple(rule for reason in PRECEDENCE for rule in _BY_REASON[reason])
-_STATUS_RE = re.compile(r"(?<![\d.])[245]\.(\d{1,3})\.\d{1,3}(?!\.?\d)")
+# As ``status.STATUS_RE``: the digit first, then what precedes it.
+_STATUS_RE = re.compile(r"[245](?<![\d.].)\.(\d{1,3})\.\d{1,3}(?!\.?\d)")
 
 
 # Passed as ``stage`` when the caller already knows the text names none.
