@@ -69,7 +69,8 @@ _GENERIC_REASONS = frozenset({POLICY, TEMPORARY, OTHER, CONTENT_REJECTED})
 # each 2, 4 or 5 instead of trying every position (four times faster).
 STATUS_RE = re.compile(r"([245])(?<![\d.].)\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 # An SMTP reply code at the start of a reply, after "said:", "smtp;" etc.
-REPLY_CODE_RE = re.compile(r"(?:^|[\s(;:#\"'=])([245][0-5]\d)(?=[\s\-,:)\]]|$)")
+# (The first digit, then the look-behind for what precedes it, as above.)
+REPLY_CODE_RE = re.compile(r"([245](?<![^\s(;:#\"'=][245])[0-5]\d)(?=[\s\-,:)\]]|$)")
 # Where a relay's own words end and the remote server's reply begins:
 # Postfix "host x said:", Exchange "Remote Server returned '...'", Gmail "The
 # response from the remote server was:", Sendmail "<<< ".
