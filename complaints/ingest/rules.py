@@ -109,8 +109,8 @@ class Rule:
         set_ = object.__setattr__
         set_(self, "pattern", pattern)
         set_(self, "starts", starts)
-        set_(self, "veto", _either(self.vetoes))
-        set_(self, "need", _either(self.requires))
+        set_(self, "veto", either(self.vetoes))
+        set_(self, "need", either(self.requires))
 
     def applies(
         self,
@@ -172,5 +172,10 @@ def _compile(phrases: tuple[str, ...]) -> tuple[re.Pattern[str], Starts]:
     return compiled
 
 
-def _either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile(rf"\b(?:{'|'.join(patterns)})") if patterns else None
+def either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The vetoes or required words as one pattern, guarded like the phrases
+    (a required word is looked for in the reply and the whole notice)."""
+    if not patterns:
+        return None
+    plain = re.compile(rf"\b(?:{'|'.join(patterns)})")
+    return Starts(plain).guarded(plain)

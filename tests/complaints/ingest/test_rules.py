@@ -2,8 +2,13 @@
 
 import re
 
-from complaints.ingest import rules
+import pytest
+
+from complaints.ingest import reasons, rules
 from complaints.ingest.rules import LazyStage, smtp_stage
+
+from .conftest import same_matches
+from .test_prefilter import LINES
 
 
 def _stage_without_word_checks(text: str) -> str | None:
@@ -44,3 +49,13 @@ def test_a_lazy_stage_is_read_once_and_only_when_asked(monkeypatch):
     assert stage.get() == rules.DATA
     assert stage.get() == rules.DATA
     assert reads == ["after end of data"]
+
+
+@pytest.mark.parametrize("rule", reasons.RULES, ids=lambda r: f"{r.reason}-{r.detail}")
+def test_guarded_vetoes_and_required_words_find_what_plain_ones_find(rule):
+    for patterns, guarded in ((rule.vetoes, rule.veto), (rule.requires, rule.need)):
+        if not patterns:
+            continue
+        plain = re.compile(rf"\b(?:{'|'.join(patterns)})")
+        for line in LINES:
+            assert same_matches(plain, guarded, line), line
