@@ -342,10 +342,15 @@ def names_filtering_gateway(text: str) -> bool:
     return bool(_FILTER_PRODUCT_RE.search(text[:2000].lower()))
 
 
+# Compiled here, not by ``re.search`` on each call: a worker's pattern cache
+# is shared with everything else it runs, and the benchmark clears it.
+_TRY_AGAIN_ADVICE_RES = tuple(re.compile(p) for p in TRY_AGAIN_ADVICE)
+
+
 def is_try_again_advice(text: str) -> bool:
     """True when "try again" in ``text`` tells a person to fix the address."""
     lowered = text.lower()
-    return any(re.search(p, lowered) for p in TRY_AGAIN_ADVICE)
+    return any(pattern.search(lowered) for pattern in _TRY_AGAIN_ADVICE_RES)
 
 
 # Answers of ``match_reason`` while one message is classified: its readers ask
