@@ -210,7 +210,7 @@ def _is_message_id(address: str, line: str, start: int) -> bool:
     local = address.split("@", 1)[0]
     if "message-id" in line.lower() or _ID_BEFORE_RE.search(line[:start]):
         return True
-    digits = sum(ch.isdigit() for ch in local)
+    digits = sum(map(str.isdigit, local))
     return bool(_MESSAGE_ID_LOCAL_RE.match(local)) and digits * 3 >= len(local)
 
 
@@ -318,7 +318,7 @@ def _explain(
 def _has_more_than(line: str, address: str) -> bool:
     """True when ``line`` says something besides the address itself."""
     rest = line.replace(address, " ")
-    return sum(ch.isalnum() for ch in rest) > 3
+    return sum(map(str.isalnum, rest)) > 3
 
 
 def _evidence(lines: tuple[str, ...], address: str) -> str | None:
