@@ -344,10 +344,12 @@ def notification_text(msg: Message) -> str:
             continue
         text = part_text(part)[: budget[kind]]
         budget[kind] -= len(text)
-        (html if kind == "html" else plain).append(
-            html_to_text(text) if kind == "html" else text
-        )
-    return "\n".join(plain) if any(p.strip() for p in plain) else "\n".join(html)
+        (html if kind == "html" else plain).append(text)
+    if any(p.strip() for p in plain):
+        return "\n".join(plain)
+    # Converted only when no plain text wins: most HTML parts are the
+    # alternative of a plain one.
+    return "\n".join(map(html_to_text, html))
 
 
 def attached_messages(msg: Message) -> Iterator[Message]:
