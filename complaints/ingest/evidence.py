@@ -13,7 +13,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-_IPV4_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+# As ``received._IPV4_RE``: a digit first, then what precedes it.
+_IPV4_RE = re.compile(r"(\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3})(?![\d.])")
 _IPV6_RE = re.compile(
     r"(?<![\w:])((?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?::[0-9a-f]{1,4})*)(?![\w:])",
     re.I,

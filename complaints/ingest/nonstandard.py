@@ -34,18 +34,21 @@ from .notice_words import (
 __all__ = ["BOUNCE_SENDER_RE", "BOUNCE_SUBJECT_RE", "FAILURE_TEXT_RE"]
 
 # Where the notification ends and the returned message begins.
+# One "^" for all the branches, and a look-ahead for what a line must start
+# with: most positions fail on the first test, not on each branch's.
 _CUT_RE = re.compile(
-    r"^[ \t>]*[-=*_]{2,}[ \t]*(this is a copy|below this line|original message"
+    r"^(?=[ \t>*_=\-otrymdax])(?:"
+    r"[ \t>]*[-=*_]{2,}[ \t]*(this is a copy|below this line|original message"
     r"|the original message|returned message|message (text|body|header)s?"
     r" follows?|unsent message|undelivered message|forwarded message"
     r"|headers? of (the )?original|original mail)"
-    r"|^[ \t]*(original message follows|the original message (headers?|follows)"
+    r"|[ \t]*(original message follows|the original message (headers?|follows)"
     r"|original message (headers|details)|returned mail follows"
     r"|your message (reads|follows)"
     r"|message headers follow|----- message text -----|--- below this line"
     r"|\*+ ?message header follows)"
-    r"|^(return-path|received|dkim-signature|arc-seal|x-received|message-id)"
-    r"[ \t]*:[ \t]*\S",
+    r"|(return-path|received|dkim-signature|arc-seal|x-received|message-id)"
+    r"[ \t]*:[ \t]*\S)",
     re.I | re.M,
 )
 _HEADERISH_RE = re.compile(
@@ -207,7 +210,7 @@ def _is_message_id(address: str, line: str, start: int) -> bool:
     local = address.split("@", 1)[0]
     if "message-id" in line.lower() or _ID_BEFORE_RE.search(line[:start]):
         return True
-    digits = sum(ch.isdigit() for ch in local)
+    digits = sum(map(str.isdigit, local))
     return bool(_MESSAGE_ID_LOCAL_RE.match(local)) and digits * 3 >= len(local)
 
 
@@ -315,7 +318,7 @@ def _explain(
 def _has_more_than(line: str, address: str) -> bool:
     """True when ``line`` says something besides the address itself."""
     rest = line.replace(address, " ")
-    return sum(ch.isalnum() for ch in rest) > 3
+    return sum(map(str.isalnum, rest)) > 3
 
 
 def _evidence(lines: tuple[str, ...], address: str) -> str | None:

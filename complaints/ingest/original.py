@@ -12,15 +12,15 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from email.message import Message
+from functools import partial
 
 from . import parse, received
-from .report import OriginalMessage
+from .report import Later, OriginalMessage
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_QUEUE_ID_RE = re.compile(r"\bid\s+<?([A-Za-z0-9][\w.\-]{4,80})>?", re.I)
 # RFC 1918 private networks and "this network" (RFC 1122): never a client on
 # the internet. Loopback and link-local are tested through ``ipaddress``.
 _PRIVATE_V4 = tuple(
@@ -61,8 +61,13 @@ def received_ips(header: str) -> list[str]:
 
 def first_external_ip(headers: Sequence[str]) -> str | None:
     """The oldest external client IP of a Received trail (read bottom up)."""
-    for header in reversed(headers):
-        for text in received.client_ips(header):
+    return _first_external(received.client_ips(header) for header in headers)
+
+
+def _first_external(trail_ips: Iterable[list[str]]) -> str | None:
+    """``first_external_ip`` of each header's client addresses, newest first."""
+    for ips in reversed(list(trail_ips)):
+        for text in ips:
             if _is_external_text(text):
                 return text
     return None
@@ -93,10 +98,10 @@ def find_login(headers: Sequence[str]) -> str | None:
     return None
 
 
-def queue_ids(received: Sequence[str]) -> tuple[str, ...]:
+def queue_ids(headers: Sequence[str]) -> tuple[str, ...]:
     ids = []
-    for header in received:
-        ids.extend(_QUEUE_ID_RE.findall(header))
+    for header in headers:
+        ids.extend(received.QUEUE_ID_RE.findall(header))
     return tuple(dict.fromkeys(ids))
 
 
@@ -131,6 +136,16 @@ def build_original(
     ]
     mail_from = _first(fields, "original-mail-from") or parse.header(msg, "Return-Path")
     queue = [*fields.get("x-postfix-queue-id", ()), *queue_ids(received_headers)]
+    # Each hop's client addresses serve both the hops and the source IP.
+    trail = [
+        received.read_hop_and_ips(h) for h in received_headers[: received.MAX_HOPS]
+    ]
+    source_ip = _source_ip(fields) or _first_external(
+        [
+            *(ips for _hop, ips in trail),
+            *map(received.client_ips, received_headers[received.MAX_HOPS :]),
+        ]
+    )
     return OriginalMessage(
         message_id=parse.header(msg, "Message-ID")
         or _first(fields, "x-original-message-id", "original-message-id"),
@@ -140,7 +155,7 @@ def build_original(
         to=parse.header(msg, "To"),
         mail_from=parse.clean_address(mail_from) if mail_from else None,
         rcpt_to=tuple(dict.fromkeys(rcpt_to)),
-        source_ip=_source_ip(fields) or first_external_ip(received_headers),
+        source_ip=source_ip,
         arrival_date=_first(fields, "arrival-date", "received-date"),
         login=find_login(received_headers)
         or find_login(auth_results)
@@ -148,9 +163,9 @@ def build_original(
         queue_ids=tuple(dict.fromkeys(q.strip() for q in queue if q.strip())),
         trace=(parse.header(msg, trace_header) if trace_header else None)
         or _trace_like(msg),
-        hops=received.read_hops(received_headers),
+        hops=tuple(hop for hop, _ips in trail),
         relay_logins=_relay_logins(msg),
-        fingerprint=_fingerprint(msg, fields),
+        fingerprint=Later(partial(_fingerprint, msg, dict(fields))),
     )
 
 

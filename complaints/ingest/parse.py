@@ -170,33 +170,47 @@ def unsurrogate(text: str, charset: str | None = "utf-8") -> str:
     return decode_bytes(text.encode("utf-8", "surrogateescape"), charset)
 
 
+# What ``_raw_values`` returns for a header the message lacks; callers only
+# read it.
+_NO_VALUES: list[str] = []
+
+
 def _raw_values(msg: Message, name: str) -> list[str]:
     # raw_items() bypasses compat32's header_fetch_parse, which turns raw
     # 8-bit header bytes into U+FFFD; the surrogates it keeps are decodable.
     # The index is built once per message and kept on it.
-    index: dict[str, list[str]] | None = getattr(msg, "_ingest_headers", None)
-    if index is None:
-        index = {}
-        for key, value in msg.raw_items():
-            lowered = key.lower()
-            values = index.get(lowered)
-            if values is None:
-                index[lowered] = [str(value)]
-            else:
-                values.append(str(value))
-        msg._ingest_headers = index  # type: ignore[attr-defined]
-    return index.get(name.lower(), [])
+    try:
+        index: dict[str, list[str]] = msg._ingest_headers  # type: ignore[attr-defined]
+    except AttributeError:
+        index = msg._ingest_headers = _header_index(msg)  # type: ignore[attr-defined]
+    return index.get(name.lower(), _NO_VALUES)
+
+
+def _header_index(msg: Message) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    # The list raw_items() iterates a copy of.
+    for key, value in msg._headers:  # type: ignore[attr-defined]
+        lowered = key.lower()
+        values = index.get(lowered)
+        if values is None:
+            index[lowered] = [str(value)]
+        else:
+            values.append(str(value))
+    return index
 
 
 def header(msg: Message, name: str) -> str | None:
     """Return the decoded first ``name`` header of ``msg``, or None."""
     # Decoded once per message and name: readers ask for From, Subject and
     # the like again and again.
-    decoded: dict[str, str | None] | None = getattr(msg, "_ingest_decoded", None)
-    if decoded is None:
+    try:
+        decoded: dict[str, str | None] = msg._ingest_decoded  # type: ignore[attr-defined]
+    except AttributeError:
         decoded = msg._ingest_decoded = {}  # type: ignore[attr-defined]
-    if name in decoded:
+    try:
         return decoded[name]
+    except KeyError:
+        pass
     values = _raw_values(msg, name)
     value = (decode_header_value(values[0]) or None) if values else None
     decoded[name] = value
@@ -330,10 +344,12 @@ def notification_text(msg: Message) -> str:
             continue
         text = part_text(part)[: budget[kind]]
         budget[kind] -= len(text)
-        (html if kind == "html" else plain).append(
-            html_to_text(text) if kind == "html" else text
-        )
-    return "\n".join(plain) if any(p.strip() for p in plain) else "\n".join(html)
+        (html if kind == "html" else plain).append(text)
+    if any(p.strip() for p in plain):
+        return "\n".join(plain)
+    # Converted only when no plain text wins: most HTML parts are the
+    # alternative of a plain one.
+    return "\n".join(map(html_to_text, html))
 
 
 def attached_messages(msg: Message) -> Iterator[Message]:

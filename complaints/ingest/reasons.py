@@ -32,7 +32,7 @@ from typing import NamedTuple
 from . import reasons_local
 from .phrases import FILTER_PRODUCTS, SENDER_WORDS, TRY_AGAIN_ADVICE, UNKNOWN_USER_WORDS
 from .prefilter import word_starts
-from .rules import CONNECT, DATA, HELO, MAIL, RCPT, Rule, smtp_stage
+from .rules import CONNECT, DATA, HELO, MAIL, RCPT, LazyStage, Rule, smtp_stage
 
 __all__ = ["CONNECT", "DATA", "HELO", "MAIL", "RCPT", "Rule", "smtp_stage"]
 
@@ -319,7 +319,8 @@ RULES: tuple[Rule, ...] = (
 )
 _BY_REASON = {reason: [r for r in RULES if r.reason == reason] for reason in PRECEDENCE}
 RULES_IN_ORDER = tuple(rule for reason in PRECEDENCE for rule in _BY_REASON[reason])
-_STATUS_RE = re.compile(r"(?<![\d.])[245]\.(\d{1,3})\.\d{1,3}(?!\.?\d)")
+# As ``status.STATUS_RE``: the digit first, then what precedes it.
+_STATUS_RE = re.compile(r"[245](?<![\d.].)\.(\d{1,3})\.\d{1,3}(?!\.?\d)")
 
 
 # Passed as ``stage`` when the caller already knows the text names none.
@@ -341,10 +342,15 @@ def names_filtering_gateway(text: str) -> bool:
     return bool(_FILTER_PRODUCT_RE.search(text[:2000].lower()))
 
 
+# Compiled here, not by ``re.search`` on each call: a worker's pattern cache
+# is shared with everything else it runs, and the benchmark clears it.
+_TRY_AGAIN_ADVICE_RES = tuple(re.compile(p) for p in TRY_AGAIN_ADVICE)
+
+
 def is_try_again_advice(text: str) -> bool:
     """True when "try again" in ``text`` tells a person to fix the address."""
     lowered = text.lower()
-    return any(re.search(p, lowered) for p in TRY_AGAIN_ADVICE)
+    return any(pattern.search(lowered) for pattern in _TRY_AGAIN_ADVICE_RES)
 
 
 # Answers of ``match_reason`` while one message is classified: its readers ask
@@ -371,11 +377,14 @@ def match_reason(
     status: str | None = None,
     stage: str | None = None,
     context: str = "",
+    stage_text: str | None = None,
 ) -> Match | None:
     """The reason ``text`` names, given the status and SMTP stage when known.
 
     ``status`` is the RFC 3463 code that goes with the text (the DSN field or
-    one quoted in it); ``stage`` is read from the text when not given.
+    one quoted in it); ``stage`` is read from the text when not given, or
+    from ``stage_text`` (lowercase) when that is given (a relay's whole
+    reply, around the remote server's own that ``text`` is).
     ``context`` is what the notice says around the reply (its sender, its
     reporting MTA, its opening words): it can supply a rule's required
     words (the filtering gateway that sent it), never its phrases.
@@ -384,15 +393,19 @@ def match_reason(
         return None
     answers = _ANSWERS.get()
     if answers is None:
-        return _match_reason(text, status, stage, context)
-    key = (text, status, stage, context)
+        return _match_reason(text, status, stage, context, stage_text)
+    key = (text, status, stage, context, stage_text)
     if key not in answers:
-        answers[key] = _match_reason(text, status, stage, context)
+        answers[key] = _match_reason(text, status, stage, context, stage_text)
     return answers[key]
 
 
 def _match_reason(
-    text: str, status: str | None, stage: str | None, context: str
+    text: str,
+    status: str | None,
+    stage: str | None,
+    context: str,
+    stage_text: str | None = None,
 ) -> Match | None:
     text = text[:2000].lower()
     context = context[:2000].lower()
@@ -401,16 +414,17 @@ def _match_reason(
         subject = found.group(1) if found else ""
     else:
         subject = status.split(".")[1] if status.count(".") == 2 else ""
+    read: str | LazyStage | None = stage
     if stage is None:
-        stage = smtp_stage(text)
+        read = LazyStage(text if stage_text is None else stage_text)
     elif stage == NO_STAGE:
-        stage = None
+        read = None
     memo: dict[int, bool] = {}
     starts = word_starts(text)
     for rule in RULES_IN_ORDER:
         # The start check inline: most rules end here, without a call.
         if rule.starts.may_match(starts) and rule.applies(
-            text, starts, stage, subject, context, memo
+            text, starts, read, subject, context, memo
         ):
             return Match(rule.reason, rule.detail)
     local = reasons_local.match_local(text, starts)

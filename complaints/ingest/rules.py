@@ -35,21 +35,17 @@ _STAGE_RE = (
         r"|(smtp )?(greeting|banner) (rejected|refused)|while connected to",
     ),
 )
-_STAGES = tuple((stage, re.compile(pattern)) for stage, pattern in _STAGE_RE)
-
-
-# Words without which no stage pattern can match: most texts have none.
-_STAGE_WORDS = (
-    "rcpt",
-    "mail",
-    "data",
-    "lo",
-    "message",
-    "body",
-    "greeting",
-    "banner",
-    "connect",
-    "bdat",
+# Words without which each stage pattern cannot match: most texts name none
+# of a stage's, and its pattern is then not searched.
+_STAGE_WORDS = {
+    DATA: ("data", "message", "body", "bdat"),
+    RCPT: ("rcpt",),
+    MAIL: ("mail",),
+    HELO: ("helo", "ehlo"),
+    CONNECT: ("connect", "greeting", "banner"),
+}
+_STAGES = tuple(
+    (stage, _STAGE_WORDS[stage], re.compile(pattern)) for stage, pattern in _STAGE_RE
 )
 
 
@@ -59,14 +55,31 @@ def smtp_stage(text: str) -> str | None:
     A transcript can name several commands (Sendmail's ``>>> MAIL`` then
     ``>>> RCPT``): the last one named is the one that failed.
     """
-    if not any(word in text for word in _STAGE_WORDS):
-        return None
     best, where = None, -1
-    for stage, pattern in _STAGES:
+    for stage, words, pattern in _STAGES:
+        if not any(word in text for word in words):
+            continue
         for match in pattern.finditer(text):
             if match.start() > where:
                 best, where = stage, match.start()
     return best
+
+
+class LazyStage:
+    """The SMTP stage ``text`` names, read when a rule first asks: few texts
+    match the phrases of a rule limited to stages, so most never need it."""
+
+    __slots__ = ("_text", "_stage", "_is_read")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._stage: str | None = None
+        self._is_read = False
+
+    def get(self) -> str | None:
+        if not self._is_read:
+            self._stage, self._is_read = smtp_stage(self._text), True
+        return self._stage
 
 
 @dataclass(frozen=True)
@@ -96,14 +109,14 @@ class Rule:
         set_ = object.__setattr__
         set_(self, "pattern", pattern)
         set_(self, "starts", starts)
-        set_(self, "veto", _either(self.vetoes))
-        set_(self, "need", _either(self.requires))
+        set_(self, "veto", either(self.vetoes))
+        set_(self, "need", either(self.requires))
 
     def applies(
         self,
         text: str,
         starts: set[str],
-        stage: str | None,
+        stage: str | LazyStage | None,
         subject: str,
         context: str = "",
         memo: dict[int, bool] | None = None,
@@ -130,10 +143,14 @@ class Rule:
             return False
         return not (self.veto and self.veto.search(text))
 
-    def _in_context(self, text: str, stage: str | None, subject: str) -> bool:
+    def _in_context(
+        self, text: str, stage: str | LazyStage | None, subject: str
+    ) -> bool:
         """Stages, subjects and required words: any one given suffices."""
         if self.stages is None and self.subjects is None and self.need is None:
             return True
+        if isinstance(stage, LazyStage) and self.stages is not None:
+            stage = stage.get()
         return bool(
             (self.stages is not None and stage in self.stages)
             or (self.subjects is not None and subject in self.subjects)
@@ -155,5 +172,10 @@ def _compile(phrases: tuple[str, ...]) -> tuple[re.Pattern[str], Starts]:
     return compiled
 
 
-def _either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile(rf"\b(?:{'|'.join(patterns)})") if patterns else None
+def either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The vetoes or required words as one pattern, guarded like the phrases
+    (a required word is looked for in the reply and the whole notice)."""
+    if not patterns:
+        return None
+    plain = re.compile(rf"\b(?:{'|'.join(patterns)})")
+    return Starts(plain).guarded(plain)

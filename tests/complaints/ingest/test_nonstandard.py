@@ -1,8 +1,13 @@
 """Failed addresses are read from non-DSN bounce text, with their explanation."""
 
+import re
+
 import pytest
 
+from complaints.ingest import nonstandard
 from complaints.ingest.nonstandard import Notice, find_failures
+
+from .conftest import same_matches
 
 
 def _addresses(text: str) -> list[str]:
@@ -37,3 +42,26 @@ def test_quoted_original_below_the_cut_is_never_read():
         "user2@example.org: 550 no such user\n"
     )
     assert _addresses(text) == ["user1@example.org"]
+
+
+# The cut-marker pattern as written before its branches shared one "^".
+_FORMER_CUT_RE = re.compile(
+    r"^[ \t>]*[-=*_]{2,}[ \t]*(this is a copy|below this line|original message"
+    r"|the original message|returned message|message (text|body|header)s?"
+    r" follows?|unsent message|undelivered message|forwarded message"
+    r"|headers? of (the )?original|original mail)"
+    r"|^[ \t]*(original message follows|the original message (headers?|follows)"
+    r"|original message (headers|details)|returned mail follows"
+    r"|your message (reads|follows)"
+    r"|message headers follow|----- message text -----|--- below this line"
+    r"|\*+ ?message header follows)"
+    r"|^(return-path|received|dkim-signature|arc-seal|x-received|message-id)"
+    r"[ \t]*:[ \t]*\S",
+    re.I | re.M,
+)
+
+
+def test_the_cut_marker_pattern_finds_what_its_former_form_found(probe_texts):
+    alphabet = "\n\n \t>-=*_:original message follows Received: Return-path x"
+    for text in probe_texts(alphabet):
+        assert same_matches(_FORMER_CUT_RE, nonstandard._CUT_RE, text), repr(text)

@@ -4,9 +4,13 @@ One table per reason: texts that must name it, and texts that look alike
 but must not (each with the reason they do name, or None).
 """
 
+import re
+
 import pytest
 
 from complaints.ingest import reasons, reasons_local
+
+from .conftest import same_matches
 
 TABLES = {
     "sender_rejected": (
@@ -237,3 +241,9 @@ def test_english_wording_wins_over_localised():
 def test_ascii_localised_wording_is_read_and_plain_text_is_not():
     assert reasons.match_reason("Benutzer unbekannt") == ("user_unknown", "1.1")
     assert reasons.match_reason("nothing to see here") is None
+
+
+def test_the_status_pattern_finds_what_its_look_behind_form_found(probe_texts):
+    old = re.compile(r"(?<![\d.])[245]\.(\d{1,3})\.\d{1,3}(?!\.?\d)")
+    for text in probe_texts("245.0139 ."):
+        assert same_matches(old, reasons._STATUS_RE, text), repr(text)

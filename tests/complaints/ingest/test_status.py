@@ -1,8 +1,12 @@
 """RFC 3463 status inference, reason classes and the hard flag."""
 
+import re
+
 import pytest
 
 from complaints.ingest import status
+
+from .conftest import same_matches
 
 ASSESS_CASES = [
     # (diagnostic, Status field, action, status, reason, hard)
@@ -331,3 +335,37 @@ def test_cause_5_an_unverified_address_on_a_4xx_is_not_hard():
         action="failed",
     )
     assert not verdict.is_hard
+
+
+# The patterns as written before they were made to open with a digit or a
+# look-ahead: the rewrites must find exactly what these find.
+_FORMER = {
+    "STATUS_RE": (
+        re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)"),
+        0,
+    ),
+    # Its matches began at the character before the code.
+    "REPLY_CODE_RE": (
+        re.compile(r"(?:^|[\s(;:#\"'=])([245][0-5]\d)(?=[\s\-,:)\]]|$)"),
+        1,
+    ),
+    "_REMOTE_RE": (
+        re.compile(
+            r"\b(said|replied|responded|answered|returned)( with)?\s*:|remote (server"
+            r"|host|mta)( returned| replied| said)?\s*[:'\"]|\bthe (response|error)"
+            r"( from the remote server| that the other server returned| was)?( was)?"
+            r"\s*:|<<<\s",
+            re.I,
+        ),
+        0,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FORMER))
+def test_each_rewritten_pattern_finds_what_its_former_form_found(name, probe_texts):
+    old, group = _FORMER[name]
+    new = getattr(status, name)
+    alphabet = "24555.0139 (;:#\"'=-,)]\n\t<<<saidremote: hostTHE response was ſK"
+    for text in probe_texts(alphabet):
+        assert same_matches(old, new, text, group=group), repr(text)
