@@ -8,6 +8,9 @@ character, with every value escaped as autoescaping would, and reverse each URL
 once per table.
 """
 
+import threading
+import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from urllib.parse import quote
@@ -19,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import get_language
 
 from abusedesk.pagination import CURSOR_PARAMS
 from complaints.templatetags.desk_text import reveal_controls
@@ -44,14 +48,59 @@ def _stamp(value: datetime | None) -> str:
 
 
 def _cut(value: str, length: int) -> str:
-    """``|truncatechars:length``."""
-    return Truncator(value).chars(length)
+    """``|truncatechars:length``. Most values are short enough to keep whole,
+    which Truncator also returns NFC-normalized; its character walk is left for
+    the long ones."""
+    text = unicodedata.normalize("NFC", value)
+    return text if len(text) <= length else Truncator(value).chars(length)
 
 
 def _shown(value, length: int, empty: str = "") -> str:
     """Text a sender controls, as ``|reveal_controls|truncatechars`` shows it
     (``empty`` in place of nothing), escaped."""
     return esc(_cut(reveal_controls(value) or empty, length))
+
+
+_FORM_HTML_KEPT = 512
+_form_html: OrderedDict[tuple, str] = OrderedDict()
+_form_html_lock = threading.Lock()
+
+
+@register.simple_tag
+def filter_fields(filterset) -> SafeString:
+    """A FilterSet's form fields, each as ``<p>label widget</p>``.
+
+    Rendering a dozen widgets through Django's form templates costs more CPU than
+    the queries of the page, and the markup of these forms depends on nothing but
+    the values submitted for their fields (fixed choices, fixed labels), so it is
+    kept per process for the most recent combinations of those values (keyed by
+    the FilterSet's class: django-filter makes a new form class per instance)."""
+    form = filterset.form
+    names = [field.html_name for field in form]
+    values = (
+        tuple(
+            (name, tuple(form.data.getlist(name)))
+            for name in sorted(form.data)
+            # Widgets of several inputs add suffixes to the field's name.
+            if name.startswith(tuple(names))
+        )
+        if form.is_bound
+        else None
+    )
+    key = (type(filterset), form.prefix, form.auto_id, get_language(), values)
+    with _form_html_lock:
+        html = _form_html.get(key)
+        if html is not None:
+            _form_html.move_to_end(key)
+            return mark_safe(html)  # noqa: S308  (rendered by Django below)
+    html = "".join(
+        f"\n    <p>{field.label_tag()} {field}</p>\n  " for field in form
+    )
+    with _form_html_lock:
+        _form_html[key] = html
+        if len(_form_html) > _FORM_HTML_KEPT:
+            _form_html.popitem(last=False)
+    return mark_safe(html)  # noqa: S308  (Django's own escaped form markup)
 
 
 @register.simple_tag(takes_context=True)
