@@ -25,7 +25,7 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language
 
 from abusedesk.pagination import CURSOR_PARAMS
-from complaints.templatetags.desk_text import reveal_controls
+from complaints.templatetags.desk_text import reason_words, reveal_controls
 
 register = template.Library()
 
@@ -258,3 +258,67 @@ def _inbound_row(inbound, state, detail_url, reprocess_url, csrf) -> str:
         f'      <td class="bidi-safe">{why}</td>\n'
         f"      <td>{button}</td></tr>\n  "
     )
+
+
+@register.simple_tag
+def mailing_complaint_rows(complaints: Iterable) -> SafeString:
+    """A mailing page's complaints, each with a box the corrections form reads."""
+    url = pk_url("complaints:complaint_detail")
+    rows = [
+        f'\n      <tr><td><input type="checkbox" name="complaint" '
+        f'value="{complaint.pk}" form="mailing-reports" aria-label="Select '
+        f'complaint {esc(complaint.reference)}"> <a href="{url(complaint.pk)}">'
+        f"{esc(complaint.reference)}</a></td><td>{_stamp(complaint.received_at)}"
+        f"</td>\n        <td>{esc(complaint.get_channel_display())}</td>"
+        f"<td>{esc(reveal_controls(complaint.feedback_type) or '—')}</td>"
+        f"<td>{esc(complaint.get_state_display())}</td></tr>\n    "
+        for complaint in complaints
+    ]
+    if not rows:
+        return mark_safe('<tr><td colspan="5" class="muted">None.</td></tr>')
+    return mark_safe("".join(rows))  # noqa: S308  (rows escape their values)
+
+
+@register.simple_tag
+def bounce_rows(bounces: Iterable) -> SafeString:
+    """A mailing page's bounces, each with a box the corrections form reads."""
+    rows = [_bounce_row(bounce) for bounce in bounces]
+    if not rows:
+        return mark_safe('<tr><td colspan="5" class="muted">None.</td></tr>')
+    return mark_safe("".join(rows))  # noqa: S308  (rows escape their values)
+
+
+def _bounce_row(bounce) -> str:
+    sent_to = (
+        f" <small>(sent to {esc(reveal_controls(bounce.original_address))})</small>"
+        if bounce.original_address
+        else ""
+    )
+    return (
+        f'\n      <tr><td class="bidi-safe"><input type="checkbox" name="bounce" '
+        f'value="{bounce.pk}" form="mailing-reports" aria-label="Select bounce '
+        f'{esc(bounce.address)}"> {esc(reveal_controls(bounce.address))}{sent_to}'
+        f"</td><td>{esc(bounce.status or '—')}</td>"
+        f"<td>{esc(reason_words(bounce.reason))}</td>"
+        f"<td>{'hard' if bounce.is_hard else 'soft'}</td>\n"
+        f'        <td class="bidi-safe">{_shown(bounce.diagnostic, 120)}</td></tr>\n    '
+    )
+
+
+@register.simple_tag
+def timeline_items(actions: Iterable) -> SafeString:
+    """A mailing's timeline, newest first."""
+    items = []
+    for action in actions:
+        reason = (
+            f': <span class="bidi-safe">{_shown(action.reason, 200)}</span>'
+            if action.reason
+            else ""
+        )
+        items.append(
+            f"<li>{_stamp(action.created_at)} {esc(action.get_kind_display())} by "
+            f"{esc(reveal_controls(action.actor_label))}{reason}</li>\n    "
+        )
+    if not items:
+        return mark_safe('<li class="muted">Nothing yet.</li>')
+    return mark_safe("".join(items))  # noqa: S308  (items escape their values)
