@@ -16,9 +16,10 @@ from datetime import datetime
 from urllib.parse import quote
 
 from django import template
+from django.conf import settings
 from django.template.defaulttags import CsrfTokenNode
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
@@ -322,3 +323,51 @@ def timeline_items(actions: Iterable) -> SafeString:
     if not items:
         return mark_safe('<li class="muted">Nothing yet.</li>')
     return mark_safe("".join(items))  # noqa: S308  (items escape their values)
+
+
+def _number(value) -> str:
+    """A number as the template shows it (``localize``): plain digits and the
+    locale's decimal mark, unless thousands are grouped or the float would be
+    written with an exponent, which are left to Django."""
+    if isinstance(value, bool) or settings.USE_THOUSAND_SEPARATOR:
+        return formats.localize(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if "e" in text or "n" in text:  # exponent, inf, nan
+        return formats.localize(value)
+    return text.replace(".", formats.get_format("DECIMAL_SEPARATOR"))
+
+
+@register.simple_tag
+def chart_bars(chart: dict) -> SafeString:
+    """The bars of a chart from ``complaints.charts.stacked_bars``."""
+    n = _number
+    width, axis_y = n(chart["bar_width"]), n(chart["axis_y"])
+    parts = []
+    for bar in chart["bars"]:
+        label = esc(bar["label"])
+        complaints, bounces, total = bar["complaints"], bar["bounces"], bar["total"]
+        x, middle = n(bar["x"]), n(bar["middle"])
+        value = (
+            f'<text class="value" x="{middle}" y="{n(bar["total_y"])}" '
+            f'text-anchor="middle">{n(total)}</text>'
+            if total
+            else ""
+        )
+        parts.append(
+            "\n    <g>\n"
+            f"      <title>{label}: {n(complaints)} complaint"
+            f"{'' if complaints == 1 else 's'}, {n(bounces)} bounce"
+            f"{'' if bounces == 1 else 's'}</title>\n"
+            f'      <rect class="bar-bounces" x="{x}" y="{n(bar["bounces_y"])}" '
+            f'width="{width}" height="{n(bar["bounces_h"])}"></rect>\n'
+            f'      <rect class="bar-complaints" x="{x}" '
+            f'y="{n(bar["complaints_y"])}" width="{width}" '
+            f'height="{n(bar["complaints_h"])}"></rect>\n'
+            f"      {value}\n"
+            f'      <text class="tick" x="{middle}" y="{axis_y}" '
+            f'text-anchor="middle">{label}</text>\n'
+            "    </g>\n  "
+        )
+    return mark_safe("".join(parts))  # noqa: S308  (numbers and escaped labels)
