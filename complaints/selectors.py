@@ -469,6 +469,8 @@ def mailings_top_this_week(*, now: datetime, limit: int = 10) -> QuerySet[Mailin
             last_seen__gte=now - timedelta(days=7), complaint_count__gt=0
         )
         .select_related("subscriber")
+        # The dashboard shows none of these; decoding JSON is most of a row's cost.
+        .defer("held_recipients", "held_queue_ids", "signals", "subject_variants")
         .order_by("-complaint_count")[:limit]
     )
 

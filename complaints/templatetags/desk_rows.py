@@ -371,3 +371,33 @@ def chart_bars(chart: dict) -> SafeString:
             "    </g>\n  "
         )
     return mark_safe("".join(parts))  # noqa: S308  (numbers and escaped labels)
+
+
+@register.simple_tag
+def day_cells(daily: Iterable, row: str) -> SafeString:
+    """One row of the dashboard's table of daily figures: the days' numbers
+    (``row="day"``) as column headers, or their complaints or bounces."""
+    if row == "day":
+        cells = (f'<th scope="col">{day.day.day}</th>' for day in daily)
+    else:
+        cells = (f"<td>{_number(getattr(day, row))}</td>" for day in daily)
+    return mark_safe("".join(cells))  # noqa: S308  (numbers only)
+
+
+@register.simple_tag
+def recent_action_rows(actions: Iterable) -> SafeString:
+    """The dashboard's recent actions."""
+    url = pk_url("accounts:subscriber_detail")
+    rows = []
+    for action in actions:
+        subscriber = action.subscriber
+        rows.append(
+            f"\n      <tr><td>{_stamp(action.created_at)}</td>"
+            f"<td>{esc(action.get_kind_display())}</td>\n"
+            f'        <td><a href="{url(subscriber.pk) if subscriber else ""}">'
+            f"{esc(subscriber.account_number) if subscriber else ''}</a></td>"
+            f"<td>{esc(reveal_controls(action.actor_label))}</td></tr>\n    "
+        )
+    if not rows:
+        return mark_safe('<tr><td colspan="4" class="muted">Nothing yet.</td></tr>')
+    return mark_safe("".join(rows))  # noqa: S308  (rows escape their values)
