@@ -156,7 +156,13 @@ def mailing_complaints_newest(*, mailing: Mailing) -> QuerySet[Complaint]:
     """A mailing's complaints, newest first (the mailing's time index), with
     only the columns its page shows: building the rest costs more than the row."""
     return mailing.complaints.only(
-        "reference", "received_at", "channel", "feedback_type", "state"
+        # The mailing's own key too: the related manager sets it on each row.
+        "mailing",
+        "reference",
+        "received_at",
+        "channel",
+        "feedback_type",
+        "state",
     ).order_by("-received_at")
 
 

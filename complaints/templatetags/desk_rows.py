@@ -45,7 +45,12 @@ def _stamp(value: datetime | None) -> str:
     """What ``|date:"Y-m-d H:i"`` shows: the moment in the current time zone."""
     if value is None:
         return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}"
+    )
 
 
 def _cut(value: str, length: int) -> str:

@@ -2,7 +2,7 @@
 showed: each test renders the former template markup (kept here as the
 reference) and the tag over the same rows, hostile text included."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.template import Context, Template
@@ -312,3 +312,38 @@ def test_pk_url_is_reverse():
     assert [url(pk) for pk in (1, 42, 10**12)] == [
         reverse("complaints:complaint_detail", args=[pk]) for pk in (1, 42, 10**12)
     ]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Chatham", "America/St_Johns"])
+def test_stamps_show_the_moment_as_the_date_filter_does(settings, zone):
+    settings.TIME_ZONE = zone
+    for moment in (
+        timezone.now(),
+        datetime(999, 1, 2, 3, 4, tzinfo=UTC) + timedelta(days=1),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC).replace(tzinfo=None),
+        None,
+    ):
+        assert desk_rows._stamp(moment) == render(
+            '{{ moment|date:"Y-m-d H:i" }}', moment=moment
+        )
+
+
+def test_list_rows_cost_one_query_whatever_their_number(django_assert_num_queries):
+    """The selectors read only what the rows show: no deferred column is
+    fetched again row by row."""
+    mailing = MailingFactory()
+    for _ in range(3):
+        ComplaintFactory(mailing=mailing, subscriber=SubscriberFactory())
+    StrikeFactory(mailing=mailing)
+    checks = [
+        ("{% complaint_rows page '' %}", selectors.complaint_list()),
+        ("{% mailing_rows page %}", selectors.mailing_list()),
+        (
+            "{% mailing_complaint_rows page %}",
+            selectors.mailing_complaints_newest(mailing=mailing),
+        ),
+    ]
+    for source, queryset in checks:
+        with django_assert_num_queries(1):
+            render(source, page=queryset.all())
