@@ -503,6 +503,14 @@ def mailings_top_this_week(*, now: datetime, limit: int = 10) -> QuerySet[Mailin
 
 
 def actions_recent(*, limit: int = 15) -> QuerySet[Action]:
-    return Action.objects.select_related("subscriber", "actor").order_by("-created_at")[
-        :limit
-    ]
+    """The newest actions, with only what the dashboard shows of them."""
+    return (
+        Action.objects.select_related("subscriber", "actor")
+        .only(
+            "created_at",
+            "kind",
+            "subscriber__account_number",
+            "actor__username",
+        )
+        .order_by("-created_at")[:limit]
+    )

@@ -328,10 +328,10 @@ def timeline_items(actions: Iterable) -> SafeString:
     return mark_safe("".join(items))  # noqa: S308  (items escape their values)
 
 
-def _number(value) -> str:
+def _number(value, decimal_mark: str) -> str:
     """A number as the template shows it (``localize``): plain digits and the
-    locale's decimal mark, unless thousands are grouped or the float would be
-    written with an exponent, which are left to Django."""
+    locale's ``decimal_mark``, unless thousands are grouped or the float would
+    be written with an exponent, which are left to Django."""
     if isinstance(value, bool) or settings.USE_THOUSAND_SEPARATOR:
         return formats.localize(value)
     if isinstance(value, int):
@@ -339,13 +339,19 @@ def _number(value) -> str:
     text = str(value)
     if "e" in text or "n" in text:  # exponent, inf, nan
         return formats.localize(value)
-    return text.replace(".", formats.get_format("DECIMAL_SEPARATOR"))
+    return text.replace(".", decimal_mark)
+
+
+def _numbers() -> Callable[[object], str]:
+    """``_number`` with the current locale's decimal mark, looked up once."""
+    decimal_mark = formats.get_format("DECIMAL_SEPARATOR")
+    return lambda value: _number(value, decimal_mark)
 
 
 @register.simple_tag
 def chart_bars(chart: dict) -> SafeString:
     """The bars of a chart from ``complaints.charts.stacked_bars``."""
-    n = _number
+    n = _numbers()
     width, axis_y = n(chart["bar_width"]), n(chart["axis_y"])
     parts = []
     for bar in chart["bars"]:
@@ -383,7 +389,8 @@ def day_cells(daily: Iterable, row: str) -> SafeString:
     if row == "day":
         cells = (f'<th scope="col">{day.day.day}</th>' for day in daily)
     else:
-        cells = (f"<td>{_number(getattr(day, row))}</td>" for day in daily)
+        number = _numbers()
+        cells = (f"<td>{number(getattr(day, row))}</td>" for day in daily)
     return mark_safe("".join(cells))  # noqa: S308  (numbers only)
 
 

@@ -5,6 +5,7 @@ reference) and the tag over the same rows, hostile text included."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils import timezone
@@ -217,7 +218,7 @@ def test_numbers_show_as_the_template_shows_them():
     from django.utils import formats
 
     for value in (0, 7, 12345, 1.5, 0.1, 1e-07, 123456789.25, -0.0):
-        assert desk_rows._number(value) == formats.localize(value)
+        assert desk_rows._numbers()(value) == formats.localize(value)
 
 
 def test_day_cells_match_the_template_cells():
@@ -344,6 +345,15 @@ def test_list_rows_cost_one_query_whatever_their_number(django_assert_num_querie
             selectors.mailing_complaints_newest(mailing=mailing),
         ),
     ]
+    actor = User.objects.create(username="staff<1>")
+    for kind in (Action.Kind.NOTE, Action.Kind.STRIKE):
+        Action.objects.create(
+            subscriber=mailing.subscriber,
+            kind=kind,
+            actor=actor if kind == Action.Kind.NOTE else None,
+            created_at=timezone.now(),
+        )
+    checks.append(("{% recent_action_rows page %}", selectors.actions_recent()))
     for source, queryset in checks:
         with django_assert_num_queries(1):
             render(source, page=queryset.all())
