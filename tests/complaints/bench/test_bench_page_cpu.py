@@ -24,7 +24,8 @@ def populate():
     InboundMessageFactory(state=InboundMessage.State.FAILED, error="no report")
 
 
-def test_every_page_gets_a_cpu_figure():
+def test_every_page_gets_a_cpu_figure(settings):
+    settings.SECURE_SSL_REDIRECT = True  # as production: requests come over HTTPS
     populate()
     out = StringIO()
     call_command("bench_page_cpu", "--requests", "2", stdout=out)
