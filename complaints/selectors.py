@@ -74,20 +74,30 @@ def mailing_sort_keys(order: str) -> list[str]:
     return [f"{sign}{MAILING_SORT_KEYS[name]}", f"{sign}pk"]
 
 
+QUEUE_COLUMNS = (
+    "reference",
+    "received_at",
+    "channel",
+    "feedback_type",
+    "subject",
+    "subscriber",
+    "is_forged",
+    "forged_reason",
+    "mailing",
+    "state",
+    "is_without_evidence",
+)
+
+
 def complaint_list() -> QuerySet[Complaint]:
     """The queue, newest first. ``subject_key`` is the indexed prefix the queue
     sorts subjects by."""
     return (
-        Complaint.objects.select_related("subscriber", "mailing")
-        # The queue shows none of these; decoding JSON is half a row's cost.
-        .defer(
-            "complainant_text",
-            "attribution",
-            "mailing__signals",
-            "mailing__subject_variants",
-            "mailing__held_recipients",
-            "mailing__held_queue_ids",
-        )
+        Complaint.objects.select_related("subscriber")
+        # Only the columns a queue row shows and sorts by: building the rest
+        # (the mailing, the subscriber's details, the JSON) was most of the
+        # page's ORM cost.
+        .only(*QUEUE_COLUMNS, "subscriber__account_number")
         .annotate(subject_key=Substr("subject", 1, 100))
     )
 
@@ -140,6 +150,20 @@ def mailing_search(
     if subscriber_id is not None:
         return mailings.filter(subscriber_id=subscriber_id)
     return mailings.none()
+
+
+def mailing_complaints_newest(*, mailing: Mailing) -> QuerySet[Complaint]:
+    """A mailing's complaints, newest first (the mailing's time index), with
+    only the columns its page shows: building the rest costs more than the row."""
+    return mailing.complaints.only(
+        # The mailing's own key too: the related manager sets it on each row.
+        "mailing",
+        "reference",
+        "received_at",
+        "channel",
+        "feedback_type",
+        "state",
+    ).order_by("-received_at")
 
 
 def mailing_bounces(*, mailing: Mailing) -> QuerySet[Bounce]:
@@ -341,7 +365,18 @@ def mailing_list() -> QuerySet[Mailing]:
     )
     return (
         Mailing.objects.select_related("subscriber", "strike")
-        .defer("held_recipients", "held_queue_ids", "signals", "subject_variants")
+        # Only what a row shows and sorts by (building the rest of the three
+        # rows, the JSON above all, was most of the page's ORM cost).
+        .only(
+            "subject",
+            "subscriber__account_number",
+            "state",
+            "complaint_count",
+            "hard_bounce_count",
+            "strike__revoked_at",
+            "first_seen",
+            "last_seen",
+        )
         .annotate(has_live_strike=ExpressionWrapper(live, output_field=BooleanField()))
     )
 
@@ -461,11 +496,21 @@ def mailings_top_this_week(*, now: datetime, limit: int = 10) -> QuerySet[Mailin
             last_seen__gte=now - timedelta(days=7), complaint_count__gt=0
         )
         .select_related("subscriber")
+        # The dashboard shows none of these; decoding JSON is most of a row's cost.
+        .defer("held_recipients", "held_queue_ids", "signals", "subject_variants")
         .order_by("-complaint_count")[:limit]
     )
 
 
 def actions_recent(*, limit: int = 15) -> QuerySet[Action]:
-    return Action.objects.select_related("subscriber", "actor").order_by("-created_at")[
-        :limit
-    ]
+    """The newest actions, with only what the dashboard shows of them."""
+    return (
+        Action.objects.select_related("subscriber", "actor")
+        .only(
+            "created_at",
+            "kind",
+            "subscriber__account_number",
+            "actor__username",
+        )
+        .order_by("-created_at")[:limit]
+    )

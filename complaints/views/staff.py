@@ -263,7 +263,7 @@ def mailing_detail(request, pk: int):
         ),
         "strike_limit": settings.ABUSE_STRIKE_LIMIT,
         "complaints_per_strike": max(settings.ABUSE_COMPLAINTS_PER_STRIKE, 1),
-        "complaints": mailing.complaints.order_by("-received_at")[:200],
+        "complaints": selectors.mailing_complaints_newest(mailing=mailing)[:200],
         "bounces": bounces.get_page(request.GET.get("bounces_page")),
         "bounce_reasons": selectors.mailing_bounce_reasons(mailing=mailing),
         "cut_notices": selectors.mailing_cut_notices(mailing=mailing),
