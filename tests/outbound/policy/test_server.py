@@ -234,6 +234,8 @@ def test_several_processes_share_one_port_and_stop_cleanly():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        # Its own process group: a failing test stops the server's children too.
+        start_new_session=True,
     )
     try:
         port = int(server.stdout.readline().split()[-1])
@@ -255,7 +257,8 @@ def test_several_processes_share_one_port_and_stop_cleanly():
         assert server.wait(timeout=20) == 0
     finally:
         if server.poll() is None:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
     client = redis.Redis.from_url(settings.REDIS_URL)
     records = b"".join(e[1][b"r"] for e in client.xrange(STREAM_KEY))
     assert records.count(b'"h":"processes.test"') == 20
