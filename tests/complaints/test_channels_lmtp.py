@@ -1,8 +1,11 @@
 """``manage.py lmtp_server`` as production runs it, on a PostgreSQL of its own that
 is really stopped and started again: 451 per recipient while the database is
-down, 250 once it is back, on the same connection the MTA kept open."""
+down, 250 once it is back, on the same connection the MTA kept open; and a real
+Postfix delivering to it, which keeps the message queued while the desk answers
+451 and hands it over once the database is back."""
 
 import os
+import smtplib
 import subprocess
 import sys
 import time
@@ -16,6 +19,7 @@ from drills.servers import PrivatePostgres
 from tests.complaints.lmtp_client import LmtpClient
 from tests.complaints.mail import arf_report
 from tests.complaints.test_lmtp import spare_port
+from tests.outbound.postfix import PrivatePostfix, require_postfix
 
 BASE_DIR = Path(settings.BASE_DIR)
 MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
@@ -112,3 +116,46 @@ def test_sigterm_stops_the_server_and_its_port_is_free_again(lmtp_server):
             return
         time.sleep(0.1)
     pytest.fail("the server still answers after SIGTERM")
+
+
+def _wait_for_log(postfix: PrivatePostfix, text: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = postfix.log()
+        if text in log:
+            return log
+        time.sleep(0.2)
+    pytest.fail(f"Postfix never logged {text!r}:\n{postfix.log()}")
+
+
+def test_postfix_keeps_the_message_while_the_database_is_down_and_delivers_it_after(
+    private_postgres, lmtp_server
+):
+    require_postfix()
+    port, _ = lmtp_server
+    postfix = PrivatePostfix(lmtp_port=port)
+    try:
+        stored = _stored_count(private_postgres)
+        private_postgres.stop()
+        try:
+            with smtplib.SMTP("127.0.0.1", postfix.port, timeout=30) as smtp:
+                smtp.sendmail("fbl@mailbox-provider.example", RECIPIENTS, arf_report())
+            log = _wait_for_log(postfix, "status=deferred")
+            assert "said: 451 4.3.0 Cannot store the message now" in log
+            queued = postfix.queue()
+            assert len(queued) == 1
+            assert {r["address"] for r in queued[0]["recipients"]} == set(RECIPIENTS)
+        finally:
+            private_postgres.start()
+
+        # Postfix retries on its own (queue_run_delay and backoff of 1-2 s); the
+        # 250 it logs comes after the row is committed, so the row is there.
+        log = _wait_for_log(postfix, "status=sent")
+        assert log.count("status=sent (250 2.0.0 Stored as #") == len(RECIPIENTS)
+        assert _stored_count(private_postgres) == stored + 1
+        deadline = time.monotonic() + 30
+        while postfix.queue() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert postfix.queue() == []
+    finally:
+        postfix.stop()

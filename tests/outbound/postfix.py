@@ -1,6 +1,7 @@
 """A real Postfix from Debian, run by a test in a private configuration and
 queue directory on a free loopback port, relaying everything to a local SMTP
-sink (aiosmtpd) the test starts. Needs root (Postfix's master starts as root
+sink (aiosmtpd) the test starts, or delivering it over LMTP to a port the test
+names (as an ISP's Postfix hands the abuse mailbox to the desk). Needs root (Postfix's master starts as root
 and drops to the postfix user); skipped when Postfix is missing unless
 ABUSE_REQUIRE_POSTFIX=1."""
 
@@ -30,6 +31,7 @@ verify unix - - n - 1 verify
 flush unix n - n 1000? 0 flush
 proxymap unix - - n - - proxymap
 smtp unix - - n - - smtp
+lmtp unix - - n - - lmtp
 relay unix - - n - - smtp
 showq unix n - n - - showq
 error unix - - n - - error
@@ -59,7 +61,7 @@ inet_protocols = ipv4
 # XCLIENT makes the sessions come from.
 mynetworks = 127.0.0.0/8 192.0.2.0/24
 smtpd_authorized_xclient_hosts = 127.0.0.0/8
-relayhost = [127.0.0.1]:{sink_port}
+{delivery}
 smtp_dns_support_level = disabled
 maillog_file_prefixes = {root}
 maillog_file = {root}/maillog
@@ -68,6 +70,8 @@ alias_database =
 queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
+"""
+POLICY_CF = """\
 smtpd_data_restrictions =
     check_policy_service {{ inet:127.0.0.1:{policy_port}, default_action=DUNNO, timeout=10s }}
 """
@@ -106,7 +110,7 @@ class Sink:
 
 
 class PrivatePostfix:
-    def __init__(self, *, policy_port: int):
+    def __init__(self, *, policy_port: int | None = None, lmtp_port: int | None = None):
         # Not under pytest's tmp_path: the postfix user must be able to reach it.
         self.root = Path(tempfile.mkdtemp(prefix="abusedesk-postfix-"))
         self.root.chmod(0o755)
@@ -122,11 +126,14 @@ class PrivatePostfix:
         )
         self.controller.start()
         self.port = free_port()
-        (self.conf / "main.cf").write_text(
-            MAIN_CF.format(
-                root=self.root, sink_port=self.sink_port, policy_port=policy_port
-            )
-        )
+        if lmtp_port is None:
+            delivery = f"relayhost = [127.0.0.1]:{self.sink_port}"
+        else:
+            delivery = f"default_transport = lmtp:inet:127.0.0.1:{lmtp_port}"
+        main_cf = MAIN_CF.format(root=self.root, delivery=delivery)
+        if policy_port is not None:
+            main_cf += POLICY_CF.format(policy_port=policy_port)
+        (self.conf / "main.cf").write_text(main_cf)
         (self.conf / "master.cf").write_text(
             MASTER_CF.format(smtpd_port=f"127.0.0.1:{self.port}")
         )
