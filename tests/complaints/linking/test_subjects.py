@@ -104,6 +104,9 @@ def test_name_before_tracking_suffix_leaves_the_key(variant):
             "{Spam?} Nur für Greta: Einladung zum Tag der",
             "Einladung zum Tag der offenen Tür",
         ),
+        # Cut after a long greeting, a word or so is left.
+        ("Liebe/r Annegret – Wichtige Ä", "Wichtige Änderung Ihrer Bestellung"),
+        ("Hola Maximiliano, Boletín", "Boletín de septiembre"),
     ],
 )
 def test_truncated_subject_matches_the_subject_it_begins(cut, whole):
@@ -123,3 +126,40 @@ def test_truncated_subject_matches_the_subject_it_begins(cut, whole):
 )
 def test_truncated_subject_needs_enough_of_the_other(cut, whole):
     assert not subjects_similar(subject_key(cut), subject_key(whole))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["{Spam?} Spring Sale", "{SPAM} Spring Sale", "{Disarmed} Re: Spring Sale"],
+)
+def test_curly_filter_tag_leaves_the_key(variant):
+    assert subject_key(variant) == "spring sale"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            "[EXT] Neuheiten im Sortiment für Sie",
+            "Nur für Wiebke: Neuheiten im Sortiment",
+        ),
+        (
+            "Große Räumung – alles muss raus, Greta-Marie!!",
+            "Nur für Marie: Große Räumung – alles muss raus",
+        ),
+    ],
+)
+def test_different_words_around_one_subject_still_match(first, second):
+    assert subjects_similar(subject_key(first), subject_key(second))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # Two words in common are a phrase, not a subject.
+        ("Spring sale for members", "Winter catalogue for members only today"),
+        ("Your parcel is on its way", "Your account is on hold now"),
+    ],
+)
+def test_a_shared_phrase_is_not_a_shared_subject(first, second):
+    assert not subjects_similar(subject_key(first), subject_key(second))
