@@ -34,7 +34,7 @@ _PREFIX_RE = re.compile(
     r"|rif|doorst|wtr|ynt|ilt|trs|reenv|reenviar|encaminhar|přeposlat|odp)"
     r"(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{0,40}\]|\{[^}]{0,20}\}"
     r"|\([^)]{0,12}spam[^)]{0,12}\)"
-    r"|\*{1,3}\s*spam\s*\*{1,3})\s*",
+    r"|\*+\s*spam\s*\*+)\s*",
     re.I,
 )
 # A re-sent issue's label, wherever a greeting put it ("Anna: Reminder: ...").
