@@ -46,6 +46,16 @@ class Mailing:
     verp: bool = False  # the newsletter tool encodes each recipient in Return-Path
     html: bool = False  # multipart/alternative, text quoted-printable, HTML base64
     tags: list[str] = field(default_factory=list)
+    # A break in the sending: ``gap_after`` hours in, nothing is sent for
+    # ``gap`` (an infected PC switched off overnight, a thief's second session,
+    # a newsletter re-sent days later to those who did not open it).
+    gap_after: float = 0.0
+    gap: timedelta = timedelta(0)
+    # What the re-sent newsletter puts before its subject ("Reminder: "), if anything.
+    resend_prefix: str = ""
+
+    def is_after_gap(self, at: datetime) -> bool:
+        return bool(self.gap) and at > self.start + timedelta(hours=self.gap_after)
 
 
 def recipient(
@@ -74,7 +84,11 @@ def recipient(
 
 
 def at_in(rng: random.Random, mailing: Mailing) -> datetime:
-    return mailing.start + timedelta(seconds=rng.uniform(0, mailing.hours * 3600))
+    """A moment the mailing was sending (``hours`` of sending, its gap aside)."""
+    offset = timedelta(seconds=rng.uniform(0, mailing.hours * 3600))
+    if mailing.gap and offset > timedelta(hours=mailing.gap_after):
+        offset += mailing.gap
+    return mailing.start + offset
 
 
 def client_ip(rng: random.Random, sub: w.Subscriber, at: datetime, *, v6: bool) -> str:
@@ -105,10 +119,15 @@ def campaign_copy(
         # A stolen password: random subjects, sent from wherever the thief sits.
         subject, tags = subjects.spam_subject(rng), ["random_subject", "foreign_login"]
     else:
+        base = m.subject
+        if m.resend_prefix and m.is_after_gap(at):
+            base = m.resend_prefix + base
         subject, tags = subjects.copy_subject(
-            rng, m.subject, style=m.subject_style, recipient_name=first,
+            rng, base, style=m.subject_style, recipient_name=first,
             language=m.language,
         )  # fmt: skip
+        subject, more = subjects.receiving_side(rng, subject)
+        tags += more
     if m.via == "direct" or m.via == "foreign":
         raise ValueError("campaigns go through the relays")
     v6 = m.ipv6 and rng.random() < 0.7

@@ -58,6 +58,7 @@ def build(rng: random.Random, scale: str, start: datetime, days: int = 28) -> Pl
     for _ in range(cfg["joejob"]):
         victim = next(pick)
         plan.mailings.append(_joejob(rng, world, victim, new_id()))
+    _share_newsletters(rng, plan.mailings)
     by_account = world.by_account()
     for m in plan.mailings:
         reports.for_mailing(
@@ -68,8 +69,9 @@ def build(rng: random.Random, scale: str, start: datetime, days: int = 28) -> Pl
 
 
 def _when(rng: random.Random, world: w.World, n: int = 0) -> datetime:
-    # Repeat senders' mailings are at least a week apart: separate incidents.
-    base = world.start + timedelta(days=n * 8 + rng.uniform(0.5, 6.5))
+    # Repeat senders' mailings are at least a week apart (a new issue, a new
+    # incident), counted from the end of the previous one's re-send.
+    base = world.start + timedelta(days=n * 10 + rng.uniform(0.5, 2.5))
     return base.replace(minute=rng.randint(0, 59), second=rng.randint(0, 59))
 
 
@@ -93,6 +95,14 @@ def _campaign(
     if archetype == "storm":
         m.bogus, m.recipients = True, rng.randint(250, 600)
         m.tags.append("bounce_storm")
+    elif rng.random() < 0.2:
+        # Re-sent one to three days later to those who did not open it: the same
+        # newsletter, the same mailing.
+        first_hours = m.hours
+        m.hours += rng.uniform(0.5, 4)
+        m.gap_after, m.gap = first_hours, timedelta(hours=rng.uniform(24, 72))
+        m.resend_prefix = subjects.resend_prefix(rng, m.language)
+        m.tags.append("campaign_resent")
     if archetype == "three_mailings":
         m.tags.append("repeat_offender")
     if archetype == "one_complaint":
@@ -125,6 +135,15 @@ def _infected(
         # Land the forged Date inside the previous customer's lease.
         skew = -(start - previous.end) - timedelta(minutes=rng.randint(30, 120))
         tags.append("clock_reassigned_ip")
+    gap_after, gap = 0.0, timedelta(0)
+    resumed = hours + 12
+    if rng.random() < 0.4 and (
+        lease.end is None or lease.end > start + timedelta(hours=resumed + 30)
+    ):
+        # Switched off for the night and on again: the same infection goes on.
+        gap_after = rng.uniform(0.3, 0.7) * hours
+        gap = timedelta(hours=rng.uniform(8, 30))
+        tags.append("outbreak_paused")
     others = [s for s in world.subscribers if s.account != sub.account]
     forged = [f"{sent.token(rng, 'abcdefghijklmnopqrstuvwxyz', 7)}@{d}" for d in
               ("outlook.example", "gmx-like.example", "yahoo-like.example", "mail-shop.example")]  # fmt: skip
@@ -137,6 +156,7 @@ def _infected(
         recipients=rng.randint(500, 3000), language=sub.language, via="direct",
         forged_from=forged, date_skew=skew, login=sub.login,
         ipv6=bool(sub.v6_prefix()) and rng.random() < 0.4, tags=tags,
+        gap_after=gap_after, gap=gap,
     )  # fmt: skip
 
 
@@ -149,13 +169,31 @@ def _stolen(
     forged = [login.address] * 3 + [
         f"{sent.token(rng, 'abcdefghijklmnopqrstuvwxyz', 6)}@secure-bank.example"
     ]
-    return ml.Mailing(
+    m = ml.Mailing(
         id=mid, account=sub.account, kind="outbreak", compromised=True,
         archetype="stolen_password", start=_when(rng, world, rng.randint(0, 2)),
         hours=rng.uniform(1, 6), recipients=rng.randint(500, 3000), language=sub.language,
         sender=login.address, sender_name=sub.name, login=login.login, via=via,
         forged_from=forged, tags=["outbreak", "stolen_password", "foreign_login"],
     )  # fmt: skip
+    if rng.random() < 0.4:
+        # The thief comes back the next day with the same password.
+        m.gap_after = rng.uniform(0.3, 0.7) * m.hours
+        m.gap = timedelta(hours=rng.uniform(8, 30))
+        m.tags.append("outbreak_paused")
+    return m
+
+
+def _share_newsletters(rng: random.Random, mailings: list[ml.Mailing]) -> None:
+    """Two subscribers send the same newsletter (a franchise's shops, an agency's
+    clients): same subject, same hour, separate mailings of separate accounts."""
+    ones = [m for m in mailings if m.archetype == "one_complaint" and not m.gap]
+    for first, second in zip(ones[0:6:2], ones[1:6:2], strict=False):
+        second.subject, second.language = first.subject, first.language
+        second.subject_style = first.subject_style
+        second.start = first.start + timedelta(minutes=rng.randint(5, 120))
+        first.tags.append("shared_newsletter")
+        second.tags.append("shared_newsletter")
 
 
 def _joejob(rng, world: w.World, victim: w.Subscriber, mid: str) -> ml.Mailing:

@@ -27,12 +27,25 @@ CAMPAIGN_SUBJECTS = {
            "Laatste kans: 30% korting", "Nieuw binnen voor u"),
 }
 GREETINGS = {
-    "en": ("{name}, {s}", "Hi {name}! {s}", "Dear {name}: {s}"),
-    "de": ("Hallo {name}, {s}", "{name}: {s}", "Liebe/r {name} – {s}"),
-    "fr": ("Bonjour {name}, {s}", "{name}, {s}"),
-    "es": ("Hola {name}, {s}", "{name}: {s}"),
-    "nl": ("Beste {name}, {s}", "Hallo {name}: {s}"),
+    "en": ("{name}, {s}", "Hi {name}! {s}", "Dear {name}: {s}", "{s}, {name}!",
+           "Exclusive for {name}: {s}"),
+    "de": ("Hallo {name}, {s}", "{name}: {s}", "Liebe/r {name} – {s}", "{s}, {name}!",
+           "Nur für {name}: {s}"),
+    "fr": ("Bonjour {name}, {s}", "{name}, {s}", "{s}, {name} !"),
+    "es": ("Hola {name}, {s}", "{name}: {s}", "{s}, {name}"),
+    "nl": ("Beste {name}, {s}", "Hallo {name}: {s}", "{s}, {name}!"),
 }
+# What a newsletter tool puts before a re-sent issue's subject.
+REMINDERS = {
+    "en": ("Reminder: ", "Last call: ", "In case you missed it: "),
+    "de": ("Erinnerung: ", "Nochmal für Sie: "),
+    "fr": ("Rappel : ", "Dernier rappel : "),
+    "es": ("Recordatorio: ", "Por si te lo perdiste: "),
+    "nl": ("Herinnering: ", "Nog even: "),
+}
+# Tags the recipient's own filters put before a subject, before anyone reports it.
+FILTER_TAGS = ("[EXT] ", "[External] ", "[SPAM] ", "*****SPAM***** ",
+               "[Suspected Spam] ", "{Spam?} ", "[Marketing] ", "[Werbung] ")
 # Reply and forward prefixes by client language (Outlook, Thunderbird, Apple Mail...).
 PREFIXES = {
     "en": ("Fwd: ", "Fw: ", "FW: ", "Re: ", "Fwd: Re: "),
@@ -75,6 +88,28 @@ def copy_subject(
         )
         subject = subject + suffix
         tags.append("subject_tracking")
+    return subject, tags
+
+
+def resend_prefix(rng: random.Random, language: str) -> str:
+    """What a re-sent issue puts before its subject: nothing, or a reminder."""
+    if rng.random() < 0.5:
+        return ""
+    return rng.choice(REMINDERS[language])
+
+
+def receiving_side(rng: random.Random, subject: str) -> tuple[str, list[str]]:
+    """The subject as the recipient's system stored it: now and then with a
+    filter tag before it, or cut short (ticket systems and some mobile clients
+    keep 40 or 45 characters, often mid-word)."""
+    tags = []
+    if rng.random() < 0.05:
+        subject = rng.choice(FILTER_TAGS) + subject
+        tags.append("subject_filter_tag")
+    if len(subject) > 40 and rng.random() < 0.06:
+        cut = subject[: rng.choice((40, 45))].rstrip()
+        subject = cut + rng.choice(("…", "...", ""))
+        tags.append("subject_truncated")
     return subject, tags
 
 

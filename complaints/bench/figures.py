@@ -27,6 +27,7 @@ def compute(directory: Path) -> tuple[list[tuple[str, str]], dict[str, int | Non
     add("inbound_states", " ".join(f"{k}:{v}" for k, v in sorted(states.items())))
     scored = [r for r in reports if r["kind"] in SCORED_KINDS and not r["duplicate_of"]]
     of = {r["file"]: desk.get(r["sha256"], missing) for r in reports}
+    files = {r["file"]: r for r in reports}
     truth_accounts = {r["file"]: r["account"] for r in scored}
     desk_accounts = {r["file"]: of[r["file"]].account for r in scored}
     precision, recall, correct, attributed, owned = scoring.attribution(
@@ -63,10 +64,18 @@ def compute(directory: Path) -> tuple[list[tuple[str, str]], dict[str, int | Non
     add("mailing_pairwise_precision", p)
     add("mailing_pairwise_recall", r_)
     add("mailing_f1", f1)
+    # A report that carries no clue (an inline forward of an infected PC's spam
+    # keeps neither trail nor sender) can be grouped by no one; its pairs bound
+    # mailing_f1 from above, and the F1 over the other reports is what grouping
+    # itself decides.
+    clued = {f: m for f, m in grouped.items() if files[f]["clues"]}
+    add("mailing_f1_ceiling", scoring.pairwise(grouped, clued)[2])
+    add("mailing_f1_with_clue", scoring.pairwise(clued, desk_mailing)[2])
     split, merged, average = scoring.split_and_merged(grouped, desk_mailing)
     add("mailings_split", split)
     add("mailings_merged", merged)
     add("desk_mailings_per_true_mailing", average)
+    out += _split_and_merged_details(files, grouped, desk_mailing)
 
     # Either report of a resend pair may arrive first; the desk should call one
     # of the two a duplicate, and no other complaint.
@@ -87,6 +96,44 @@ def compute(directory: Path) -> tuple[list[tuple[str, str]], dict[str, int | Non
     )  # fmt: skip
     out += _statuses(accounts, scored, desk_accounts)
     return out, {r["file"]: of[r["file"]].mailing for r in reports}
+
+
+MAX_DETAILS = 25
+
+
+def _split_and_merged_details(
+    files: dict[str, dict], grouped: dict[str, str], desk: dict[str, int | None]
+) -> list[tuple[str, str]]:
+    """One line per split true mailing and per merged desk mailing: the desk
+    mailings involved (kind, subject key, seen span, reports) and the tags of
+    the reports, which name the phenomena behind the error."""
+    parts: dict[str, Counter] = {}
+    mixed: dict[int, Counter] = {}
+    for f, true in grouped.items():
+        if desk[f] is not None:
+            parts.setdefault(true, Counter())[desk[f]] += 1
+            mixed.setdefault(desk[f], Counter())[true] += 1
+    split = {t: c for t, c in parts.items() if len(c) > 1}
+    merged = {d: c for d, c in mixed.items() if len(c) > 1}
+    shown = scoring.desk_mailings({d for c in split.values() for d in c} | set(merged))
+
+    def tags(keep) -> str:
+        found = Counter(t for f in grouped if keep(f) for t in files[f]["tags"])
+        return ",".join(t for t, _n in found.most_common(6))
+
+    lines = []
+    for true, counter in sorted(split.items())[:MAX_DETAILS]:
+        desks = "; ".join(f"#{d}x{n} {shown.get(d, '?')}" for d, n in counter.items())
+        lines.append(
+            ("split", f"{true}: {desks} tags={tags(lambda f, t=true: grouped[f] == t)}")
+        )
+    for d, counter in sorted(merged.items())[:MAX_DETAILS]:
+        trues = ",".join(f"{t}x{n}" for t, n in counter.items())
+        lines.append(
+            ("merged", f"#{d} {shown.get(d, '?')}: {trues} "
+             f"tags={tags(lambda f, d=d: desk[f] == d)}")
+        )  # fmt: skip
+    return lines
 
 
 def _statuses(

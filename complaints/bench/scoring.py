@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accounts.models import Subscriber
-from complaints.models import Bounce, Complaint, InboundMessage
+from complaints.models import Bounce, Complaint, InboundMessage, Mailing
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,17 @@ def desk_outcome(shas: list[str]) -> dict[str, DeskReport]:
         account, mailing, dup = found.get(pk, (None, None, False))
         result[sha] = DeskReport(states[pk], account, mailing, dup)
     return result
+
+
+def desk_mailings(ids) -> dict[int, str]:
+    """A short description of each desk mailing, for the split/merged lines."""
+    rows = Mailing.objects.filter(pk__in=ids).values_list(
+        "pk", "kind", "normalized_subject", "first_seen", "last_seen"
+    )
+    return {
+        pk: f"{kind} '{subject[:40]}' {first:%m-%d %H:%M}..{last:%m-%d %H:%M}"
+        for pk, kind, subject, first, last in rows
+    }
 
 
 def desk_statuses() -> dict[str, str]:

@@ -14,13 +14,19 @@ decides for one report, in this order:
    founds one;
 3. otherwise the subscriber's campaign within the window whose subjects match
    best (``subjects.subjects_similar``);
-4. otherwise, while the subscriber has an outbreak running in the window, that
-   outbreak (an unrelated subject in the middle of a burst is part of it);
-5. otherwise a new campaign.
+4. otherwise the subscriber's campaign whose subjects match, seen within the
+   re-send window (a newsletter re-sent days later to those who did not open
+   it is the same newsletter; a new issue a week on is a new mailing);
+5. otherwise, while the subscriber has an outbreak running in the window, that
+   outbreak (an unrelated subject in the middle of a burst is part of it),
+   unless the report went through the ISP's relays from the subscriber's own
+   address: that is the subscriber's own mail (the infected PC or the thief
+   sends from elsewhere), a campaign of its own;
+6. otherwise a new campaign.
 
 A report known only by a bare sender address (no trail to check it against,
-so possibly forged) may join a campaign as in step 3, or the sender's running
-outbreak as in step 4 (a stolen password's spam carries the account's own
+so possibly forged) may join a campaign as in steps 3 and 4, or the sender's
+running outbreak as in step 5 (a stolen password's spam carries the account's own
 address), and nothing else: it confirms a mailing that checked reports
 founded, and otherwise stays unattributed for staff (``UNCONFIRMED``).
 
@@ -76,6 +82,9 @@ class ReportShape:
     # Attributed by a bare sender address, with no trail to check it against:
     # it may confirm a campaign that checked reports founded, never found one.
     needs_confirmation: bool = False
+    # Sent through the ISP's relays from one of the subscriber's own addresses,
+    # with nothing that shows compromise: never part of an outbreak by time.
+    is_owner_relayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,9 +95,15 @@ class Choice:
 
 
 def choose(
-    report: ReportShape, candidates: Iterable[Candidate], *, window: timedelta
+    report: ReportShape,
+    candidates: Iterable[Candidate],
+    *,
+    window: timedelta,
+    resend_window: timedelta | None = None,
 ) -> Choice:
-    """The mailing ``report`` belongs to; ``mailing_id`` None means a new one."""
+    """The mailing ``report`` belongs to; ``mailing_id`` None means a new one.
+    ``resend_window`` (longer than ``window``) is how long after a campaign a
+    matching subject is still its re-send; None: no re-sends."""
     own = [c for c in candidates if c.subscriber_id == report.subscriber_id]
     for candidate in own:
         if candidate.mailing_id == report.keyed_mailing_id:
@@ -104,6 +119,13 @@ def choose(
     campaign = _best_campaign(report, near)
     if campaign is not None:
         return Choice(campaign.mailing_id, MailingKind.CAMPAIGN, "similar subject")
+    if resend_window is not None and resend_window > window:
+        earlier = [c for c in own if c.covers(report.at, resend_window)]
+        campaign = _best_campaign(report, earlier)
+        if campaign is not None:
+            return Choice(campaign.mailing_id, MailingKind.CAMPAIGN, "re-sent")
+    if report.is_owner_relayed:
+        outbreaks = []
     if report.needs_confirmation and not outbreaks:
         return Choice(None, MailingKind.CAMPAIGN, UNCONFIRMED)
     if outbreaks:

@@ -8,6 +8,11 @@ language ("Re:", "AW:", "WG:", "TR:", "RV:", "SV:", "Antw:", "Fwd:"), and filter
 tags ("[SPAM]"). RFC 2047 encoded words are decoded by the parser before they
 get here.
 
+A newsletter re-sent to those who did not open it says so before its subject
+("Reminder:", "Erinnerung:", "Rappel :"), and the recipient's systems may cut a
+long subject short, often mid-word ("Our autumn sale sta…"): the reminder goes
+with the prefixes, and a cut copy matches the subject it is the beginning of.
+
 ``subject_key`` removes all of that and returns the words that stay;
 ``subjects_similar`` compares two keys by their word sets (Jaccard) and, for
 short subjects, by their characters, so one differing word in a short subject
@@ -27,8 +32,16 @@ import unicodedata
 _PREFIX_RE = re.compile(
     r"^\s*(?:(?:re|aw|wg|tr|rv|sv|vs|vb|antw|antwort|fwd?|fw|enc|res|odp|pd|r|i"
     r"|rif|doorst|wtr|ynt|ilt|trs|reenv|reenviar|encaminhar|přeposlat|odp)"
-    r"(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{0,40}\]|\([^)]{0,12}spam[^)]{0,12}\)"
-    r"|\*{1,3}\s*spam\s*\*{1,3})\s*",
+    r"(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{0,40}\]|\{[^}]{0,20}\}"
+    r"|\([^)]{0,12}spam[^)]{0,12}\)"
+    r"|\*+\s*spam\s*\*+)\s*",
+    re.I,
+)
+# A re-sent issue's label, wherever a greeting put it ("Anna: Reminder: ...").
+_REMINDER_RE = re.compile(
+    r"(?:^|(?<=\s))(?:friendly\s+reminder|reminder|last\s+call|in\s+case\s+you\s+missed\s+it"
+    r"|resent|re-sent|erinnerung|rappel|dernier\s+rappel|recordatorio|herinnering"
+    r"|promemoria|påminnelse|przypomnienie|připomínka)\s*[:：]\s*",
     re.I,
 )
 # Words that open a personal greeting; the name after them goes too.
@@ -59,6 +72,17 @@ MAX_KEY_LENGTH = 255
 JACCARD_THRESHOLD = 0.6
 CONTAINED_MIN_WORDS = 2
 CHARACTER_THRESHOLD = 0.85
+# A cut copy keeps at least this much of the subject it began: two whole words
+# and the start of a third, or as many characters; a cut copy that is nothing
+# but the beginning (no greeting before it) needs only a word or so.
+CUT_MIN_WORDS = 3
+CUT_MIN_CHARACTERS = 12
+CUT_ALONE_MIN_CHARACTERS = 6
+# Two copies with different words around the subject ("{Spam?} Spring sale
+# for you" and "Only for Anna: Spring sale for you"): a run of this many words
+# in both, covering this share of the shorter one.
+SHARED_RUN_MIN_WORDS = 3
+SHARED_RUN_MIN_SHARE = 0.6
 
 
 def strip_prefixes(subject: str | None) -> str:
@@ -82,11 +106,14 @@ def subject_key(subject: str | None) -> str:
     and space-separated; empty when nothing is left."""
     text = strip_prefixes(subject)
     text = _GREETING_RE.sub("", text, count=1)
+    text = _REMINDER_RE.sub("", text, count=1)
     text = _LEADING_NAME_RE.sub("", text, count=1)
-    text = _TRAILING_NAME_RE.sub("", text, count=1)
+    # Tracking numbers first: a name before one ("..., Greta! Nr. 4711") is
+    # only trailing once the number is gone.
     text = _BRACKETED_RE.sub(" ", text)
     text = _REFERENCE_RE.sub(" ", text)
     text = _HASH_TOKEN_RE.sub(" ", text)
+    text = _TRAILING_NAME_RE.sub("", text.rstrip(), count=1)
     words = [
         word
         for word in _WORD_RE.findall(unicodedata.normalize("NFKC", text).lower())
@@ -111,9 +138,50 @@ def subjects_similar(first: str, second: str) -> bool:
     shorter, longer = sorted((words_a, words_b), key=len)
     if len(shorter) >= CONTAINED_MIN_WORDS and shorter <= longer:
         return True
+    if _ends_with_start_of(first, second) or _ends_with_start_of(second, first):
+        return True
+    if _shares_a_run(first.split(), second.split()):
+        return True
     # Short subjects: one changed word weighs too much in the word sets.
     ratio = difflib.SequenceMatcher(None, first, second, autojunk=False).ratio()
     return ratio >= CHARACTER_THRESHOLD
+
+
+def _ends_with_start_of(cut: str, whole: str) -> bool:
+    """Whether ``cut`` ends with the beginning of ``whole``, its last word
+    possibly cut short: a copy whose subject was truncated, after whatever
+    greeting came before it ("anna our autumn sale sta" and "our autumn sale
+    starts now")."""
+    if len(cut) >= CUT_ALONE_MIN_CHARACTERS and len(cut) < len(whole):
+        if whole.startswith(cut):
+            return True
+    words = cut.split()
+    for start in range(1, len(words)):
+        tail = " ".join(words[start:])
+        if len(words) - start < CUT_MIN_WORDS and len(tail) < CUT_MIN_CHARACTERS:
+            return False
+        if len(tail) < len(whole) and whole.startswith(tail):
+            return True
+    return False
+
+
+def _shares_a_run(first: list[str], second: list[str]) -> bool:
+    """Whether both keys hold the same run of words, long enough to be the
+    subject itself and not a phrase two subjects happen to share."""
+    shorter = min(len(first), len(second))
+    needed = max(SHARED_RUN_MIN_WORDS, SHARED_RUN_MIN_SHARE * shorter)
+    if shorter < needed:
+        return False
+    # Longest common run of words, by dynamic programming (keys are short).
+    best, previous = 0, [0] * (len(second) + 1)
+    for word in first:
+        current = [0] * (len(second) + 1)
+        for j, other in enumerate(second, start=1):
+            if word == other:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best >= needed
 
 
 def best_match(key: str, variants: list[str]) -> float:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,54 @@ def test_small_mailbox_has_every_phenomenon(seed, tmp_path):
     assert [t for t in PHENOMENA if t not in tags] == []
     assert [c for c in CLUES.split() if c not in clues] == []
     assert 350 <= len(reports) <= 800
+
+
+# What real mail has that a desk tuned on the phenomena above may not expect.
+HARDER = """
+campaign_resent outbreak_paused shared_newsletter subject_truncated subject_filter_tag
+""".split()
+
+
+@pytest.fixture(scope="module")
+def default_seed1(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sim") / "seed1"
+    simulator.generate(seed=1, out=out)
+    return out
+
+
+def test_default_mailbox_has_the_harder_phenomena(default_seed1):
+    reports = _jsonl(default_seed1 / "truth" / "reports.jsonl")
+    tags = {tag for r in reports for tag in r["tags"]}
+    assert [t for t in HARDER if t not in tags] == []
+
+
+def test_a_resent_or_paused_mailing_is_one_true_mailing_with_a_gap(default_seed1):
+    truth = default_seed1 / "truth"
+    gapped = {
+        m["mailing"]
+        for m in _jsonl(truth / "mailings.jsonl")
+        if {"campaign_resent", "outbreak_paused"} & set(m["tags"])
+    }
+    spans: dict[str, list[str]] = {}
+    for r in _jsonl(truth / "reports.jsonl"):
+        if r["mailing"] in gapped:
+            spans.setdefault(r["mailing"], []).append(r["arrival"])
+    assert gapped
+    longest = max(
+        datetime.fromisoformat(max(t)) - datetime.fromisoformat(min(t))
+        for t in spans.values()
+    )
+    assert longest > timedelta(days=1)
+
+
+def test_two_subscribers_sharing_a_newsletter_are_two_mailings(default_seed1):
+    shared = [
+        m
+        for m in _jsonl(default_seed1 / "truth" / "mailings.jsonl")
+        if "shared_newsletter" in m["tags"]
+    ]
+    assert len(shared) >= 2
+    assert len({m["account"] for m in shared}) == len(shared)
 
 
 def test_every_file_is_in_the_truth_once_with_its_sha256(small):

@@ -120,3 +120,97 @@ def test_suspicion(reports, variants, flagged):
     assert (
         suspicion(signals=signals, variants=variants).is_likely_compromised is flagged
     )
+
+
+RESEND = timedelta(days=4)
+
+
+@pytest.mark.parametrize(
+    ("shape", "candidates", "expected"),
+    [
+        # Re-sent three days later to those who did not open it: the same one.
+        (
+            ReportShape(1, T0 + timedelta(days=3), "spring sale"),
+            [campaign(4, "spring sale")],
+            (4, "re-sent"),
+        ),
+        # ...whichever copy the desk saw first.
+        (
+            ReportShape(1, T0 - timedelta(days=3), "spring sale"),
+            [campaign(4, "spring sale")],
+            (4, "re-sent"),
+        ),
+        # A campaign within the mailing window still wins over a re-send.
+        (
+            ReportShape(1, T0 + timedelta(days=3), "spring sale"),
+            [
+                campaign(4, "spring sale"),
+                campaign(6, "spring sale", at=T0 + timedelta(days=2)),
+            ],
+            (6, "similar subject"),
+        ),
+        # A new issue a week on is a new mailing, subject or not.
+        (
+            ReportShape(1, T0 + timedelta(days=7), "spring sale"),
+            [campaign(4, "spring sale")],
+            (None, "new campaign"),
+        ),
+        # Another subject days later is another mailing.
+        (
+            ReportShape(1, T0 + timedelta(days=3), "winter offers"),
+            [campaign(4, "spring sale")],
+            (None, "new campaign"),
+        ),
+        # Another subscriber's newsletter is never re-sent by this one.
+        (
+            ReportShape(2, T0 + timedelta(days=3), "spring sale"),
+            [campaign(4, "spring sale")],
+            (None, "new campaign"),
+        ),
+    ],
+)
+def test_campaign_resent_days_later(shape, candidates, expected):
+    found = choose(shape, candidates, window=WINDOW, resend_window=RESEND)
+    assert (found.mailing_id, found.how) == expected
+
+
+def test_campaign_resent_days_later_is_off_without_a_resend_window():
+    shape = ReportShape(1, T0 + timedelta(days=3), "spring sale")
+    assert choose(shape, [campaign(4, "spring sale")], window=WINDOW).mailing_id is None
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        # The subscriber's own newsletter through the relays, sent while the
+        # infected PC spams straight to MX: a campaign of its own.
+        (
+            ReportShape(1, T0, "spring sale", is_owner_relayed=True),
+            (None, "new campaign"),
+        ),
+        # ...which then gathers its copies, not the outbreak.
+        (
+            ReportShape(1, T0, "dating", is_owner_relayed=False),
+            (5, "during an outbreak"),
+        ),
+        # Compromise shown still joins the outbreak.
+        (
+            ReportShape(1, T0, "crypto", shows_compromise=True, is_owner_relayed=False),
+            (5, "same outbreak"),
+        ),
+    ],
+)
+def test_own_relayed_mail_during_an_outbreak_is_not_the_outbreak(shape, expected):
+    found = choose(
+        shape, [campaign(5, "meds", kind=MailingKind.OUTBREAK)], window=WINDOW
+    )
+    assert (found.mailing_id, found.how) == expected
+
+
+def test_own_relayed_mail_joins_its_campaign_during_an_outbreak():
+    shape = ReportShape(1, T0, "spring sale", is_owner_relayed=True)
+    candidates = [
+        campaign(5, "meds", kind=MailingKind.OUTBREAK),
+        campaign(7, "spring sale"),
+    ]
+    assert choose(shape, candidates, window=WINDOW).mailing_id == 7

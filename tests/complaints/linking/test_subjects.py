@@ -64,3 +64,108 @@ def test_unknown_greetings_and_suffixes_around_the_shared_words_still_match(
     first, second
 ):
     assert subjects_similar(subject_key(first), subject_key(second))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Reminder: Spring Sale",
+        "Last call: Spring Sale [#4821]",
+        "Erinnerung: Spring Sale",
+        "Rappel : Spring Sale",
+        "Hi Bob! Reminder: Spring Sale",
+        "Fwd: Recordatorio: Spring Sale",
+    ],
+)
+def test_resent_newsletter_reminder_labels_leave_the_key(variant):
+    assert subject_key(variant) == "spring sale"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Spring Sale, Anna! Nr. 4711",
+        "Spring Sale, Anna! [#48213]",
+        "Spring Sale – Joaquín (Ref. 12345)",
+    ],
+)
+def test_name_before_tracking_suffix_leaves_the_key(variant):
+    assert subject_key(variant) == "spring sale"
+
+
+@pytest.mark.parametrize(
+    ("cut", "whole"),
+    [
+        ("Our autumn sale sta…", "Our autumn sale starts now"),
+        ("September ne...", "September newsletter"),
+        ("Hi Anna! Große Räumung – alles muss r", "Große Räumung – alles muss raus"),
+        ("Exclusive for Anna: Our autumn sale st", "Our autumn sale starts now"),
+        (
+            "{Spam?} Nur für Greta: Einladung zum Tag der",
+            "Einladung zum Tag der offenen Tür",
+        ),
+        # Cut after a long greeting, a word or so is left.
+        ("Liebe/r Annegret – Wichtige Ä", "Wichtige Änderung Ihrer Bestellung"),
+        ("Hola Maximiliano, Boletín", "Boletín de septiembre"),
+    ],
+)
+def test_truncated_subject_matches_the_subject_it_begins(cut, whole):
+    assert subjects_similar(subject_key(cut), subject_key(whole))
+    assert subjects_similar(subject_key(whole), subject_key(cut))
+
+
+@pytest.mark.parametrize(
+    ("cut", "whole"),
+    [
+        # Too little is left to say which subject it began.
+        ("New a…", "New arrivals for you"),
+        ("Our…", "Our autumn sale starts now"),
+        # The other subject's start is not where this one ends.
+        ("Autumn sale ends", "Our autumn sale starts now"),
+    ],
+)
+def test_truncated_subject_needs_enough_of_the_other(cut, whole):
+    assert not subjects_similar(subject_key(cut), subject_key(whole))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "{Spam?} Spring Sale",
+        "{SPAM} Spring Sale",
+        "{Disarmed} Re: Spring Sale",
+        # SpamAssassin's default rewrite_header.
+        "*****SPAM***** Spring Sale",
+    ],
+)
+def test_filter_tags_leave_the_key(variant):
+    assert subject_key(variant) == "spring sale"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            "[EXT] Neuheiten im Sortiment für Sie",
+            "Nur für Wiebke: Neuheiten im Sortiment",
+        ),
+        (
+            "Große Räumung – alles muss raus, Greta-Marie!!",
+            "Nur für Marie: Große Räumung – alles muss raus",
+        ),
+    ],
+)
+def test_different_words_around_one_subject_still_match(first, second):
+    assert subjects_similar(subject_key(first), subject_key(second))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # Two words in common are a phrase, not a subject.
+        ("Spring sale for members", "Winter catalogue for members only today"),
+        ("Your parcel is on its way", "Your account is on hold now"),
+    ],
+)
+def test_a_shared_phrase_is_not_a_shared_subject(first, second):
+    assert not subjects_similar(subject_key(first), subject_key(second))
