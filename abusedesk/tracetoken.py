@@ -45,6 +45,11 @@ def _field(text: str) -> bytes:
     return bytes((len(data),)) + data
 
 
+# A policy server signs for one or a few relay hosts: their fields are kept.
+_host_field = lru_cache(maxsize=64)(_field)
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 @lru_cache(maxsize=8)
 def _keyed(key: bytes):
     # The key's HMAC state, copied per token: cheaper than keying it each time.
@@ -59,13 +64,39 @@ def _mac(key: bytes, body: bytes) -> bytes:
 
 def sign(payload: TracePayload, *, key: bytes) -> str:
     """The token for ``payload``: short, header-safe base64url text."""
-    body = _HEAD.pack(
-        VERSION, payload.issued_at & 0xFFFFFFFF, payload.subscriber_id or 0
+    return sign_fields(
+        payload.relay_host,
+        payload.queue_id,
+        payload.issued_at,
+        payload.subscriber_id,
+        payload.login,
+        key=key,
     )
-    body += _field(payload.relay_host) + _field(payload.queue_id)
-    body += _field(payload.login)
+
+
+def sign_fields(
+    relay_host: str,
+    queue_id: str,
+    issued_at: int,
+    subscriber_id: int | None,
+    login: str,
+    *,
+    key: bytes,
+) -> str:
+    """``sign`` of the payload of these fields, without building it (the policy
+    service signs every message it passes)."""
+    body = b"".join(
+        (
+            _HEAD.pack(VERSION, issued_at & 0xFFFFFFFF, subscriber_id or 0),
+            _host_field(relay_host),
+            _field(queue_id),
+            _field(login),
+        )
+    )
     raw = body + _mac(key, body)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    # base64.urlsafe_b64encode, without its wrappers' cost.
+    encoded = binascii.b2a_base64(raw, newline=False).translate(_URLSAFE)
+    return encoded.rstrip(b"=").decode("ascii")
 
 
 def verify(token: str | None, *, key: bytes) -> TracePayload | None:

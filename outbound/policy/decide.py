@@ -79,6 +79,11 @@ STATUS_REFUSALS = {
 }
 
 
+# Most messages pass: their decisions are made once (Decision is frozen).
+PASS = Decision(Action.DUNNO, Rule.PASS)
+PASS_SUSPECT = Decision(Action.DUNNO, Rule.PASS, is_suspect=True)
+
+
 def decide(facts: Facts, limits: Limits) -> Decision:
     refusal = STATUS_REFUSALS.get(facts.status or "")
     if refusal:
@@ -114,4 +119,4 @@ def decide(facts: Facts, limits: Limits) -> Decision:
             "minutes",
             is_suspect=is_suspect,
         )
-    return Decision(Action.DUNNO, Rule.PASS, is_suspect=is_suspect)
+    return PASS_SUSPECT if is_suspect else PASS
