@@ -158,11 +158,14 @@ class PolicyServer:
             login = login.strip().lower()
         client = attrs.get("client_address", "").strip()
         recipients = protocol.as_count(attrs.get("recipient_count"))
-        request = CountRequest(
-            login,
-            f"l:{login}" if login else f"a:{client}",
-            protocol.client_network(client),
-            recipients,
+        request = _new_request(
+            CountRequest,
+            (
+                login,
+                f"l:{login}" if login else f"a:{client}",
+                protocol.client_network(client),
+                recipients,
+            ),
         )
         sender = (attrs, decided_at, login, client, recipients)
 
@@ -212,7 +215,8 @@ class PolicyServer:
             ),
             self.config.limits,
         )
-        relay_host = self._relay_host(attrs)
+        # One policy server may serve several relays (see _relay_host).
+        relay_host = (attrs.get("policy_context") or self.config.relay_host)[:255]
         subscriber_id = known[0]
         token = ""
         if decision.action is Action.DUNNO:
@@ -231,7 +235,9 @@ class PolicyServer:
         # The enums are str subclasses: no ``.value`` lookups (slow properties)
         # on the hot path; JSON writes them as their plain values.
         action = decision.action
-        self._count_action(action)
+        stats = self.stats
+        stats.decisions += 1
+        stats.by_action[action] = stats.by_action.get(action, 0) + 1
         self.recorder.add_encoded(
             record_json(
                 attrs,
@@ -242,6 +248,7 @@ class PolicyServer:
                 (action, decision.rule, decision.text),
                 token,
                 decision.is_suspect,
+                recipients,
             )
         )
         return answer
@@ -347,6 +354,11 @@ class PolicyServer:
         return (attrs.get("policy_context") or self.config.relay_host)[:255]
 
 
+# CountRequest(...) runs a constructor written in Python; tuple.__new__ does the
+# same in C.
+_new_request = tuple.__new__
+
+
 class LookupFailedError(Exception):
     """The database lookup behind a cache miss failed."""
 
@@ -360,6 +372,7 @@ def record_json(
     outcome: tuple[str, str, str],
     token: str,
     is_suspect: bool,
+    recipients: int | None = None,
 ) -> str:
     """A submission record as the JSON object the drain reads
     (outbound.services.drain), in its short keys: what ``json.dumps`` of the
@@ -372,7 +385,7 @@ def record_json(
         f'"s":{"null" if subscriber_id is None else int(subscriber_id)},'
         f'"c":{_json_str(get("client_address", ""))},'
         f'"f":{_json_str(get("sender", "")[:254])},'
-        f'"n":{protocol.as_count(get("recipient_count"))},'
+        f'"n":{protocol.as_count(get("recipient_count")) if recipients is None else recipients},'
         f'"z":{protocol.as_count(get("size"))},'
         f'"a":{_json_str(action)},"r":{_json_str(rule)},'
         f'"x":{_json_str(reason[:255])},"k":{_json_str(token)},'
