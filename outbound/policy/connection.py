@@ -44,8 +44,16 @@ class PolicyConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_active = time.monotonic()
-        self.buffer += data
-        blocks = protocol.split_requests(self.buffer)
+        if (
+            not self.buffer
+            and data.find(b"\n\n") == len(data) - 2
+            and b"\r" not in data
+        ):
+            # What Postfix sends: one whole request per read, nothing before it.
+            blocks = (data[:-2],)
+        else:
+            self.buffer += data
+            blocks = protocol.split_requests(self.buffer)
         if len(self.buffer) > protocol.MAX_REQUEST_BYTES:
             self.server.stats.closed_bad += 1
             logger.warning("policy: request over %s bytes, closing", len(self.buffer))
@@ -67,7 +75,11 @@ class PolicyConnection(asyncio.Protocol):
     def answer(self, slot: list, action: str) -> None:
         """The action for the request of ``slot``; written once every request
         before it is answered too."""
-        slot[0] = protocol.reply(action)
+        self.answer_reply(slot, protocol.reply(action))
+
+    def answer_reply(self, slot: list, reply: bytes) -> None:
+        """``answer`` with the reply already encoded (``protocol.reply``)."""
+        slot[0] = reply
         self.last_active = time.monotonic()
         slots = self.slots
         if not slots or slots[0][0] is None or self.transport.is_closing():

@@ -4,7 +4,8 @@ from the server it measures, and kept cheap: one epoll loop over non-blocking
 sockets, requests built before the run, no Django and no asyncio.
 
 Each connection behaves as one Postfix smtpd process does: one request, wait
-for the answer, the next request. Latencies (seconds, after the warm-up) are
+for the answer, the next request. Every answer is checked to be one policy
+action (a run with any other fails). Latencies (seconds, after the warm-up) are
 written to ``--out`` as an array of doubles; the last line on stdout is
 ``answers=N cpu_s=N``.
 """
@@ -18,6 +19,23 @@ import socket
 import time
 
 RELAY = "bench.invalid"
+# The answers a policy service may give Postfix (access(5) actions), each
+# checked (one C call per answer): a server that answers junk fails the run.
+VALID_ANSWERS = tuple(
+    f"action={word}".encode()
+    for word in (
+        "PREPEND ",
+        "DUNNO\n",
+        "HOLD\n",
+        "HOLD ",
+        "REJECT\n",
+        "REJECT ",
+        "DEFER\n",
+        "DEFER ",
+        "DEFER_IF_PERMIT ",
+        "OK\n",
+    )
+)
 REQUESTS_PER_CONNECTION = 512
 
 
@@ -83,6 +101,17 @@ def drive(
     connection still waited for an answer goes at once, and its latency counts
     from when it was due, so a server that falls behind is not flattered."""
     by_fd = _connect(host, port, connections, accounts, seed)
+    try:
+        return _run(by_fd, warmup=warmup, seconds=seconds, rate=rate)
+    finally:
+        for connection in by_fd.values():
+            connection.sock.close()
+
+
+def _run(
+    by_fd: dict[int, _Connection], *, warmup: float, seconds: float, rate: float
+) -> array.array:
+    connections = len(by_fd)
     poller = select.epoll()
     for fd in by_fd:
         poller.register(fd, select.EPOLLIN)
@@ -112,12 +141,19 @@ def drive(
         now = time.perf_counter()
         for fd, _mask in events:
             connection = by_fd[fd]
-            data = partial.pop(fd, b"") + connection.sock.recv(65536)
+            data = connection.sock.recv(4096)
+            if fd in partial:
+                data = partial.pop(fd) + data
             if not data:
                 raise ConnectionError("the policy server closed a connection")
             if not data.endswith(b"\n\n"):
                 partial[fd] = data
                 continue
+            if (
+                not data.startswith(VALID_ANSWERS)
+                or data.find(b"\n\n") != len(data) - 2
+            ):
+                raise ValueError(f"not one valid policy answer: {data[:200]!r}")
             if connection.started >= record_from:
                 latencies.append(now - connection.started)
             if not period:
@@ -128,8 +164,7 @@ def drive(
                 connection.send_next(due)  # late because of the server
             else:
                 heapq.heappush(idle, (due, fd))
-    for connection in by_fd.values():
-        connection.sock.close()
+    poller.close()
     return latencies
 
 

@@ -68,6 +68,8 @@ def reply(action: str) -> bytes:
 
 
 def as_count(value: str | None) -> int:
+    if value and value.isdigit() and value.isascii():
+        return int(value)  # what Postfix sends, without the exception handler
     try:
         return max(0, int(value or 0))
     except ValueError:

@@ -16,14 +16,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _json_str
 
 import redis.asyncio as aioredis
 
-from abusedesk.tracetoken import TracePayload, sign
+from abusedesk.tracetoken import sign_fields
 from outbound.policy import protocol
 from outbound.policy.connection import PolicyConnection
 from outbound.policy.counters import Batcher, Count, CountRequest
-from outbound.policy.decide import Action, Decision, Facts, Limits, decide
+from outbound.policy.decide import Action, Facts, Limits, decide
 from outbound.policy.recorder import Recorder
 from outbound.policy.resp import RespClient
 
@@ -79,6 +80,8 @@ class PolicyServer:
         self.connections: set[PolicyConnection] = set()
         self._negative: dict[str, float] = {}
         self._by_address: dict[str, tuple] = {}
+        self._webmail: dict[str, bool] = {}
+        self._prepend = protocol.reply(f"PREPEND {config.trace_header}:")[:-2] + b" "
         self._redis_down_until = 0.0
         self._closing = False
         self._sweeper: asyncio.Task | None = None
@@ -140,7 +143,8 @@ class PolicyServer:
         if attrs.get("request") != "smtpd_access_policy":
             connection.answer(slot, "DUNNO")
             return
-        if attrs.get("protocol_state", "").upper() not in DECISION_STATES:
+        state = attrs.get("protocol_state", "")
+        if state not in DECISION_STATES and state.upper() not in DECISION_STATES:
             # Decisions are per message, where the recipient count is known.
             connection.answer(slot, "DUNNO")
             return
@@ -149,15 +153,21 @@ class PolicyServer:
             error = aioredis.ConnectionError("Redis marked down")
             connection.answer(slot, self._fail(attrs, decided_at, error))
             return
-        login = attrs.get("sasl_username", "").strip().lower()
+        login = attrs.get("sasl_username", "")
+        if login:
+            login = login.strip().lower()
         client = attrs.get("client_address", "").strip()
         recipients = protocol.as_count(attrs.get("recipient_count"))
-        request = CountRequest(
-            login,
-            f"l:{login}" if login else f"a:{client}",
-            protocol.client_network(client),
-            recipients,
+        request = _new_request(
+            CountRequest,
+            (
+                login,
+                f"l:{login}" if login else f"a:{client}",
+                protocol.client_network(client),
+                recipients,
+            ),
         )
+        sender = (attrs, decided_at, login, client, recipients)
 
         def counted(count: Count | None, error: Exception | None) -> None:
             try:
@@ -167,13 +177,14 @@ class PolicyServer:
                     self._redis_down_until = time.monotonic() + BREAKER_SECONDS
                     connection.answer(slot, self._fail(attrs, decided_at, error))
                     return
-                known = self._known(login, client, count)
-                if known is None:
-                    self._spawn(
-                        self._looked_up(attrs, decided_at, count, slot, connection)
-                    )
-                    return
-                connection.answer(slot, self._decided(attrs, decided_at, count, known))
+                if login and count.subscriber_id is not None:
+                    known = count.subscriber_id, count.status
+                else:
+                    known = self._known(login, client)
+                    if known is None:
+                        self._spawn(self._looked_up(sender, count, slot, connection))
+                        return
+                connection.answer_reply(slot, self._decided(sender, count, known))
             except Exception:  # one broken request must not take the server down
                 connection.fail()
 
@@ -186,34 +197,76 @@ class PolicyServer:
 
     def _decided(
         self,
-        attrs: dict[str, str],
-        decided_at: float,
+        sender: tuple,
         count: Count,
         known: tuple[int | None, str | None],
-    ) -> str:
+    ) -> bytes:
+        """The reply for a request whose counts and sender are known; records
+        the decision."""
+        attrs, decided_at, login, client, recipients = sender
         decision = decide(
             Facts(
                 status=known[1],
-                is_webmail=protocol.is_in_networks(
-                    attrs.get("client_address", "").strip(),
-                    self.config.webmail_networks,
-                ),
-                recipient_count=protocol.as_count(attrs.get("recipient_count")),
+                is_webmail=self._is_webmail(client),
+                recipient_count=recipients,
                 window_messages=count.messages,
                 window_recipients=count.recipients,
                 login_networks=count.networks,
             ),
             self.config.limits,
         )
-        return self._record(attrs, decided_at, known[0], decision)
+        # One policy server may serve several relays (see _relay_host).
+        relay_host = (attrs.get("policy_context") or self.config.relay_host)[:255]
+        subscriber_id = known[0]
+        token = ""
+        if decision.action is Action.DUNNO:
+            token = sign_fields(
+                relay_host,
+                attrs.get("queue_id", ""),
+                int(decided_at),
+                subscriber_id,
+                login,
+                key=self.config.trace_key,
+            )
+            # The token is base64url: nothing in it for reply() to clean.
+            answer = self._prepend + token.encode("ascii") + b"\n\n"
+        else:
+            answer = protocol.reply(decision.postfix_action)
+        # The enums are str subclasses: no ``.value`` lookups (slow properties)
+        # on the hot path; JSON writes them as their plain values.
+        action = decision.action
+        stats = self.stats
+        stats.decisions += 1
+        stats.by_action[action] = stats.by_action.get(action, 0) + 1
+        self.recorder.add_encoded(
+            record_json(
+                attrs,
+                relay_host,
+                login,
+                decided_at,
+                subscriber_id,
+                (action, decision.rule, decision.text),
+                token,
+                decision.is_suspect,
+                recipients,
+            )
+        )
+        return answer
 
-    def _known(
-        self, login: str, client: str, count: Count
-    ) -> tuple[int | None, str | None] | None:
+    def _is_webmail(self, client: str) -> bool:
+        webmail = self._webmail
+        found = webmail.get(client)
+        if found is None:
+            if len(webmail) > 100_000:
+                webmail.clear()
+            found = webmail[client] = protocol.is_in_networks(
+                client, self.config.webmail_networks
+            )
+        return found
+
+    def _known(self, login: str, client: str) -> tuple[int | None, str | None] | None:
         """The sender's (subscriber id, status) from what is in memory, or None
-        when the database must be asked."""
-        if login and count.subscriber_id is not None:
-            return count.subscriber_id, count.status
+        when the database must be asked (the counts had no subscriber)."""
         key, lookup = (
             (f"l:{login}", self.config.login_lookup)
             if login
@@ -229,21 +282,19 @@ class PolicyServer:
 
     async def _looked_up(
         self,
-        attrs: dict[str, str],
-        decided_at: float,
+        sender: tuple,
         count: Count,
         slot: list,
         connection,
     ) -> None:
-        login = attrs.get("sasl_username", "").strip().lower()
-        client = attrs.get("client_address", "").strip()
+        attrs, decided_at, login, client, _recipients = sender
         try:
             found = await self._lookup(login, client)
         except LookupFailedError as exc:
             connection.answer(slot, self._fail(attrs, decided_at, exc))
             return
         try:
-            connection.answer(slot, self._decided(attrs, decided_at, count, found))
+            connection.answer_reply(slot, self._decided(sender, count, found))
         except Exception:  # one broken request must not take the server down
             connection.fail()
 
@@ -269,48 +320,6 @@ class PolicyServer:
             self._by_address[key] = (now + ADDRESS_SECONDS, found)
         return found
 
-    def _record(
-        self,
-        attrs: dict[str, str],
-        decided_at: float,
-        subscriber_id: int | None,
-        decision: Decision,
-    ) -> str:
-        relay_host = self._relay_host(attrs)
-        login = attrs.get("sasl_username", "").strip().lower()
-        token = ""
-        if decision.action is Action.DUNNO:
-            token = sign(
-                TracePayload(
-                    relay_host=relay_host,
-                    queue_id=attrs.get("queue_id", ""),
-                    issued_at=int(decided_at),
-                    subscriber_id=subscriber_id,
-                    login=login,
-                ),
-                key=self.config.trace_key,
-            )
-            answer = f"PREPEND {self.config.trace_header}: {token}"
-        else:
-            answer = decision.postfix_action
-        # The enums are str subclasses: no ``.value`` lookups (slow properties)
-        # on the hot path; JSON writes them as their plain values.
-        action = decision.action
-        self._count_action(action)
-        self.recorder.add(
-            _record(
-                attrs,
-                relay_host,
-                login,
-                decided_at,
-                subscriber_id,
-                (action, decision.rule, decision.text),
-                token,
-                decision.is_suspect,
-            )
-        )
-        return answer
-
     def _fail(self, attrs: dict[str, str], decided_at: float, exc: Exception) -> str:
         self.stats.failures += 1
         if self.stats.failures % 1000 == 1:
@@ -321,8 +330,8 @@ class PolicyServer:
                 exc,
             )
         self._count_action("fail")
-        self.recorder.add(
-            _record(
+        self.recorder.add_encoded(
+            record_json(
                 attrs,
                 self._relay_host(attrs),
                 attrs.get("sasl_username", "").strip().lower(),
@@ -345,11 +354,16 @@ class PolicyServer:
         return (attrs.get("policy_context") or self.config.relay_host)[:255]
 
 
+# CountRequest(...) runs a constructor written in Python; tuple.__new__ does the
+# same in C.
+_new_request = tuple.__new__
+
+
 class LookupFailedError(Exception):
     """The database lookup behind a cache miss failed."""
 
 
-def _record(
+def record_json(
     attrs: dict[str, str],
     relay_host: str,
     login: str,
@@ -358,23 +372,22 @@ def _record(
     outcome: tuple[str, str, str],
     token: str,
     is_suspect: bool,
-) -> dict:
-    """A submission record, in the short keys the drain reads
-    (outbound.services.drain)."""
+    recipients: int | None = None,
+) -> str:
+    """A submission record as the JSON object the drain reads
+    (outbound.services.drain), in its short keys: what ``json.dumps`` of the
+    dict writes, without building the dict (a third of the recording's cost)."""
     action, rule, reason = outcome
-    return {
-        "h": relay_host,
-        "q": attrs.get("queue_id", "")[:32],
-        "t": decided_at,
-        "l": login[:254],
-        "s": subscriber_id,
-        "c": attrs.get("client_address", ""),
-        "f": attrs.get("sender", "")[:254],
-        "n": protocol.as_count(attrs.get("recipient_count")),
-        "z": protocol.as_count(attrs.get("size")),
-        "a": action,
-        "r": rule,
-        "x": reason[:255],
-        "k": token,
-        "p": is_suspect,
-    }
+    get = attrs.get
+    return (
+        f'{{"h":{_json_str(relay_host)},"q":{_json_str(get("queue_id", "")[:32])},'
+        f'"t":{decided_at!r},"l":{_json_str(login[:254])},'
+        f'"s":{"null" if subscriber_id is None else int(subscriber_id)},'
+        f'"c":{_json_str(get("client_address", ""))},'
+        f'"f":{_json_str(get("sender", "")[:254])},'
+        f'"n":{protocol.as_count(get("recipient_count")) if recipients is None else recipients},'
+        f'"z":{protocol.as_count(get("size"))},'
+        f'"a":{_json_str(action)},"r":{_json_str(rule)},'
+        f'"x":{_json_str(reason[:255])},"k":{_json_str(token)},'
+        f'"p":{"true" if is_suspect else "false"}}}'
+    )

@@ -1,8 +1,13 @@
 """The trace token: what it carries, and that nothing else passes for one."""
 
+import base64
+import hashlib
+import hmac
+import struct
+
 import pytest
 
-from abusedesk.tracetoken import TracePayload, sign, verify
+from abusedesk.tracetoken import TracePayload, sign, sign_fields, verify
 
 KEY = b"k" * 32
 PAYLOAD = TracePayload(
@@ -53,3 +58,34 @@ def test_long_fields_are_cut_to_whole_characters():
     got = verify(sign(payload, key=KEY), key=KEY)
     assert got.relay_host == "h" * 255
     assert got.login == "é" * 127
+
+
+def _documented_token(payload, key):
+    """The format the module docstring gives, built with nothing of the module."""
+    body = struct.pack(">BII", 1, payload.issued_at, payload.subscriber_id or 0)
+    for text in (payload.relay_host, payload.queue_id, payload.login):
+        data = text.encode()
+        body += bytes((len(data),)) + data
+    raw = body + hmac.new(key, body, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        PAYLOAD,
+        TracePayload("r", "", 0, None, ""),
+        TracePayload("relé.example", "Q" * 40, 2**31 + 5, 7, "ü" * 100),
+    ],
+)
+def test_tokens_have_the_documented_format(payload):
+    fields = (
+        payload.relay_host,
+        payload.queue_id,
+        payload.issued_at,
+        payload.subscriber_id,
+        payload.login,
+    )
+    assert sign(payload, key=KEY) == _documented_token(payload, KEY)
+    assert sign_fields(*fields, key=KEY) == _documented_token(payload, KEY)
+    assert verify(sign_fields(*fields, key=KEY), key=KEY) == payload

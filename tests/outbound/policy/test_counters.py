@@ -78,6 +78,43 @@ def test_messages_leave_the_window(cache):
     assert (first[0].messages, second[0].messages) == (1, 1)
 
 
+def _bucket_now(cache, bucket_ms=10_000):
+    seconds, micros = cache.time()
+    return (seconds * 1000 + micros // 1000) // bucket_ms
+
+
+def test_buckets_that_left_the_window_are_subtracted(cache):
+    """A 10-minute window of 10-second buckets: the one 70 buckets old leaves,
+    the ones 30 and 1 old stay, and the newest bucket is carried on."""
+    current = _bucket_now(cache)
+    cache.set(
+        f"{COUNTER_PREFIX}l:ann",
+        f"3:6|{current - 70}:1:2,{current - 30}:1:2||{current - 1}:1:2",
+    )
+    [counts] = _count([[_request(recipients=5), _request(recipients=1)]])
+    assert [(c.messages, c.recipients) for c in counts] == [(3, 9), (4, 10)]
+
+
+def test_a_newest_bucket_older_than_the_window_empties_it(cache):
+    current = _bucket_now(cache)
+    cache.set(f"{COUNTER_PREFIX}l:ann", f"2:4|{current - 90}:1:2||{current - 80}:1:2")
+    [[count]] = _count([[_request(recipients=3)]])
+    assert (count.messages, count.recipients) == (1, 3)
+
+
+def test_counters_written_before_the_newest_bucket_had_its_field_still_count(
+    cache,
+):
+    current = _bucket_now(cache)
+    cache.set(
+        f"{COUNTER_PREFIX}l:ann",
+        f"3:6|{current - 70}:1:2,{current - 30}:1:2,{current - 1}:1:2|",
+    )
+    [counts] = _count([[_request(recipients=5), _request(recipients=1)]])
+    assert [(c.messages, c.recipients) for c in counts] == [(3, 9), (4, 10)]
+    assert cache.get(f"{COUNTER_PREFIX}l:ann").startswith("4:10|")
+
+
 def test_distinct_networks_of_a_login_are_counted(cache):
     [counts] = _count(
         [

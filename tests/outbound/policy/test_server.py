@@ -1,6 +1,7 @@
 """The policy server over a real socket: many requests per connection, bad
 clients, shutdown. Counters and the status cache are in the real Redis."""
 
+import json
 import os
 import signal
 import socket
@@ -15,8 +16,10 @@ from django.conf import settings
 
 from abusedesk.tracetoken import verify
 from accounts.status_cache import LOGIN_KEY, STATUS_KEY
+from outbound.policy.decide import Action, Rule
 from outbound.policy.protocol import parse_networks
 from outbound.policy.recorder import STREAM_KEY
+from outbound.policy.server import record_json
 from tests.outbound.conftest import clear_outbound_keys, data_request, exchange
 
 
@@ -334,3 +337,61 @@ def test_a_database_failure_behind_a_miss_gets_the_fail_action(policy_harness):
     with harness.connect() as sock:
         assert exchange(sock, data_request(sasl_username="x")) == "DEFER_IF_PERMIT"
     assert harness.server.stats.failures == 1
+
+
+@pytest.mark.parametrize(
+    ("attrs", "subscriber_id", "is_suspect"),
+    [
+        (
+            {
+                "queue_id": "4ABC",
+                "client_address": "192.0.2.7",
+                "sender": "bob@isp.example",
+                "recipient_count": "3",
+                "size": "1200",
+            },
+            41,
+            False,
+        ),
+        ({}, None, True),
+        (
+            {
+                "queue_id": "Q" * 40,
+                "sender": 'a"\\b\té@ü.example' + "x" * 300,
+                "recipient_count": "junk",
+                "size": "-5",
+            },
+            7,
+            False,
+        ),
+    ],
+)
+def test_a_record_is_the_json_of_its_fields(attrs, subscriber_id, is_suspect):
+    """What the drain reads, in the compact form json.dumps writes."""
+    text = record_json(
+        attrs,
+        "relay.test",
+        "bob",
+        1_780_000_000.123456,
+        subscriber_id,
+        (Action.HOLD, Rule.BURST, "held: " + "r" * 300),
+        "tok",
+        is_suspect,
+    )
+    expected = {
+        "h": "relay.test",
+        "q": attrs.get("queue_id", "")[:32],
+        "t": 1_780_000_000.123456,
+        "l": "bob",
+        "s": subscriber_id,
+        "c": attrs.get("client_address", ""),
+        "f": attrs.get("sender", "")[:254],
+        "n": 3 if attrs.get("recipient_count") == "3" else 0,
+        "z": 1200 if attrs.get("size") == "1200" else 0,
+        "a": "hold",
+        "r": "burst",
+        "x": ("held: " + "r" * 300)[:255],
+        "k": "tok",
+        "p": is_suspect,
+    }
+    assert text == json.dumps(expected, separators=(",", ":"))
