@@ -5,15 +5,54 @@ pages past a few thousand rows: they refine the filters. ``CappedPaginator``
 counts at most ``cap`` rows (one indexed LIMIT query) and says "more than" beyond.
 """
 
+import hashlib
 import json
+import logging
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from datetime import datetime
 
+import redis
+from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import BooleanField, Expression, F, Value
 from django.http import QueryDict
 from django.utils.functional import cached_property
+
+logger = logging.getLogger(__name__)
+
+
+def capped_count(queryset, *, cap: int) -> int:
+    """COUNT over a LIMIT of bare ids: the scan stops after cap + 1 rows.
+
+    A count past the cap is kept in the cache for ABUSE_CAPPED_COUNT_SECONDS,
+    by its query: "more than 10,000" stays true for that long whatever arrives,
+    and scanning those ten thousand rows (cold, on a table not yet vacuumed,
+    each a heap visit) was most of a list page's or the dashboard's database
+    time. A count under the cap is exact and never kept, so it is always the
+    table as it is now."""
+    limited = queryset.order_by().values("pk")[: cap + 1]
+    seconds = settings.ABUSE_CAPPED_COUNT_SECONDS
+    if not seconds:
+        return limited.count()
+    sql, params = limited.query.get_compiler(using=limited.db).as_sql()
+    digest = hashlib.sha256(repr((limited.db, cap, sql, params)).encode()).hexdigest()
+    key = f"capped-count:{digest}"
+    try:
+        kept = cache.get(key)
+    except redis.exceptions.RedisError:
+        logger.warning("capped count not cached: Redis is down")
+        return limited.count()
+    if kept is not None:
+        return kept
+    count = limited.count()
+    if count > cap:
+        try:
+            cache.set(key, count, seconds)
+        except redis.exceptions.RedisError:
+            logger.warning("capped count not cached: Redis is down")
+    return count
 
 
 class CappedPaginator(Paginator):
@@ -23,9 +62,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        # COUNT(*) over a LIMIT subquery of bare ids: no joins, no sort, and the
-        # scan stops after cap + 1 rows.
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        return capped_count(self.object_list, cap=self.cap)
 
     @property
     def is_capped(self) -> bool:

@@ -320,6 +320,9 @@ ABUSE_POLICY_CONTACT = env.str(
 ABUSE_SUBMISSION_RETENTION_DAYS = env.int("ABUSE_SUBMISSION_RETENTION_DAYS", default=90)
 # A held batch not reviewed within this many hours shows as overdue.
 ABUSE_HOLD_REVIEW_HOURS = env.int("ABUSE_HOLD_REVIEW_HOURS", default=4)
+# How long a count past its cap ("more than 10,000 complaints") is kept in the
+# cache before it is counted again; counts under the cap are always live. 0: never kept.
+ABUSE_CAPPED_COUNT_SECONDS = env.int("ABUSE_CAPPED_COUNT_SECONDS", default=60)
 # Reads a held message's headers (subject, recipients); {queue_id} and
 # {relay_host} are filled in (no shell). Empty: recipients are not fetched.
 ABUSE_QUEUE_HEADERS_COMMAND = env.str("ABUSE_QUEUE_HEADERS_COMMAND", default="")

@@ -11,6 +11,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.functions import Substr, TruncDay, TruncHour
 from django.utils import timezone
 
+from abusedesk import pagination
 from abusedesk.pagination import KeysetPaginator
 from accounts.models import Action, Subscriber
 from complaints import strikes
@@ -411,10 +412,9 @@ class CappedCount(int):
 
 
 def capped_count(queryset: QuerySet) -> CappedCount:
-    """COUNT over a LIMIT of bare ids: the scan stops after cap + 1 rows."""
-    return CappedCount(
-        queryset.order_by().values("pk")[: DASHBOARD_COUNT_CAP + 1].count()
-    )
+    """COUNT over a LIMIT of bare ids, kept a while once past the cap
+    (``abusedesk.pagination.capped_count``)."""
+    return CappedCount(pagination.capped_count(queryset, cap=DASHBOARD_COUNT_CAP))
 
 
 def dashboard_counts(*, now: datetime) -> dict[str, CappedCount]:

@@ -7,18 +7,28 @@ older than ABUSE_DASHBOARD_RECOUNT_MINUTES is counted again per dashboard view,
 which picks up a message of that day processed late (a failed one reprocessed,
 a retried one). Today is never stored: the selector counts it live. Safe to run
 any number of times, from any number of web processes at once: every write is
-an upsert of the same figures.
+an upsert of the same figures, and while one process counts, the others' views
+skip the counting (a lock in the cache) rather than count the same day beside
+it: eight people on the dashboard cost one count, not eight at once.
 """
 
+import logging
 from datetime import date, datetime, timedelta
 
+import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from complaints.models import Bounce, Complaint, DailyReportCount
 from complaints.selectors import day_start
+
+logger = logging.getLogger(__name__)
+
+# Longer than any count takes; the lock is deleted as soon as the count is kept.
+COUNTING_LOCK_SECONDS = 60
 
 
 def report_days_refresh(*, today: date, days: int, now: datetime) -> int:
@@ -39,7 +49,21 @@ def report_days_refresh(*, today: date, days: int, now: datetime) -> int:
         missing.append(stale[0][1])
     if not missing:
         return 0
-    _store(zone=zone, days=missing, now=now)
+    lock = f"dashboard-counting:{zone}"
+    try:
+        if not cache.add(lock, 1, COUNTING_LOCK_SECONDS):
+            return 0  # another view is counting; this one shows the kept rows
+    except redis.exceptions.RedisError:
+        logger.warning("dashboard days counted without the lock: Redis is down")
+        lock = None
+    try:
+        _store(zone=zone, days=missing, now=now)
+    finally:
+        if lock is not None:
+            try:
+                cache.delete(lock)
+            except redis.exceptions.RedisError:
+                logger.warning("dashboard counting lock left to expire")
     return len(missing)
 
 

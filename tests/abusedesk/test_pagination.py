@@ -10,8 +10,9 @@ import pytest
 from django.http import QueryDict
 from django.utils import timezone
 
-from abusedesk.pagination import KeysetPaginator
+from abusedesk.pagination import KeysetPaginator, capped_count
 from complaints import selectors
+from complaints.models import Complaint
 from complaints.selectors import QUEUE_SORT_KEYS, complaint_sort_keys
 from tests.accounts.factories import SubscriberFactory
 from tests.complaints.factories import ComplaintFactory
@@ -144,3 +145,38 @@ def test_keys_running_both_ways_are_refused():
         KeysetPaginator(
             selectors.complaint_list(), keys=["received_at", "-pk"], per_page=5
         )
+
+
+def test_a_count_past_the_cap_is_kept_a_while(settings):
+    settings.ABUSE_CAPPED_COUNT_SECONDS = 60
+    ComplaintFactory.create_batch(3)
+    queryset = Complaint.objects.all()
+    assert capped_count(queryset, cap=2) == 3
+
+    Complaint.objects.all().delete()
+
+    # Still "more than 2": counted again only once the kept figure expires.
+    assert capped_count(queryset, cap=2) == 3
+    settings.ABUSE_CAPPED_COUNT_SECONDS = 0
+    assert capped_count(queryset, cap=2) == 0
+
+
+def test_a_count_under_the_cap_is_always_counted_live(settings):
+    settings.ABUSE_CAPPED_COUNT_SECONDS = 60
+    ComplaintFactory()
+    queryset = Complaint.objects.all()
+    assert capped_count(queryset, cap=2) == 1
+
+    ComplaintFactory()
+
+    assert capped_count(queryset, cap=2) == 2
+
+
+def test_each_query_keeps_its_own_count(settings):
+    settings.ABUSE_CAPPED_COUNT_SECONDS = 60
+    ComplaintFactory.create_batch(3, state=Complaint.State.NEW)
+    assert capped_count(Complaint.objects.all(), cap=2) == 3
+
+    assert (
+        capped_count(Complaint.objects.exclude(state=Complaint.State.NEW), cap=2) == 0
+    )

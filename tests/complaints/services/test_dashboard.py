@@ -4,6 +4,7 @@ due, today always live, one row per day and time zone however often it runs."""
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from complaints import selectors
@@ -87,3 +88,17 @@ def test_days_are_kept_per_time_zone(now, settings):
     assert DailyReportCount.objects.exclude(time_zone="America/New_York").count() == (
         DAYS - 1
     )
+
+
+def test_a_view_skips_the_counting_while_another_counts(now):
+    ComplaintFactory(received_at=now - timedelta(days=2))
+    today = timezone.localdate(now)
+    lock = "dashboard-counting:" + timezone.get_current_timezone_name()
+    cache.add(lock, 1, 60)
+
+    assert report_days_refresh(today=today, days=DAYS, now=now) == 0
+    assert not DailyReportCount.objects.exists()
+
+    cache.delete(lock)
+    assert report_days_refresh(today=today, days=DAYS, now=now) == DAYS - 1
+    assert _counts(now)[today - timedelta(days=2)] == (1, 0)
