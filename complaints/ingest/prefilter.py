@@ -12,6 +12,11 @@ the outcome, because the pattern could not have matched there.
 Anything the analysis does not understand (case-insensitive flags, classes
 like ``\\w``, look-arounds) makes it give up for that branch, which only
 makes the check less selective, never wrong.
+
+``Phrases`` goes one step further for a pattern whose starts are all known:
+a match can only begin where the text holds one of them, so the pattern is
+tried there alone (``match`` at each such place) instead of searched for at
+every word of the text, each time through every branch.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ _MAX_CLASS = 24
 # The first ``DEPTH`` characters at every word start, found in one C-level
 # pass (a look-ahead, so that overlapping slices are all found).
 _WORD_STARTS = re.compile(rf"(?s)\b(?=(\w.{{0,{DEPTH - 1}}}))")
+# The same for ASCII text, where ``\b`` and ``\w`` mean what they mean in
+# Unicode, read from a table instead of the Unicode database.
+_WORD_STARTS_ASCII = re.compile(_WORD_STARTS.pattern, re.ASCII)
 # (text, True) means exactly ``text``; (text, False) means ``text`` then
 # something the analysis does not follow.
 Variant = tuple[str, bool]
@@ -151,4 +159,47 @@ class Starts:
 
 def word_starts(text: str) -> set[str]:
     """The first ``DEPTH`` characters (fewer at the end) of every word in ``text``."""
-    return set(_WORD_STARTS.findall(text))
+    pattern = _WORD_STARTS_ASCII if text.isascii() else _WORD_STARTS
+    return set(pattern.findall(text))
+
+
+def ascii_variant(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` with ASCII classes: the same matches in an ASCII text, where
+    ``\\b``, ``\\w``, ``\\d`` and ``\\s`` mean what they mean in Unicode,
+    found faster (a table, not a Unicode database lookup, per character)."""
+    return re.compile(pattern.pattern, (pattern.flags & ~re.UNICODE) | re.ASCII)
+
+
+class Phrases:
+    """A ``\\b(?:...)`` pattern that tells whether it occurs in a text whose
+    ``word_starts`` are known.
+
+    When every start of its matches is known and ``DEPTH`` long, it is tried
+    only at the places the text holds one of them: a match can begin nowhere
+    else, so the answer is the search's. Otherwise it is searched for, with
+    the look-ahead guard of ``Starts.guarded``.
+    """
+
+    __slots__ = ("starts", "guarded", "_match", "_ascii_match", "_is_positional")
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.starts = Starts(pattern)
+        self.guarded = self.starts.guarded(pattern)
+        self._match = pattern.match
+        self._ascii_match = ascii_variant(pattern).match
+        self._is_positional = self.starts.is_known and not self.starts.short
+
+    def occurs_in(self, text: str, starts: set[str]) -> bool:
+        """Whether the pattern matches somewhere in ``text`` (``starts`` being
+        ``word_starts(text)``)."""
+        if not self._is_positional:
+            return self.guarded.search(text) is not None
+        match = self._ascii_match if text.isascii() else self._match
+        for prefix in self.starts.full.intersection(starts):
+            at = text.find(prefix)
+            while at >= 0:
+                # ``\b`` and look-behinds see the text before ``at``.
+                if match(text, at) is not None:
+                    return True
+                at = text.find(prefix, at + 1)
+        return False
