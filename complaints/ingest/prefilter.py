@@ -171,35 +171,51 @@ def ascii_variant(pattern: re.Pattern[str]) -> re.Pattern[str]:
 
 
 class Phrases:
-    """A ``\\b(?:...)`` pattern that tells whether it occurs in a text whose
-    ``word_starts`` are known.
+    """A list of ``\\b``-opened phrase patterns that tells whether any occurs
+    in a text whose ``word_starts`` are known.
 
-    When every start of its matches is known and ``DEPTH`` long, it is tried
-    only at the places the text holds one of them: a match can begin nowhere
-    else, so the answer is the search's. Otherwise it is searched for, with
-    the look-ahead guard of ``Starts.guarded``.
+    When every start of every phrase's matches is known and ``DEPTH`` long,
+    each phrase is tried only at the places the text holds one of its starts:
+    a match can begin nowhere else, so the answer is the search's, and at
+    each place only the phrases that can start there are tried. Otherwise the
+    phrases are searched for as one pattern, with the look-ahead guard of
+    ``Starts.guarded``.
     """
 
-    __slots__ = ("starts", "guarded", "_match", "_ascii_match", "_is_positional")
+    __slots__ = ("starts", "guarded", "_by_start", "_ascii_by_start", "_prefixes")
 
-    def __init__(self, pattern: re.Pattern[str]) -> None:
-        self.starts = Starts(pattern)
-        self.guarded = self.starts.guarded(pattern)
-        self._match = pattern.match
-        self._ascii_match = ascii_variant(pattern).match
-        self._is_positional = self.starts.is_known and not self.starts.short
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        whole = re.compile(rf"\b(?:{'|'.join(phrases)})")
+        self.starts = Starts(whole)
+        self.guarded = self.starts.guarded(whole)
+        by_start: dict[str, list[re.Pattern[str]]] = {}
+        for phrase in phrases:
+            pattern = re.compile(rf"\b(?:{phrase})")
+            starts = Starts(pattern)
+            if not starts.is_known or starts.short:
+                by_start = {}
+                break
+            for prefix in starts.full:
+                by_start.setdefault(prefix, []).append(pattern)
+        self._by_start = {k: tuple(p.match for p in v) for k, v in by_start.items()}
+        self._ascii_by_start = {
+            k: tuple(ascii_variant(p).match for p in v) for k, v in by_start.items()
+        }
+        self._prefixes = frozenset(by_start)
 
     def occurs_in(self, text: str, starts: set[str]) -> bool:
-        """Whether the pattern matches somewhere in ``text`` (``starts`` being
+        """Whether a phrase matches somewhere in ``text`` (``starts`` being
         ``word_starts(text)``)."""
-        if not self._is_positional:
+        if not self._prefixes:
             return self.guarded.search(text) is not None
-        match = self._ascii_match if text.isascii() else self._match
-        for prefix in self.starts.full.intersection(starts):
+        by_start = self._ascii_by_start if text.isascii() else self._by_start
+        for prefix in self._prefixes.intersection(starts):
+            matchers = by_start[prefix]
             at = text.find(prefix)
             while at >= 0:
                 # ``\b`` and look-behinds see the text before ``at``.
-                if match(text, at) is not None:
-                    return True
+                for match in matchers:
+                    if match(text, at) is not None:
+                        return True
                 at = text.find(prefix, at + 1)
         return False

@@ -154,24 +154,31 @@ class Rule:
                 memo[key] = found
         if not found:
             return False
-        if not self._in_context(
-            f"{text}\n{context}" if context else text, stage, subject
-        ):
+        # Both tests must pass: the veto, tried at word starts, is the cheaper.
+        if self.vetoed and self.vetoed.occurs_in(text, starts):
             return False
-        return not (self.vetoed and self.vetoed.occurs_in(text, starts))
+        return self._in_context(text, stage, subject, context)
 
     def _in_context(
-        self, text: str, stage: str | LazyStage | None, subject: str
+        self,
+        text: str,
+        stage: str | LazyStage | None,
+        subject: str,
+        context: str = "",
     ) -> bool:
-        """Stages, subjects and required words: any one given suffices."""
+        """Stages, subjects and required words (looked for in ``text`` and
+        ``context``): any one given suffices. Tried cheapest first."""
         if self.stages is None and self.subjects is None and self.need is None:
             return True
-        if isinstance(stage, LazyStage) and self.stages is not None:
-            stage = stage.get()
-        return bool(
-            (self.stages is not None and stage in self.stages)
-            or (self.subjects is not None and subject in self.subjects)
-            or (self.need is not None and self.need.search(text))
+        if self.subjects is not None and subject in self.subjects:
+            return True
+        if self.stages is not None:
+            if isinstance(stage, LazyStage):
+                stage = stage.get()
+            if stage in self.stages:
+                return True
+        return self.need is not None and bool(
+            self.need.search(f"{text}\n{context}" if context else text)
         )
 
 
@@ -183,15 +190,13 @@ def _compile(phrases: tuple[str, ...]) -> Phrases:
     with what its matches can start with."""
     compiled = _COMPILED.get(phrases)
     if compiled is None:
-        compiled = _COMPILED[phrases] = Phrases(
-            re.compile(rf"\b(?:{'|'.join(phrases)})")
-        )
+        compiled = _COMPILED[phrases] = Phrases(phrases)
     return compiled
 
 
 def _phrases(patterns: tuple[str, ...]) -> Phrases | None:
     """The vetoes as one ``Phrases``, None when there are none."""
-    return Phrases(re.compile(rf"\b(?:{'|'.join(patterns)})")) if patterns else None
+    return Phrases(patterns) if patterns else None
 
 
 def either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
