@@ -12,6 +12,11 @@ the outcome, because the pattern could not have matched there.
 Anything the analysis does not understand (case-insensitive flags, classes
 like ``\\w``, look-arounds) makes it give up for that branch, which only
 makes the check less selective, never wrong.
+
+``Phrases`` goes one step further for a pattern whose starts are all known:
+a match can only begin where the text holds one of them, so the pattern is
+tried there alone (``match`` at each such place) instead of searched for at
+every word of the text, each time through every branch.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ _MAX_CLASS = 24
 # The first ``DEPTH`` characters at every word start, found in one C-level
 # pass (a look-ahead, so that overlapping slices are all found).
 _WORD_STARTS = re.compile(rf"(?s)\b(?=(\w.{{0,{DEPTH - 1}}}))")
+# The same for ASCII text, where ``\b`` and ``\w`` mean what they mean in
+# Unicode, read from a table instead of the Unicode database.
+_WORD_STARTS_ASCII = re.compile(_WORD_STARTS.pattern, re.ASCII)
 # (text, True) means exactly ``text``; (text, False) means ``text`` then
 # something the analysis does not follow.
 Variant = tuple[str, bool]
@@ -151,4 +159,63 @@ class Starts:
 
 def word_starts(text: str) -> set[str]:
     """The first ``DEPTH`` characters (fewer at the end) of every word in ``text``."""
-    return set(_WORD_STARTS.findall(text))
+    pattern = _WORD_STARTS_ASCII if text.isascii() else _WORD_STARTS
+    return set(pattern.findall(text))
+
+
+def ascii_variant(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` with ASCII classes: the same matches in an ASCII text, where
+    ``\\b``, ``\\w``, ``\\d`` and ``\\s`` mean what they mean in Unicode,
+    found faster (a table, not a Unicode database lookup, per character)."""
+    return re.compile(pattern.pattern, (pattern.flags & ~re.UNICODE) | re.ASCII)
+
+
+class Phrases:
+    """A list of ``\\b``-opened phrase patterns that tells whether any occurs
+    in a text whose ``word_starts`` are known.
+
+    When every start of every phrase's matches is known and ``DEPTH`` long,
+    each phrase is tried only at the places the text holds one of its starts:
+    a match can begin nowhere else, so the answer is the search's, and at
+    each place only the phrases that can start there are tried. Otherwise the
+    phrases are searched for as one pattern, with the look-ahead guard of
+    ``Starts.guarded``.
+    """
+
+    __slots__ = ("starts", "guarded", "_by_start", "_ascii_by_start", "_prefixes")
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        whole = re.compile(rf"\b(?:{'|'.join(phrases)})")
+        self.starts = Starts(whole)
+        self.guarded = self.starts.guarded(whole)
+        by_start: dict[str, list[re.Pattern[str]]] = {}
+        for phrase in phrases:
+            pattern = re.compile(rf"\b(?:{phrase})")
+            starts = Starts(pattern)
+            if not starts.is_known or starts.short:
+                by_start = {}
+                break
+            for prefix in starts.full:
+                by_start.setdefault(prefix, []).append(pattern)
+        self._by_start = {k: tuple(p.match for p in v) for k, v in by_start.items()}
+        self._ascii_by_start = {
+            k: tuple(ascii_variant(p).match for p in v) for k, v in by_start.items()
+        }
+        self._prefixes = frozenset(by_start)
+
+    def occurs_in(self, text: str, starts: set[str]) -> bool:
+        """Whether a phrase matches somewhere in ``text`` (``starts`` being
+        ``word_starts(text)``)."""
+        if not self._prefixes:
+            return self.guarded.search(text) is not None
+        by_start = self._ascii_by_start if text.isascii() else self._by_start
+        for prefix in self._prefixes.intersection(starts):
+            matchers = by_start[prefix]
+            at = text.find(prefix)
+            while at >= 0:
+                # ``\b`` and look-behinds see the text before ``at``.
+                for match in matchers:
+                    if match(text, at) is not None:
+                        return True
+                at = text.find(prefix, at + 1)
+        return False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .prefilter import Starts
+from .prefilter import Phrases, Starts
 
 DATA, RCPT, MAIL, HELO, CONNECT = "data", "rcpt", "mail", "helo", "connect"
 _STAGE_RE = (
@@ -38,9 +38,19 @@ _STAGE_RE = (
 # Words without which each stage pattern cannot match: most texts name none
 # of a stage's, and its pattern is then not searched.
 _STAGE_WORDS = {
-    DATA: ("data", "message", "body", "bdat"),
+    # Each branch of the DATA and MAIL patterns holds one of these: "message"
+    # and "mail" alone are in most replies, these in few.
+    DATA: (
+        "after",
+        "end of data",
+        "in reply to",
+        "during",
+        ">>> data",
+        "data command",
+        "message content rejected",
+    ),
     RCPT: ("rcpt",),
-    MAIL: ("mail",),
+    MAIL: ("mail from", "after", "in reply to mail", ">>> mail"),
     HELO: ("helo", "ehlo"),
     CONNECT: ("connect", "greeting", "banner"),
 }
@@ -103,13 +113,20 @@ class Rule:
     veto: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     need: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     starts: Starts = field(init=False, repr=False, compare=False)
+    # ``pattern`` and ``veto`` as ``Phrases``, which try them only where the
+    # text's word starts allow a match.
+    found: Phrases = field(init=False, repr=False, compare=False)
+    vetoed: Phrases | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pattern, starts = _compile(self.phrases)
+        found = _compile(self.phrases)
+        vetoed = _phrases(self.vetoes)
         set_ = object.__setattr__
-        set_(self, "pattern", pattern)
-        set_(self, "starts", starts)
-        set_(self, "veto", either(self.vetoes))
+        set_(self, "found", found)
+        set_(self, "pattern", found.guarded)
+        set_(self, "starts", found.starts)
+        set_(self, "vetoed", vetoed)
+        set_(self, "veto", vetoed.guarded if vetoed else None)
         set_(self, "need", either(self.requires))
 
     def applies(
@@ -129,47 +146,57 @@ class Rule:
         # Cheapest test first: most rules cannot even start in most texts.
         if not self.starts.may_match(starts):
             return False
-        key = id(self.pattern)
+        key = id(self.found)
         found = memo.get(key) if memo is not None else None
         if found is None:
-            found = self.pattern.search(text) is not None
+            found = self.found.occurs_in(text, starts)
             if memo is not None:
                 memo[key] = found
         if not found:
             return False
-        if not self._in_context(
-            f"{text}\n{context}" if context else text, stage, subject
-        ):
+        # Both tests must pass: the veto, tried at word starts, is the cheaper.
+        if self.vetoed and self.vetoed.occurs_in(text, starts):
             return False
-        return not (self.veto and self.veto.search(text))
+        return self._in_context(text, stage, subject, context)
 
     def _in_context(
-        self, text: str, stage: str | LazyStage | None, subject: str
+        self,
+        text: str,
+        stage: str | LazyStage | None,
+        subject: str,
+        context: str = "",
     ) -> bool:
-        """Stages, subjects and required words: any one given suffices."""
+        """Stages, subjects and required words (looked for in ``text`` and
+        ``context``): any one given suffices. Tried cheapest first."""
         if self.stages is None and self.subjects is None and self.need is None:
             return True
-        if isinstance(stage, LazyStage) and self.stages is not None:
-            stage = stage.get()
-        return bool(
-            (self.stages is not None and stage in self.stages)
-            or (self.subjects is not None and subject in self.subjects)
-            or (self.need is not None and self.need.search(text))
+        if self.subjects is not None and subject in self.subjects:
+            return True
+        if self.stages is not None:
+            if isinstance(stage, LazyStage):
+                stage = stage.get()
+            if stage in self.stages:
+                return True
+        return self.need is not None and bool(
+            self.need.search(f"{text}\n{context}" if context else text)
         )
 
 
-_COMPILED: dict[tuple[str, ...], tuple[re.Pattern[str], Starts]] = {}
+_COMPILED: dict[tuple[str, ...], Phrases] = {}
 
 
-def _compile(phrases: tuple[str, ...]) -> tuple[re.Pattern[str], Starts]:
+def _compile(phrases: tuple[str, ...]) -> Phrases:
     """One compiled pattern per phrase list, shared by the rules using it,
     with what its matches can start with."""
     compiled = _COMPILED.get(phrases)
     if compiled is None:
-        plain = re.compile(rf"\b(?:{'|'.join(phrases)})")
-        starts = Starts(plain)
-        compiled = _COMPILED[phrases] = (starts.guarded(plain), starts)
+        compiled = _COMPILED[phrases] = Phrases(phrases)
     return compiled
+
+
+def _phrases(patterns: tuple[str, ...]) -> Phrases | None:
+    """The vetoes as one ``Phrases``, None when there are none."""
+    return Phrases(patterns) if patterns else None
 
 
 def either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:

@@ -83,6 +83,17 @@ _REMOTE_RE = re.compile(
     r" remote server| that the other server returned| was)?( was)?\s*:|<<<\s)",
     re.I,
 )
+# ``_REMOTE_RE`` for lowercased ASCII text: the same matches, each branch
+# opening with its letter and checking the word start behind it, so that
+# ``re`` skips to each s, r, a, t or "<" instead of trying every position.
+_REMOTE_ASCII_RE = re.compile(
+    r"s(?<!\ws)aid(?: with)?\s*:|r(?<!\wr)e(?:plied|sponded|turned)(?: with)?\s*:"
+    r"|a(?<!\wa)nswered(?: with)?\s*:"
+    r"|remote (?:server|host|mta)(?: returned| replied| said)?\s*[:'\"]"
+    r"|t(?<!\wt)he (?:response|error)(?: from the remote server| that the other"
+    r" server returned| was)?(?: was)?\s*:|<<<\s",
+    re.ASCII,
+)
 
 # Reason implied by the subject.detail of a status (RFC 3463 section 3).
 _STATUS_REASONS = {
@@ -273,7 +284,11 @@ def remote_reply(text: str) -> str:
     code ("550 5.0.0 host mx said: 452 4.2.2 over quota"); the far server
     knows the mailbox, so its reply decides.
     """
-    for match in reversed(list(_REMOTE_RE.finditer(text))):
+    if text.isascii():
+        matches = list(_REMOTE_ASCII_RE.finditer(text.lower()))
+    else:
+        matches = list(_REMOTE_RE.finditer(text))
+    for match in reversed(matches):
         tail = text[match.end() :]
         if find_status(tail) or find_reply_code(tail):
             return tail

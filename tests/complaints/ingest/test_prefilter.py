@@ -5,7 +5,7 @@ import re
 import pytest
 
 from complaints.ingest import reasons, reasons_local
-from complaints.ingest.prefilter import Starts, word_starts
+from complaints.ingest.prefilter import Phrases, Starts, word_starts
 
 from .conftest import EMAILS, FLUFL
 
@@ -73,3 +73,18 @@ def test_short_phrases_and_optional_letters_are_found():
 def test_pattern_it_cannot_read_is_always_run():
     for pattern in (r"spam", r"\b(?i:spam)", r"\b(?:\w+ box)", r"\b(?:-x)"):
         assert Starts(re.compile(pattern)).may_match(set())
+
+
+PHRASE_LISTS = sorted(
+    {p for r in reasons.RULES for p in (r.phrases, r.vetoes) if p}, key=repr
+)
+
+
+@pytest.mark.parametrize("phrases", PHRASE_LISTS, ids=lambda p: p[0][:30])
+def test_phrases_tried_at_word_starts_find_what_a_search_finds(phrases):
+    found = Phrases(phrases)
+    plain = re.compile(rf"\b(?:{'|'.join(phrases)})")
+    # Accented copies: not ASCII, so the Unicode patterns answer.
+    for line in LINES + [f"é{line}é" for line in LINES[::7]]:
+        expected = plain.search(line) is not None
+        assert found.occurs_in(line, word_starts(line)) is expected, line

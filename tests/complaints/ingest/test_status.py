@@ -369,3 +369,19 @@ def test_each_rewritten_pattern_finds_what_its_former_form_found(name, probe_tex
     alphabet = "24555.0139 (;:#\"'=-,)]\n\t<<<saidremote: hostTHE response was ſK"
     for text in probe_texts(alphabet):
         assert same_matches(old, new, text, group=group), repr(text)
+
+
+def test_the_ascii_remote_pattern_finds_what_the_case_insensitive_one_finds(
+    probe_texts,
+):
+    texts = probe_texts("saidreplo ntwhemcu:'\"<\t_1SAIDREMOTEThE", count=30000)
+    texts += [
+        "host mx said: 550 5.1.1 user unknown",
+        "Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound'",
+        "The response from the remote server was: 552 full",
+        "<<< 550 no such user; resaid: x; the error that the other server returned:",
+    ]
+    for text in (t for t in texts if t.isascii()):
+        matches = status._REMOTE_RE.finditer(text)
+        spans = [m.span() for m in status._REMOTE_ASCII_RE.finditer(text.lower())]
+        assert spans == [m.span() for m in matches], text
