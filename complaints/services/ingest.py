@@ -10,14 +10,23 @@ the messages done, all in one transaction, so a second run, or a run after a
 killed worker, writes nothing twice. A batch costs a few queries whatever its size.
 """
 
+import functools
 import hashlib
 import logging
 import re
 import traceback
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
-from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import F
 from django.utils import timezone
 
@@ -99,26 +108,17 @@ def inbound_store_many(*, raws: list[bytes], channel: str) -> list[tuple[int, bo
     message at a time.
     """
     digests = [hashlib.sha256(raw).hexdigest() for raw in raws]
-    now = timezone.now()
-    rows: dict[str, InboundMessage] = {}
+    new: dict[str, bytes] = {}
     for raw, digest in zip(raws, digests, strict=True):
-        if digest not in rows:
-            rows[digest] = InboundMessage(
-                raw=raw,
-                sha256=digest,
-                size=len(raw),
-                channel=channel,
-                message_id=_message_id(raw),
-                received_at=now,
-            )
+        new.setdefault(digest, raw)
     try:
         with transaction.atomic():
-            inserted = _inbound_insert_new(list(rows.values()))
-            known = {digest: rows[digest].pk for digest in inserted}
-            if len(inserted) < len(rows):
+            known = _inbound_insert_new(new, channel=channel, at=timezone.now())
+            inserted = set(known)
+            if len(inserted) < len(new):
                 known.update(
                     InboundMessage.objects.filter(
-                        sha256__in=[d for d in rows if d not in inserted]
+                        sha256__in=[d for d in new if d not in inserted]
                     ).values_list("sha256", "pk")
                 )
             if inserted:
@@ -133,49 +133,111 @@ def inbound_store_many(*, raws: list[bytes], channel: str) -> list[tuple[int, bo
     return results
 
 
-def _inbound_insert_new(rows: list[InboundMessage]) -> set[str]:
-    """Insert the rows whose bytes are not stored yet, set their ids, and return
-    their digests.
+# What differs between the messages of one store; every other column holds the
+# same value for all of them (the channel, the time, the model's defaults).
+_PER_MESSAGE = ("raw", "sha256", "size", "message_id")
 
-    On PostgreSQL one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING``
-    with an array per column: no look-up first, and no placeholder and adapted
-    value per cell as bulk_create builds them (both were most of the LMTP
-    server's CPU); the statement's text is the same for any number of rows. The
-    columns are the model's own, so a new field needs nothing here.
+
+def _inbound_insert_new(
+    raws: dict[str, bytes], *, channel: str, at: datetime
+) -> dict[str, int]:
+    """Insert the messages (by digest) whose bytes are not stored yet; return
+    the id of each one inserted, by digest.
+
+    On PostgreSQL one ``INSERT … SELECT … FROM unnest(…) ON CONFLICT DO
+    NOTHING``: no look-up first, an array per column that differs between
+    messages and one value for each of the others, so the statement's text is
+    the same for any number of rows. The shared values come from a model
+    instance, so a new field with a default needs nothing here. See
+    ``_insert_unnest`` for how it is sent.
     """
+    template = InboundMessage(channel=channel, received_at=at)
     if connection.vendor != "postgresql":
         stored = set(
-            InboundMessage.objects.filter(
-                sha256__in=[row.sha256 for row in rows]
-            ).values_list("sha256", flat=True)
+            InboundMessage.objects.filter(sha256__in=list(raws)).values_list(
+                "sha256", flat=True
+            )
         )
-        new = [row for row in rows if row.sha256 not in stored]
-        InboundMessage.objects.bulk_create(new)
-        return {row.sha256 for row in new}
-    fields = [f for f in InboundMessage._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    values = [
-        [
-            field.get_db_prep_save(getattr(row, field.attname), connection)
-            for row in rows
+        rows = [
+            _row_like(template, raw, digest)
+            for digest, raw in raws.items()
+            if digest not in stored
         ]
-        for field in fields
+        InboundMessage.objects.bulk_create(rows)
+        return {row.sha256: row.pk for row in rows}
+    db = connection  # one look-up of the thread's connection, not one per value
+    statement, shared = _insert_statement(db)
+    # In the statement's order: the shared values, then the arrays.
+    values = [
+        *(
+            field.get_db_prep_save(getattr(template, field.attname), db)
+            for field in shared
+        ),
+        list(raws.values()),
+        list(raws),
+        [len(raw) for raw in raws.values()],
+        [_message_id(raw) for raw in raws.values()],
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(InboundMessage._meta.db_table)} ({columns})"  # noqa: S608  (the model's own names)
-            f" SELECT * FROM unnest({arrays}) ON CONFLICT (sha256) DO NOTHING"
-            " RETURNING id, sha256",
-            values,
-        )
-        ids = dict((digest, pk) for pk, digest in cursor.fetchall())
-    for row in rows:
-        if row.sha256 in ids:
-            row.pk = ids[row.sha256]
-            row._state.adding = False
-    return set(ids)
+    return {digest: pk for pk, digest in _insert_unnest(db, statement, values)}
+
+
+def _row_like(template: InboundMessage, raw: bytes, digest: str) -> InboundMessage:
+    return InboundMessage(
+        raw=raw,
+        sha256=digest,
+        size=len(raw),
+        channel=template.channel,
+        message_id=_message_id(raw),
+        received_at=template.received_at,
+    )
+
+
+def _insert_unnest(db, statement: str, values: list) -> list[tuple]:
+    """Run the insert with its parameters bound by the server, on the
+    connection's current transaction.
+
+    Django's cursor binds on the client: psycopg writes every raw message into
+    the statement's text as an escaped literal, which was most of the LMTP
+    server's storing CPU. A plain psycopg cursor sends the values apart from the
+    text, the bytes in binary, and psycopg prepares the statement once it has
+    run a few times, so PostgreSQL stops parsing and planning it too. The one
+    thing lost is Django's query log (DEBUG), for this one statement.
+    """
+    db.ensure_connection()
+    # Django's own exceptions, as its cursor raises them: the channels answer
+    # "try later" on DatabaseError and fall back on IntegrityError.
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(statement, values)
+        return cursor.fetchall()
+
+
+@functools.cache
+def _insert_statement_for(alias: str) -> tuple[str, tuple]:
+    db = connections[alias]
+    fields = {
+        f.attname: f for f in InboundMessage._meta.concrete_fields if not f.primary_key
+    }
+    shared = tuple(f for name, f in fields.items() if name not in _PER_MESSAGE)
+    quote = db.ops.quote_name
+    arrays = ", ".join(f"%s::{fields[name].db_type(db)}[]" for name in _PER_MESSAGE)
+    columns = [fields[name].column for name in _PER_MESSAGE]
+    selected = [f"u.{quote(column)}" for column in columns]
+    for field in shared:
+        columns.append(field.column)
+        selected.append(f"%s::{field.db_type(db)}")
+    statement = (
+        f"INSERT INTO {quote(InboundMessage._meta.db_table)}"  # noqa: S608  (the model's own names)
+        f" ({', '.join(quote(c) for c in columns)})"
+        f" SELECT {', '.join(selected)} FROM unnest({arrays})"
+        f" AS u({', '.join(quote(c) for c in columns[: len(_PER_MESSAGE)])})"
+        " ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256"
+    )
+    return statement, shared
+
+
+def _insert_statement(db) -> tuple[str, tuple]:
+    """The insert's text and its shared fields, built once per process."""
+    return _insert_statement_for(db.alias)
 
 
 def _message_id(raw: bytes) -> str:

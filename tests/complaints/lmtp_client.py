@@ -51,6 +51,27 @@ class LmtpClient:
         self.sock.sendall(dot_stuffed(raw) + b".\r\n")
         return [self.reply() for _ in accepted]
 
+    def send_pipelined(self, raws: list[bytes], recipients: list[str]) -> list[str]:
+        """Deliver messages as a pipelining MTA may (RFC 2920): each envelope,
+        MAIL, RCPT and DATA, in one write, and each message's content in the
+        same write as the next envelope; return every reply in order."""
+        envelope = b"MAIL FROM:<MAILER-DAEMON@mx.example.com>\r\n" + b"".join(
+            f"RCPT TO:<{r}>\r\n".encode() for r in recipients
+        )
+        envelope += b"DATA\r\n"
+        replies = []
+        self.sock.sendall(envelope)
+        for n, raw in enumerate(raws):
+            # The previous message's replies, then this envelope's.
+            due = (len(recipients) if n else 0) + len(recipients) + 2
+            replies += [self.reply() for _ in range(due)]
+            is_last = n == len(raws) - 1
+            self.sock.sendall(
+                dot_stuffed(raw) + b".\r\n" + (b"" if is_last else envelope)
+            )
+        replies += [self.reply() for _ in recipients]
+        return replies
+
     def close(self) -> None:
         try:
             self.command("QUIT")

@@ -110,6 +110,27 @@ def test_each_recipient_gets_250_and_the_row_is_committed_when_it_arrives(lmtp):
     assert inbound.state == InboundMessage.State.PENDING
 
 
+def test_pipelining_is_offered_and_pipelined_deliveries_get_every_reply(lmtp):
+    """RFC 2920, as Postfix's LMTP client uses it: envelopes in one write, a
+    message's content in the same write as the next envelope; the replies come
+    back in order, one per command and one per recipient after each dot."""
+    raws = [arf_report(message_id=f"<pipe.{n}@example.net>") for n in range(3)]
+    client = lmtp.client()
+    assert "250-PIPELINING" in client.lhlo
+    replies = client.send_pipelined(raws, RECIPIENTS)
+    # A plain command after the pipelined ones is still answered at once.
+    assert client.command("NOOP").startswith("250")
+    client.close()
+    codes = [r[:3] for r in replies]
+    assert codes == ["250", "250", "250", "354"] + (
+        ["250", "250", "250", "250", "250", "354"] * 2
+    ) + ["250", "250"]
+    stored = [r for r in replies if "Stored as" in r]
+    assert len(stored) == 6
+    assert InboundMessage.objects.count() == 3
+    assert all(_committed(raw) for raw in raws)
+
+
 def test_no_250_before_the_commit(lmtp):
     """While another transaction blocks the insert, the client waits; the 250
     comes once the row is in, never before."""

@@ -151,6 +151,21 @@ class Command(BaseCommand):
                 else "tables never analyzed during the run"
             )
         )
+        per_msg = run.done or 1
+        self.stdout.write(
+            "CPU per message: "
+            + ", ".join(
+                f"{name} {1000 * seconds / per_msg:.2f} ms"
+                for name, seconds in (
+                    ("workers", run.worker_cpu),
+                    ("lmtp_server", run.lmtp_cpu),
+                    ("postgres backends", run.backends.seconds),
+                    ("load generator", run.delivery.cpu),
+                    ("redis (shared)", run.redis_cpu),
+                )
+            )
+            + f"; total {1000 * run.total_cpu / per_msg:.2f} ms"
+        )
         self.stdout.write(f"states: {states}")
         figures = {
             "msgs_per_s": f"{rate:.0f}",
@@ -163,6 +178,9 @@ class Command(BaseCommand):
             "connections": options["connections"],
             "batches": batches,
             "worker_cpu_ms_per_msg": f"{cpu_ms:.2f}",
+            "lmtp_cpu_ms_per_msg": f"{1000 * run.lmtp_cpu / per_msg:.2f}",
+            "pg_cpu_ms_per_msg": f"{1000 * run.backends.seconds / per_msg:.2f}",
+            "total_cpu_ms_per_msg": f"{1000 * run.total_cpu / per_msg:.2f}",
             "load1": load[0],
         }
         self.stdout.write(" ".join(f"{k}={v}" for k, v in figures.items()))
@@ -301,6 +319,8 @@ class _Run:
         self.worker_cpu = 0.0
         self.lmtp_cpu = 0.0
         self.delivery = lmtp_load.Delivery()
+        self.backends = lmtp_load.ProcessMeter()
+        self.redis_cpu = 0.0
 
     def start_processes(self) -> None:
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
@@ -343,6 +363,8 @@ class _Run:
             time.sleep(0.1)
 
     def measure(self, messages: list[bytes]) -> None:
+        self.backends.start(_backend_pids())
+        redis_before = _redis_cpu()
         started = time.monotonic()
         self.delivery = lmtp_load.deliver(
             "127.0.0.1",
@@ -374,8 +396,21 @@ class _Run:
         # The work horses of finished jobs are reaped: their CPU is the workers'.
         self.worker_cpu = sum(lmtp_load.cpu_seconds(w.pid) for w in self.workers)
         self.lmtp_cpu = lmtp_load.cpu_seconds(self.lmtp.pid)
+        self.backends.sample(_backend_pids())
+        self.redis_cpu = _redis_cpu() - redis_before
+
+    @property
+    def total_cpu(self) -> float:
+        return (
+            self.worker_cpu
+            + self.lmtp_cpu
+            + self.backends.seconds
+            + self.delivery.cpu
+            + self.redis_cpu
+        )
 
     def _sample(self) -> None:
+        self.backends.sample(_backend_pids())
         for worker in self.workers:
             self.peak_rss_kb = max(self.peak_rss_kb, lmtp_load.group_rss_kb(worker.pid))
         if self.lmtp is not None:
@@ -393,6 +428,22 @@ class _Run:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _backend_pids() -> list[int]:
+    """The PostgreSQL backends serving this database, but this command's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def _redis_cpu() -> float:
+    """Redis's CPU seconds so far: all its clients', other databases' included."""
+    info = django_rq.get_connection("ingest").info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def _vacuumed() -> str:
