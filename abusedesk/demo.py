@@ -33,6 +33,7 @@ import email.policy
 import email.utils
 import logging
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,8 +70,10 @@ logger = logging.getLogger(__name__)
 
 SEED = 2026
 SCALE = "small"
-# The simulator writes four weeks; starting a day earlier ends them yesterday.
+# The simulator writes four weeks; see ``_start`` for where they end.
 DAYS_BACK = 29
+# Web reports copy an arrival two hours later; they too must be in the past.
+LAST_ARRIVAL_BEFORE_NOW = timedelta(hours=3)
 PROCESS_BATCH = 200
 LIST_SETTINGS = (
     "ABUSE_ISP_DOMAINS",
@@ -135,11 +138,9 @@ def demo_load(*, now: datetime, users: dict[str, User]) -> dict[str, int] | None
     desk already has subscribers (the demo never mixes into other data)."""
     if Subscriber.objects.exists():
         return None
-    start = (now - timedelta(days=DAYS_BACK)).astimezone(UTC)
-    start = start.replace(hour=0, minute=0, second=0, microsecond=0)
     with tempfile.TemporaryDirectory(prefix="abusedesk-demo-") as tmp:
         box = Path(tmp)
-        simulator.generate(seed=SEED, out=box, scale=SCALE, start=start)
+        simulator.generate(seed=SEED, out=box, scale=SCALE, start=_start(now, box))
         isp = env_file_read(box / "isp.env")
         var_dir = Path(settings.VAR_DIR)
         var_dir.mkdir(parents=True, exist_ok=True)
@@ -154,6 +155,20 @@ def demo_load(*, now: datetime, users: dict[str, User]) -> dict[str, int] | None
         finally:
             logging.disable(logging.NOTSET)
     return demo.counts()
+
+
+def _start(now: datetime, box: Path) -> datetime:
+    """The first day of the simulated weeks, chosen so the last arrival (and the
+    web report copied from it) lands just before ``now``: a fixed start made the
+    last week's mailings fall in or out of "this week" by the time of day.
+
+    The same seed places every message at the same offset from the start, so a
+    trial run gives the offset of the last arrival."""
+    trial = (now - timedelta(days=DAYS_BACK)).astimezone(UTC)
+    simulator.generate(seed=SEED, out=box / "trial", scale=SCALE, start=trial)
+    last = max(_arrival(path) for path in (box / "trial" / "Maildir").glob("*/*"))
+    shutil.rmtree(box / "trial")
+    return trial + (now - LAST_ARRIVAL_BEFORE_NOW - last)
 
 
 def _isp_settings(isp: dict[str, str]) -> dict:

@@ -197,6 +197,9 @@ ABUSE_BURST_WINDOW_MINUTES = env.int("ABUSE_BURST_WINDOW_MINUTES", default=10)
 # Reports about one subscriber with the same normalised subject within this many
 # hours belong to the same mailing.
 ABUSE_MAILING_WINDOW_HOURS = env.int("ABUSE_MAILING_WINDOW_HOURS", default=48)
+# How long after a campaign a report with a matching subject is still its
+# re-send (to those who did not open it); a new issue a week on is a new mailing.
+ABUSE_MAILING_RESEND_DAYS = env.int("ABUSE_MAILING_RESEND_DAYS", default=4)
 # Header the ISP's outbound servers stamp on every message (carries the login).
 ABUSE_TRACE_HEADER = env.str("ABUSE_TRACE_HEADER", default="X-Abuse-Trace")
 # Messages left pending longer than this make the sweep wake a worker.

@@ -141,6 +141,16 @@ class Link:
     def shows_compromise(self) -> bool:
         return self.trail.is_direct_to_mx or self.trail.foreign_network is not None
 
+    @property
+    def is_owner_relayed(self) -> bool:
+        """Through the ISP's relays from the attributed subscriber's own address."""
+        return (
+            self.trail.passed_isp
+            and self.trail.client_subscriber_id is not None
+            and self.trail.client_subscriber_id == self.subscriber_id
+            and not self.shows_compromise
+        )
+
     def signals(self, original: OriginalMessage) -> grouping.ReportSignals:
         senders = sender_addresses(original)
         return grouping.ReportSignals(

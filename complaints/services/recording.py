@@ -124,8 +124,9 @@ class _Pool:
     """The candidate mailings of a batch's subscribers around its reports' times,
     by subscriber (grouping compares a report with its own subscriber's only)."""
 
-    def __init__(self, window: timedelta) -> None:
+    def __init__(self, window: timedelta, resend_window: timedelta) -> None:
         self.window = window
+        self.resend_window = resend_window
         self.candidates: dict[int, grouping.Candidate] = {}
         self.by_subscriber: dict[int, list[grouping.Candidate]] = defaultdict(list)
 
@@ -133,8 +134,9 @@ class _Pool:
         """(Re)load the candidates as the database has them now."""
         self.candidates.clear()
         self.by_subscriber.clear()
-        earliest = min(i.at for i in items) - self.window
-        latest = max(i.at for i in items) + self.window
+        reach = max(self.window, self.resend_window)
+        earliest = min(i.at for i in items) - reach
+        latest = max(i.at for i in items) + reach
         keyed = {i.link.keyed_mailing_id for i in items if i.link.keyed_mailing_id}
         rows = (
             Mailing.objects.filter(
@@ -177,7 +179,10 @@ class _Pool:
 
     def choose(self, item: Item, shape: grouping.ReportShape) -> grouping.Choice:
         return grouping.choose(
-            shape, self.by_subscriber.get(item.subscriber_id, ()), window=self.window
+            shape,
+            self.by_subscriber.get(item.subscriber_id, ()),
+            window=self.window,
+            resend_window=self.resend_window,
         )
 
     def absorb(self, mailing_id: int, item: Item) -> None:
@@ -197,11 +202,15 @@ def _shape(item: Item) -> grouping.ReportShape:
         shows_compromise=item.link.shows_compromise,
         keyed_mailing_id=item.link.keyed_mailing_id,
         needs_confirmation=item.link.needs_confirmation,
+        is_owner_relayed=item.link.is_owner_relayed,
     )
 
 
 def _group(items: list[Item]) -> None:
-    pool = _Pool(timedelta(hours=settings.ABUSE_MAILING_WINDOW_HOURS))
+    pool = _Pool(
+        timedelta(hours=settings.ABUSE_MAILING_WINDOW_HOURS),
+        timedelta(days=settings.ABUSE_MAILING_RESEND_DAYS),
+    )
     pool.load(items)
     shapes = [_shape(i) for i in items]
     if any(
