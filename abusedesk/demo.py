@@ -31,6 +31,7 @@ which the launcher passes on to the desk's processes. Mail the demo causes
 import email
 import email.policy
 import email.utils
+import json
 import logging
 import secrets
 import shutil
@@ -72,8 +73,7 @@ SEED = 2026
 SCALE = "small"
 # The simulator writes four weeks; see ``_start`` for where they end.
 DAYS_BACK = 29
-# Web reports copy an arrival two hours later; they too must be in the past.
-LAST_ARRIVAL_BEFORE_NOW = timedelta(hours=3)
+LAST_MAILING_BEFORE_NOW = timedelta(days=1)
 PROCESS_BATCH = 200
 LIST_SETTINGS = (
     "ABUSE_ISP_DOMAINS",
@@ -158,17 +158,22 @@ def demo_load(*, now: datetime, users: dict[str, User]) -> dict[str, int] | None
 
 
 def _start(now: datetime, box: Path) -> datetime:
-    """The first day of the simulated weeks, chosen so the last arrival (and the
-    web report copied from it) lands just before ``now``: a fixed start made the
-    last week's mailings fall in or out of "this week" by the time of day.
+    """The first day of the simulated weeks, chosen so the last mailing ends a
+    day before ``now``: a fixed start made the last week's mailings fall in or
+    out of "this week" by the time of day. Mail the simulator has arriving
+    after ``now`` has not arrived yet, and the demo leaves it out.
 
-    The same seed places every message at the same offset from the start, so a
-    trial run gives the offset of the last arrival."""
+    The same seed places every mailing at the same offset from the start, so a
+    trial run's truth gives the offset of the last one."""
     trial = (now - timedelta(days=DAYS_BACK)).astimezone(UTC)
     simulator.generate(seed=SEED, out=box / "trial", scale=SCALE, start=trial)
-    last = max(_arrival(path) for path in (box / "trial" / "Maildir").glob("*/*"))
+    with open(box / "trial" / "truth" / "mailings.jsonl") as truth:
+        ends = [
+            datetime.fromisoformat(row["start"]) + timedelta(hours=row["hours"])
+            for row in map(json.loads, truth)
+        ]
     shutil.rmtree(box / "trial")
-    return trial + (now - LAST_ARRIVAL_BEFORE_NOW - last)
+    return trial + (now - LAST_MAILING_BEFORE_NOW - max(ends))
 
 
 def _isp_settings(isp: dict[str, str]) -> dict:
@@ -228,10 +233,13 @@ class Demo:
             for n, path in enumerate(files):
                 raw = path.read_bytes()
                 arrived = _arrival(path)
+                if arrived > self.now:
+                    continue
                 stored.append(_store(raw, InboundMessage.Channel.PIPE, arrived))
                 if n % WEB_REPORT_EVERY == WEB_REPORT_EVERY - 1:
-                    web = self._web_report(raw, arrived + timedelta(hours=2), n)
-                    if web is not None:
+                    copied = arrived + timedelta(hours=2)
+                    web = copied <= self.now and self._web_report(raw, copied, n)
+                    if web:
                         stored.append(web)
             for n, raw in enumerate(_too_complex()):
                 when = self.now - timedelta(hours=n + 1)
