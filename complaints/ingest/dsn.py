@@ -207,7 +207,9 @@ def _typed_address(value: str | None) -> str | None:
     rest = bracketed.group(1) if bracketed else rest.strip().strip("<>").strip()
     # Kept even when malformed ("a..b@example.org"): a bounce for a bad
     # address is exactly what the desk needs to record.
-    if rest.count("@") == 1 and not any(ch.isspace() for ch in rest):
+    # ``split()`` cuts at exactly the characters ``isspace`` names: one piece
+    # equal to the whole means there is none (a test in C, not per character).
+    if rest.count("@") == 1 and rest.split() == [rest]:
         local, domain = rest.rsplit("@", 1)
         if local and "." in domain:
             return canonical_address(rest)

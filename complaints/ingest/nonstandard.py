@@ -51,6 +51,11 @@ _CUT_RE = re.compile(
     r"[ \t]*:[ \t]*\S)",
     re.I | re.M,
 )
+# ``_CUT_RE`` from the newline before each line instead of at every line
+# start: a literal first, which ``re`` skips to, instead of a test of "^" at
+# every character. The text's first line needs no test: a marker there has
+# no notice text before it and never ends the notice.
+_CUT_AFTER_NEWLINE_RE = re.compile("\n" + _CUT_RE.pattern[1:], re.I)
 _HEADERISH_RE = re.compile(
     r"^[\s>*•-]*(from|to|cc|bcc|sender|reply-to|return-path|received|message-id"
     r"|in-reply-to|references|subject|date|delivered-to|envelope-to|errors-to"
@@ -139,10 +144,11 @@ def has_bounce_subject(msg: Message) -> bool:
 
 def cut_original(text: str) -> str:
     """Return the notification part of ``text``, before the quoted original."""
-    for match in _CUT_RE.finditer(text):
+    for match in _CUT_AFTER_NEWLINE_RE.finditer(text):
+        line = match.start() + 1
         # A marker before any notice text is a heading, not the end of it.
-        if text[: match.start()].strip():
-            return text[: match.start()]
+        if text[:line].strip():
+            return text[:line]
     return text
 
 

@@ -43,6 +43,7 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _CR_ONLY = re.compile(rb"\r(?!\n)")
 _CRLF = re.compile(rb"\r\n")
 _FOLD = re.compile(r"\r?\n[ \t]+")
+_FOLD_LF = re.compile(r"\n[ \t]+")
 _FALLBACK_CHARSETS = ("utf-8", "cp1252")
 _CHARSET_ALIASES = {
     "unicode-1-1-utf-7": "utf-7",
@@ -155,8 +156,11 @@ def decode_header_value(value: object) -> str:
         return ""
     text = str(value)
     if "\n" in text:
-        text = _FOLD.sub(" ", text)
-    text = unsurrogate(text)
+        # Without a carriage return, the pattern that starts at the newline
+        # itself (a literal, which ``re`` skips to) folds the same way.
+        text = (_FOLD_LF if "\r" not in text else _FOLD).sub(" ", text)
+    if not text.isascii():
+        text = unsurrogate(text)
     if "=?" in text:
         # RFC 2047 section 6.2: whitespace between encoded words is dropped.
         text = _ENCODED_WORD.sub(_decode_word, _BETWEEN_WORDS.sub(r"\1\2", text))
@@ -236,8 +240,45 @@ def part_text(part: Message, limit: int = MAX_PART_CHARS) -> str:
     return text[:limit] if limit < MAX_PART_CHARS else text
 
 
+# The transfer encodings ``get_payload(decode=True)`` undoes; under any other
+# it returns the text's own bytes.
+_DECODED_ENCODINGS = frozenset(
+    {"quoted-printable", "base64", "x-uuencode", "uuencode", "uue", "x-uue"}
+)
+# Codecs that read ASCII bytes as the very same characters.
+_ASCII_CODECS = frozenset(
+    {
+        "ascii",
+        "us-ascii",
+        "utf-8",
+        "utf8",
+        "iso-8859-1",
+        "latin-1",
+        "latin1",
+        "iso-8859-15",
+        "windows-1252",
+        "cp1252",
+    }
+)
+
+
 def _decode_part(part: Message) -> tuple[str, bool]:
     """The part's text, and whether it was cut to MAX_PART_CHARS."""
+    payload = part._payload
+    # Most parts are ASCII text without a transfer encoding: the bytes
+    # ``get_payload(decode=True)`` would make of them decode back to the same
+    # text, so the text is taken as it is (the stdlib's payload reading
+    # scans and lowercases every header name for the encoding).
+    if isinstance(payload, str) and payload.isascii():
+        encoding = _raw_values(part, "content-transfer-encoding")[:1]
+        if not encoding or (
+            encoding[0].isascii() and encoding[0].lower() not in _DECODED_ENCODINGS
+        ):
+            if _codec(content_charset(part)) in _ASCII_CODECS:
+                text = payload[: MAX_PART_CHARS * 2]
+                cut = len(payload) > MAX_PART_CHARS * 2 or len(text) > MAX_PART_CHARS
+                text = text[:MAX_PART_CHARS]
+                return text.replace("\r\n", "\n").replace("\r", "\n"), cut
     payload = part.get_payload(decode=True)
     cut = False
     if isinstance(payload, bytes):

@@ -32,7 +32,17 @@ from typing import NamedTuple
 from . import reasons_local
 from .phrases import FILTER_PRODUCTS, SENDER_WORDS, TRY_AGAIN_ADVICE, UNKNOWN_USER_WORDS
 from .prefilter import word_starts
-from .rules import CONNECT, DATA, HELO, MAIL, RCPT, LazyStage, Rule, smtp_stage
+from .rules import (
+    CONNECT,
+    DATA,
+    HELO,
+    MAIL,
+    RCPT,
+    LazyStage,
+    Rule,
+    RuleIndex,
+    smtp_stage,
+)
 
 __all__ = ["CONNECT", "DATA", "HELO", "MAIL", "RCPT", "Rule", "smtp_stage"]
 
@@ -319,6 +329,7 @@ RULES: tuple[Rule, ...] = (
 )
 _BY_REASON = {reason: [r for r in RULES if r.reason == reason] for reason in PRECEDENCE}
 RULES_IN_ORDER = tuple(rule for reason in PRECEDENCE for rule in _BY_REASON[reason])
+_INDEX = RuleIndex(RULES_IN_ORDER)
 # As ``status.STATUS_RE``: the digit first, then what precedes it.
 _STATUS_RE = re.compile(r"[245](?<![\d.].)\.(\d{1,3})\.\d{1,3}(?!\.?\d)")
 
@@ -421,11 +432,9 @@ def _match_reason(
         read = None
     memo: dict[int, bool] = {}
     starts = word_starts(text)
-    for rule in RULES_IN_ORDER:
-        # The start check inline: most rules end here, without a call.
-        if rule.starts.may_match(starts) and rule.applies(
-            text, starts, read, subject, context, memo
-        ):
+    # Only the rules whose phrases can start in the text are tried.
+    for rule in _INDEX.candidates(starts):
+        if rule.holds(text, starts, read, subject, context, memo):
             return Match(rule.reason, rule.detail)
     local = reasons_local.match_local(text, starts)
     return Match(*local) if local else None

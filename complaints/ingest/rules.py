@@ -9,6 +9,7 @@ Nothing here knows any reason: the vocabulary and the rules are in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .prefilter import Phrases, Starts
@@ -146,6 +147,19 @@ class Rule:
         # Cheapest test first: most rules cannot even start in most texts.
         if not self.starts.may_match(starts):
             return False
+        return self.holds(text, starts, stage, subject, context, memo)
+
+    def holds(
+        self,
+        text: str,
+        starts: set[str],
+        stage: str | LazyStage | None,
+        subject: str,
+        context: str = "",
+        memo: dict[int, bool] | None = None,
+    ) -> bool:
+        """``applies``, for a rule whose starts are known to be in ``starts``
+        (``RuleIndex.candidates`` yields only such rules)."""
         key = id(self.found)
         found = memo.get(key) if memo is not None else None
         if found is None:
@@ -180,6 +194,48 @@ class Rule:
         return self.need is not None and bool(
             self.need.search(f"{text}\n{context}" if context else text)
         )
+
+
+class RuleIndex:
+    """The rules of a list that can match a text, from the text's word starts.
+
+    Asking each rule's ``Starts`` in turn costs a call per rule for every
+    text, and most texts can start the phrases of only a few rules. The index
+    maps each phrase start to the rules (bits, by position) that have it, so
+    one pass over the starts the text and the index share finds them all; a
+    rule whose starts are not all known (or shorter than ``DEPTH``) is asked
+    itself. Rules come out in list order, each at most once.
+    """
+
+    __slots__ = ("rules", "_by_start", "_keys", "_asked")
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        by_start: dict[str, int] = {}
+        asked = []
+        for position, rule in enumerate(rules):
+            if not rule.starts.is_known or rule.starts.short:
+                asked.append(position)
+                continue
+            for prefix in rule.starts.full:
+                by_start[prefix] = by_start.get(prefix, 0) | 1 << position
+        self._by_start = by_start
+        self._keys = frozenset(by_start)
+        self._asked = tuple(asked)
+
+    def candidates(self, starts: set[str]) -> Iterator[Rule]:
+        """The rules whose phrases may occur in a text with these starts."""
+        rules, by_start = self.rules, self._by_start
+        mask = 0
+        for prefix in self._keys.intersection(starts):
+            mask |= by_start[prefix]
+        for position in self._asked:
+            if rules[position].starts.may_match(starts):
+                mask |= 1 << position
+        while mask:
+            lowest = mask & -mask
+            yield rules[lowest.bit_length() - 1]
+            mask ^= lowest
 
 
 _COMPILED: dict[tuple[str, ...], Phrases] = {}

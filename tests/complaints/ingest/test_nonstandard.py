@@ -65,3 +65,17 @@ def test_the_cut_marker_pattern_finds_what_its_former_form_found(probe_texts):
     alphabet = "\n\n \t>-=*_:original message follows Received: Return-path x"
     for text in probe_texts(alphabet):
         assert same_matches(_FORMER_CUT_RE, nonstandard._CUT_RE, text), repr(text)
+
+
+def _cut_at_line_starts(text: str) -> str:
+    """``cut_original`` as it read the markers, at every line start."""
+    for match in nonstandard._CUT_RE.finditer(text):
+        if text[: match.start()].strip():
+            return text[: match.start()]
+    return text
+
+
+def test_the_notice_is_cut_where_a_marker_opens_a_line(probe_texts):
+    alphabet = "\n\n \t>-=*_:original message follows Received: Return-path x"
+    for text in probe_texts(alphabet):
+        assert nonstandard.cut_original(text) == _cut_at_line_starts(text), repr(text)
