@@ -25,6 +25,16 @@ DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 _FIELD_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,60})[ \t]*:[ \t]*(.*)$")
 _RECIPIENT_FIELD = re.compile(r"^(final|original)-recipient[ \t]*:", re.I | re.M)
 _ACTION_FIELD = re.compile(r"^action[ \t]*:", re.I | re.M)
+# The same fields after the newline that opens their line: a literal first,
+# which ``re`` skips to, where "^" is tested at every character.
+_RECIPIENT_AFTER_NEWLINE = re.compile(r"\n(final|original)-recipient[ \t]*:", re.I)
+_ACTION_AFTER_NEWLINE = re.compile(r"\naction[ \t]*:", re.I)
+
+
+def _has_field(text: str, at_start: re.Pattern[str], after: re.Pattern[str]) -> bool:
+    """Whether a line of ``text`` opens with the field: the first line, or
+    one after a newline (the lines "^" finds in multiline mode)."""
+    return at_start.match(text) is not None or after.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,9 @@ def _blocks_from_part(part: Message) -> list[dict[str, str]]:
 
 def looks_like_dsn_text(text: str) -> bool:
     """True when plain text carries DSN fields (a mislabelled DSN part)."""
-    return bool(_RECIPIENT_FIELD.search(text) and _ACTION_FIELD.search(text))
+    return _has_field(text, _RECIPIENT_FIELD, _RECIPIENT_AFTER_NEWLINE) and _has_field(
+        text, _ACTION_FIELD, _ACTION_AFTER_NEWLINE
+    )
 
 
 def read_delivery_status(msg: Message) -> DeliveryStatus | None:

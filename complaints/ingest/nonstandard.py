@@ -63,12 +63,14 @@ _HEADERISH_RE = re.compile(
     r"|authentication-results|mail from|>>> mail from|sent by)\s*:",
     re.I,
 )
+# Only asked whether it occurs; "to:" opens with its letter and looks behind
+# for the word start, so every branch opens with a literal (see notice_words).
 _HEADING_RE = re.compile(
     r"following (recipients?|address(es)?|destinations?|users?)|recipients?"
     r" (or groups|failed|:)|could not be delivered to|not delivered to"
     r"|unable to deliver|delivery to the following|failed (for|to)|was not"
     r" delivered|permanent fatal errors|did not reach|undeliverable to"
-    r"|delivery has failed|could not deliver|addresses had|\bto:\s*$|because:"
+    r"|delivery has failed|could not deliver|addresses had|t(?<!\wt)o:\s*$|because:"
     r"|failed (addresses|recipients)|was (automatically )?rejected",
 )
 _ADDRESS_ONLY_RE = re.compile(

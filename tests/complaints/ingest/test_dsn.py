@@ -102,3 +102,18 @@ def test_delivered_actions_are_recognised():
         {"final-recipient": "rfc822; ok@example.org", "action": "relayed"}
     )
     assert dsn.is_delivered(recipient)
+
+
+def test_dsn_text_is_recognised_where_a_multiline_search_finds_its_fields(
+    probe_texts,
+):
+    def former(text: str) -> bool:
+        return bool(
+            dsn._RECIPIENT_FIELD.search(text) and dsn._ACTION_FIELD.search(text)
+        )
+
+    alphabet = "\n \t:Final-Recipient ORIGINAL-recipient Action: x"
+    texts = [*probe_texts(alphabet), "Action: failed\nfinal-recipient: a@b"]
+    assert any(former(text) for text in texts)
+    for text in texts:
+        assert dsn.looks_like_dsn_text(text) == former(text), repr(text)

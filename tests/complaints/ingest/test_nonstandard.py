@@ -79,3 +79,41 @@ def test_the_notice_is_cut_where_a_marker_opens_a_line(probe_texts):
     alphabet = "\n\n \t>-=*_:original message follows Received: Return-path x"
     for text in probe_texts(alphabet):
         assert nonstandard.cut_original(text) == _cut_at_line_starts(text), repr(text)
+
+
+# The notice patterns as written before each branch opened with a literal;
+# they are only ever asked whether they occur.
+_FORMER_OCCURRENCE_RES = {
+    "FAILURE_TEXT_RE": re.compile(
+        nonstandard.FAILURE_TEXT_RE.pattern.replace(
+            "|was (automatically )?rejected|been (automatically )?rejected",
+            "|(was|been) (automatically )?rejected",
+        )
+    ),
+    "_SURE_WARNING_RE": re.compile(
+        nonstandard._SURE_WARNING_RE.pattern.replace(
+            "attempts will continue|delivery will continue",
+            "(attempts|delivery) will continue",
+        )
+    ),
+    "_FATAL_RE": re.compile(
+        nonstandard._FATAL_RE.pattern.replace(
+            r"|5(?<!\S5)\d\d[\s-]|5\.\d{1,3}\.\d{1,3}",
+            r"|(^|\s)5\d\d[\s-]|#?5\.\d{1,3}\.\d{1,3}",
+        )
+    ),
+    "_HEADING_RE": re.compile(
+        nonstandard._HEADING_RE.pattern.replace(r"t(?<!\wt)o:\s*$", r"\bto:\s*$")
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FORMER_OCCURRENCE_RES))
+def test_notice_patterns_occur_where_their_former_forms_did(name, probe_texts):
+    new, former = getattr(nonstandard, name), _FORMER_OCCURRENCE_RES[name]
+    assert new.pattern != former.pattern
+    alphabet = "\n\t #5.-0123to:wasbeen automatically rejected delivery attempts"
+    for text in probe_texts(alphabet):
+        for sample in (text, text.lower()):
+            found = new.search(sample) is not None
+            assert found == (former.search(sample) is not None), repr(sample)
