@@ -203,6 +203,9 @@ def _header_index(msg: Message) -> dict[str, list[str]]:
     return index
 
 
+_NOT_DECODED = object()
+
+
 def header(msg: Message, name: str) -> str | None:
     """Return the decoded first ``name`` header of ``msg``, or None."""
     # Decoded once per message and name: readers ask for From, Subject and
@@ -211,10 +214,11 @@ def header(msg: Message, name: str) -> str | None:
         decoded: dict[str, str | None] = msg._ingest_decoded  # type: ignore[attr-defined]
     except AttributeError:
         decoded = msg._ingest_decoded = {}  # type: ignore[attr-defined]
-    try:
-        return decoded[name]
-    except KeyError:
-        pass
+    # Looked up with a default, not caught as a KeyError: most names are
+    # asked for once, and raising costs more than the lookup.
+    value = decoded.get(name, _NOT_DECODED)
+    if value is not _NOT_DECODED:
+        return value  # type: ignore[return-value]
     values = _raw_values(msg, name)
     value = (decode_header_value(values[0]) or None) if values else None
     decoded[name] = value

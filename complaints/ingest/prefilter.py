@@ -37,8 +37,11 @@ _MAX_VARIANTS = 512
 # Character classes up to this size are spelled out, letter by letter.
 _MAX_CLASS = 24
 # The first ``DEPTH`` characters at every word start, found in one C-level
-# pass (a look-ahead, so that overlapping slices are all found).
-_WORD_STARTS = re.compile(rf"(?s)\b(?=(\w.{{0,{DEPTH - 1}}}))")
+# pass (a look-ahead, so that overlapping slices are all found). Each match
+# then takes in the rest of its word: the search goes on after the word, not
+# from each of its letters, and a word start is exactly where a run of word
+# characters begins.
+_WORD_STARTS = re.compile(rf"(?s)(?=(\w.{{0,{DEPTH - 1}}}))\w+")
 # The same for ASCII text, where ``\b`` and ``\w`` mean what they mean in
 # Unicode, read from a table instead of the Unicode database.
 _WORD_STARTS_ASCII = re.compile(_WORD_STARTS.pattern, re.ASCII)
@@ -188,18 +191,20 @@ class Phrases:
         whole = re.compile(rf"\b(?:{'|'.join(phrases)})")
         self.starts = Starts(whole)
         self.guarded = self.starts.guarded(whole)
-        by_start: dict[str, list[re.Pattern[str]]] = {}
+        by_start: dict[str, list[str]] = {}
         for phrase in phrases:
-            pattern = re.compile(rf"\b(?:{phrase})")
-            starts = Starts(pattern)
+            starts = Starts(re.compile(rf"\b(?:{phrase})"))
             if not starts.is_known or starts.short:
                 by_start = {}
                 break
             for prefix in starts.full:
-                by_start.setdefault(prefix, []).append(pattern)
-        self._by_start = {k: tuple(p.match for p in v) for k, v in by_start.items()}
+                by_start.setdefault(prefix, []).append(phrase)
+        # The phrases that can start with each prefix, as one pattern: one
+        # ``match`` at each place the prefix occurs instead of one per phrase.
+        grouped = {k: re.compile(rf"\b(?:{'|'.join(v)})") for k, v in by_start.items()}
+        self._by_start = {k: (p.match,) for k, p in grouped.items()}
         self._ascii_by_start = {
-            k: tuple(ascii_variant(p).match for p in v) for k, v in by_start.items()
+            k: (ascii_variant(p).match,) for k, p in grouped.items()
         }
         self._prefixes = frozenset(by_start)
 

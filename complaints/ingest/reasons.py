@@ -430,11 +430,10 @@ def _match_reason(
         read = LazyStage(text if stage_text is None else stage_text)
     elif stage == NO_STAGE:
         read = None
-    memo: dict[int, bool] = {}
     starts = word_starts(text)
     # Only the rules whose phrases can start in the text are tried.
-    for rule in _INDEX.candidates(starts):
-        if rule.holds(text, starts, read, subject, context, memo):
-            return Match(rule.reason, rule.detail)
+    rule = _INDEX.first(text, starts, read, subject, context)
+    if rule is not None:
+        return Match(rule.reason, rule.detail)
     local = reasons_local.match_local(text, starts)
     return Match(*local) if local else None

@@ -55,8 +55,15 @@ _STAGE_WORDS = {
     HELO: ("helo", "ehlo"),
     CONNECT: ("connect", "greeting", "banner"),
 }
+# Each stage's words as one pattern of literals: one search in C, not a
+# containment test per word.
 _STAGES = tuple(
-    (stage, _STAGE_WORDS[stage], re.compile(pattern)) for stage, pattern in _STAGE_RE
+    (
+        stage,
+        re.compile("|".join(map(re.escape, _STAGE_WORDS[stage]))),
+        re.compile(pattern),
+    )
+    for stage, pattern in _STAGE_RE
 )
 
 
@@ -68,7 +75,7 @@ def smtp_stage(text: str) -> str | None:
     """
     best, where = None, -1
     for stage, words, pattern in _STAGES:
-        if not any(word in text for word in words):
+        if words.search(text) is None:
             continue
         for match in pattern.finditer(text):
             if match.start() > where:
@@ -118,6 +125,8 @@ class Rule:
     # text's word starts allow a match.
     found: Phrases = field(init=False, repr=False, compare=False)
     vetoed: Phrases | None = field(init=False, repr=False, compare=False)
+    # No stage, subject or required word limits where the rule applies.
+    anywhere: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         found = _compile(self.phrases)
@@ -129,6 +138,11 @@ class Rule:
         set_(self, "vetoed", vetoed)
         set_(self, "veto", vetoed.guarded if vetoed else None)
         set_(self, "need", either(self.requires))
+        set_(
+            self,
+            "anywhere",
+            self.stages is None and self.subjects is None and not self.requires,
+        )
 
     def applies(
         self,
@@ -223,8 +237,9 @@ class RuleIndex:
         self._keys = frozenset(by_start)
         self._asked = tuple(asked)
 
-    def candidates(self, starts: set[str]) -> Iterator[Rule]:
-        """The rules whose phrases may occur in a text with these starts."""
+    def _mask(self, starts: set[str]) -> int:
+        """The positions (bits) of the rules whose phrases may occur in a
+        text with these starts."""
         rules, by_start = self.rules, self._by_start
         mask = 0
         for prefix in self._keys.intersection(starts):
@@ -232,10 +247,49 @@ class RuleIndex:
         for position in self._asked:
             if rules[position].starts.may_match(starts):
                 mask |= 1 << position
+        return mask
+
+    def candidates(self, starts: set[str]) -> Iterator[Rule]:
+        """The rules whose phrases may occur in a text with these starts."""
+        mask = self._mask(starts)
         while mask:
             lowest = mask & -mask
-            yield rules[lowest.bit_length() - 1]
+            yield self.rules[lowest.bit_length() - 1]
             mask ^= lowest
+
+    def first(
+        self,
+        text: str,
+        starts: set[str],
+        stage: str | LazyStage | None,
+        subject: str,
+        context: str = "",
+    ) -> Rule | None:
+        """The first rule of the list that ``applies`` to ``text``, else None.
+
+        ``Rule.holds`` for each candidate, written out in one loop: this runs
+        for every reply and many notice lines, and a call per candidate and
+        test was most of its cost.
+        """
+        rules = self.rules
+        mask = self._mask(starts)
+        # Whether each phrase list occurs: rules sharing one search it once.
+        occurs: dict[int, bool] = {}
+        while mask:
+            lowest = mask & -mask
+            mask ^= lowest
+            rule = rules[lowest.bit_length() - 1]
+            phrases = rule.found
+            found = occurs.get(id(phrases))
+            if found is None:
+                found = occurs[id(phrases)] = phrases.occurs_in(text, starts)
+            if not found:
+                continue
+            if rule.vetoed is not None and rule.vetoed.occurs_in(text, starts):
+                continue
+            if rule.anywhere or rule._in_context(text, stage, subject, context):
+                return rule
+        return None
 
 
 _COMPILED: dict[tuple[str, ...], Phrases] = {}
