@@ -332,8 +332,11 @@ def _has_more_than(line: str, address: str) -> bool:
 def _evidence(lines: tuple[str, ...], address: str) -> str | None:
     """A line elsewhere that mentions ``address`` with an SMTP reply."""
     for line in lines:
-        if address in line.lower() and (
-            status.find_status(line) or status.find_reply_code(line)
+        # No line without an "@" holds the address: lowercasing cannot make one.
+        if (
+            "@" in line
+            and address in line.lower()
+            and (status.find_status(line) or status.find_reply_code(line))
         ):
             return line
     return None

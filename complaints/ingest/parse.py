@@ -269,6 +269,10 @@ _ASCII_CODECS = frozenset(
 def _decode_part(part: Message) -> tuple[str, bool]:
     """The part's text, and whether it was cut to MAX_PART_CHARS."""
     payload = part._payload
+    # An empty body (a DSN's field blocks have one) decodes to nothing under
+    # any transfer encoding and charset.
+    if payload == "":
+        return "", False
     # Most parts are ASCII text without a transfer encoding: the bytes
     # ``get_payload(decode=True)`` would make of them decode back to the same
     # text, so the text is taken as it is (the stdlib's payload reading

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import NamedTuple
 
 from .report import Hop
 
@@ -86,15 +87,47 @@ def client_ips(header: str) -> list[str]:
     return _clause_ips(_from_clause(header, _BY_RE.search(header)))
 
 
-def _clause_ips(clause: str) -> list[str]:
-    found = [m.group(1) for m in _IPV6_BRACKET_RE.finditer(clause)]
-    found += [m.group(1) for m in _IPV6_PAREN_RE.finditer(clause)]
+class _Patterns(NamedTuple):
+    by: re.Pattern[str]
+    from_: re.Pattern[str]
+    rdns: re.Pattern[str]
+    ipv6_bracket: re.Pattern[str]
+    ipv6_paren: re.Pattern[str]
+    ipv4: re.Pattern[str]
+    queue_id: re.Pattern[str]
+    with_: re.Pattern[str]
+
+
+_PATTERNS = _Patterns(
+    _BY_RE,
+    _FROM_RE,
+    _RDNS_RE,
+    _IPV6_BRACKET_RE,
+    _IPV6_PAREN_RE,
+    _IPV4_RE,
+    QUEUE_ID_RE,
+    _WITH_RE,
+)
+# The same with ASCII classes, for an ASCII line with its whitespace
+# collapsed to spaces (``read_hop_and_ips``): there ``\d``, ``\w``, ``\s``,
+# ``\b`` and case-insensitive letters mean what they mean in Unicode (only
+# the separators \x1c-\x1f are Unicode whitespace and not ASCII, and
+# ``str.split`` collapsed those too), and each is a table lookup instead of
+# a look-up in the Unicode database.
+_ASCII_PATTERNS = _Patterns(
+    *(re.compile(p.pattern, (p.flags & ~re.UNICODE) | re.ASCII) for p in _PATTERNS)
+)
+
+
+def _clause_ips(clause: str, patterns: _Patterns = _PATTERNS) -> list[str]:
+    found = [m.group(1) for m in patterns.ipv6_bracket.finditer(clause)]
+    found += [m.group(1) for m in patterns.ipv6_paren.finditer(clause)]
     ips = [ip for ip in map(_ip, found) if ip] if found else []
     # What ``_ip`` makes of a dotted quad: itself when valid, as only ASCII
     # digits are (``ipaddress`` refuses others).
     ips += [
         text
-        for text in _IPV4_RE.findall(clause)
+        for text in patterns.ipv4.findall(clause)
         if text.isascii() and is_ipv4_text(text)
     ]
     return list(dict.fromkeys(ips))
@@ -129,13 +162,14 @@ def read_hop_and_ips(header: str) -> tuple[Hop, list[str]]:
     address pattern matches whitespace and "by" is found the same way.
     """
     text = " ".join(header.split())
-    by = _BY_RE.search(text)
-    sender = _FROM_RE.match(text)
+    patterns = _ASCII_PATTERNS if text.isascii() else _PATTERNS
+    by = patterns.by.search(text)
+    sender = patterns.from_.match(text)
     clause = _from_clause(text, by)
-    rdns = _RDNS_RE.search(clause)
-    ips = _clause_ips(clause)
-    queue = QUEUE_ID_RE.search(text[_clause_end(by) :] if by else text)
-    protocol = _WITH_RE.search(text)
+    rdns = patterns.rdns.search(clause)
+    ips = _clause_ips(clause, patterns)
+    queue = patterns.queue_id.search(text[_clause_end(by) :] if by else text)
+    protocol = patterns.with_.search(text)
     date = text.rsplit(";", 1)[1].strip() if ";" in text else None
     hop = Hop(
         from_name=sender.group(1).strip("[]").lower() if sender else None,

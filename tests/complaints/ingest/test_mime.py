@@ -224,3 +224,18 @@ def test_header_block_parse_matches_the_stdlib_header_parser():
     plain = HeaderParser(policy=compat32).parsestr(text)
     assert fast.items() == plain.items()
     assert fast.get_payload() == plain.get_payload()
+
+
+def test_a_field_block_is_recognised_as_the_block_pattern_recognises_it(
+    probe_texts,
+):
+    alphabet = "\n\n\n \t:aB-~\x7f\x1f\udcc3"
+    for text in probe_texts(alphabet):
+        if "\r" in text:
+            continue
+        start = 0
+        while start <= len(text):
+            stop = mime._blank_line(text, start, len(text))
+            expected = mime._BLOCK.fullmatch(text, start, stop) is not None
+            assert mime._is_field_block(text, start, stop) == expected, repr(text)
+            start = stop + 1

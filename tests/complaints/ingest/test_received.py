@@ -90,3 +90,18 @@ def test_a_hop_is_read_with_the_addresses_client_ips_finds(header):
     assert hop == read_hop(header)
     assert ips == received.client_ips(header)
     assert hop.from_ip == (ips[0] if ips else None)
+
+
+def test_an_ascii_line_is_read_the_same_with_ascii_classes(probe_texts, monkeypatch):
+    alphabet = "from by with id [] () ; : . 0123456789 IPv6:ab \t\x1c\x1fA-Z"
+    lines = [
+        *probe_texts(alphabet, count=5000),
+        "from mx.example.org (mail.example.org [192.0.2.7]) by relay.example.net"
+        " (Postfix) with ESMTPS id 4AbCdEf123 for <a@b.example>; Mon, 4 Mar 2024",
+        "from [IPv6:2001:db8::1] (helo)\x1c(client.example [198.51.100.9])"
+        " BY MX.EXAMPLE WITH esmtp ID QQ1234567",
+    ]
+    fast = [received.read_hop_and_ips(line) for line in lines]
+    monkeypatch.setattr(received, "_ASCII_PATTERNS", received._PATTERNS)
+    assert fast == [received.read_hop_and_ips(line) for line in lines]
+    assert any(hop.from_ip for hop, _ips in fast)
