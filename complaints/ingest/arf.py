@@ -182,7 +182,7 @@ def _header_blocks(lines: list[str]) -> list[list[str]]:
     current: list[str] = []
     padded = [*lines, ""]
     for number, line in enumerate(padded):
-        match = _HEADER_LINE.match(line)
+        match = _header_line(line)
         if match:
             current.append(f"{match.group(1)}: {match.group(2)}")
         elif current and (
@@ -204,13 +204,20 @@ def _header_follows(lines: list[str], start: int) -> bool:
     for line in lines[start : start + _UNFOLDED_LOOKAHEAD]:
         if not line.strip():
             return False
-        if _HEADER_LINE.match(line):
+        if _header_line(line):
             return True
     return False
 
 
+def _header_line(line: str) -> re.Match[str] | None:
+    """``_HEADER_LINE.match(line)``; a line without a colon is none (most
+    lines of a quoted message are body text)."""
+    return _HEADER_LINE.match(line) if ":" in line else None
+
+
 def _unquote(line: str) -> str:
-    return _QUOTE_PREFIX.sub("", line)
+    # Without a ">" there is no quote mark to take off.
+    return _QUOTE_PREFIX.sub("", line) if ">" in line else line
 
 
 # The header labels mail clients write above a forwarded message in their own
@@ -238,6 +245,8 @@ _LOCAL_LABEL_RE = re.compile(
 
 
 def _localised(line: str) -> str:
+    if ":" not in line:
+        return line  # every label ends with one
     match = _LOCAL_LABEL_RE.match(line)
     if not match:
         return line
@@ -275,7 +284,7 @@ def looks_like_complaint(text: str) -> bool:
     Header lines and addresses are ignored: "abuse@..." is not a complaint.
     """
     prose = "\n".join(
-        line for line in text[:20000].split("\n") if not _HEADER_LINE.match(line)
+        line for line in text[:20000].split("\n") if not _header_line(line)
     )
     return bool(COMPLAINT_WORDS_RE.search(parse.ADDRESS_RE.sub(" ", prose)))
 

@@ -344,7 +344,10 @@ def _evidence(lines: tuple[str, ...], address: str) -> str | None:
 
 def _global_diagnostic(lines: tuple[str, ...]) -> str | None:
     """The first line that states a reason (for formats listing it once)."""
-    usable = [line for line in lines if not _HEADERISH_RE.match(line)]
+    # Every header-like line has a colon.
+    usable = [
+        line for line in lines if ":" not in line or not _HEADERISH_RE.match(line)
+    ]
     for test in (status.find_status, _REPLY_LEAD_RE.match, status.match_reason):
         for line in usable:
             if test(line):

@@ -419,6 +419,11 @@ def _match_reason(
     stage_text: str | None = None,
 ) -> Match | None:
     text = text[:2000].lower()
+    starts = word_starts(text)
+    # Every phrase, English or not, opens with a word character: a text
+    # without one (a blank line, a rule of dashes) names no reason.
+    if not starts:
+        return None
     context = context[:2000].lower()
     if status is None:
         found = _STATUS_RE.search(text)
@@ -430,7 +435,6 @@ def _match_reason(
         read = LazyStage(text if stage_text is None else stage_text)
     elif stage == NO_STAGE:
         read = None
-    starts = word_starts(text)
     # Only the rules whose phrases can start in the text are tried.
     rule = _INDEX.first(text, starts, read, subject, context)
     if rule is not None:

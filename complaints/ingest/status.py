@@ -175,7 +175,8 @@ def find_status(text: str | None) -> str | None:
 
     Success codes are ignored in free text: "2.0.12" there is a version.
     """
-    if not text:
+    # A code has two dots: most lines of a notice have none.
+    if not text or "." not in text:
         return None
     for match in STATUS_RE.finditer(text):
         if match.group(1) != "2":
