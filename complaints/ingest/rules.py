@@ -42,7 +42,16 @@ _STAGE_WORDS = {
     # Each branch of the DATA and MAIL patterns holds one of these: "message"
     # and "mail" alone are in most replies, these in few.
     DATA: (
-        "after",
+        # "after" alone is in most replies ("after RCPT TO"): these are the
+        # ways the pattern's "after" branches go on.
+        "after the",
+        "after end of",
+        "after pipelined",
+        "after data",
+        "after message",
+        "after body",
+        "after sending",
+        "after bdat",
         "end of data",
         "in reply to",
         "during",
@@ -51,7 +60,13 @@ _STAGE_WORDS = {
         "message content rejected",
     ),
     RCPT: ("rcpt",),
-    MAIL: ("mail from", "after", "in reply to mail", ">>> mail"),
+    MAIL: (
+        "mail from",
+        "after mail",
+        "after pipelined mail",
+        "in reply to mail",
+        ">>> mail",
+    ),
     HELO: ("helo", "ehlo"),
     CONNECT: ("connect", "greeting", "banner"),
 }
@@ -99,6 +114,22 @@ class LazyStage:
             self._stage, self._is_read = smtp_stage(self._text), True
         return self._stage
 
+    def get_if(self, words: re.Pattern[str]) -> str | None:
+        """``get()`` when ``words`` (the words of the stages a rule is limited
+        to) occur in the text, else None without reading it: ``smtp_stage``
+        names no stage whose words are absent. A rule limited to MAIL FROM
+        and HELO matches nearly every reply's phrases, so this is asked of
+        most texts, and most name neither."""
+        if self._is_read or words.search(self._text) is not None:
+            return self.get()
+        return None
+
+
+def stage_words(stages: frozenset[str]) -> re.Pattern[str]:
+    """The words of ``stages`` (``_STAGE_WORDS``) as one pattern of literals."""
+    words = [word for stage in sorted(stages) for word in _STAGE_WORDS[stage]]
+    return re.compile("|".join(map(re.escape, words)))
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -127,6 +158,8 @@ class Rule:
     vetoed: Phrases | None = field(init=False, repr=False, compare=False)
     # No stage, subject or required word limits where the rule applies.
     anywhere: bool = field(init=False, repr=False, compare=False)
+    # The words of ``stages`` (see ``LazyStage.get_if``).
+    stage_words: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         found = _compile(self.phrases)
@@ -138,6 +171,11 @@ class Rule:
         set_(self, "vetoed", vetoed)
         set_(self, "veto", vetoed.guarded if vetoed else None)
         set_(self, "need", either(self.requires))
+        set_(
+            self,
+            "stage_words",
+            stage_words(self.stages) if self.stages is not None else None,
+        )
         set_(
             self,
             "anywhere",
@@ -202,7 +240,7 @@ class Rule:
             return True
         if self.stages is not None:
             if isinstance(stage, LazyStage):
-                stage = stage.get()
+                stage = stage.get_if(self.stage_words)  # type: ignore[arg-type]
             if stage in self.stages:
                 return True
         return self.need is not None and bool(

@@ -30,6 +30,13 @@ def test_each_stages_words_are_in_every_text_its_pattern_matches(probe_texts):
         "554 rejected after bdat",
         "421 greeting refused while connected to mx",
         "550 helo name invalid",
+        # Each way an "after" branch of the DATA and MAIL patterns goes on.
+        *(
+            f"550 {after} {middle}{what} x"
+            for after in ("after", "after the", "after sending", "after sending the")
+            for middle in ("", "end of ", "pipelined ", "the end of ")
+            for what in ("data", "message", "body", "mail", "bdat", "rcpt to")
+        ),
     ]
     for text in texts:
         lowered = text.lower()
@@ -59,3 +66,13 @@ def test_guarded_vetoes_and_required_words_find_what_plain_ones_find(rule):
         plain = re.compile(rf"\b(?:{'|'.join(patterns)})")
         for line in LINES:
             assert same_matches(plain, guarded, line), line
+
+
+def test_a_lazy_stage_is_not_read_for_stages_whose_words_are_absent(monkeypatch):
+    reads = []
+    monkeypatch.setattr(rules, "smtp_stage", lambda text: reads.append(text) or None)
+    words = rules.stage_words(frozenset({rules.MAIL, rules.HELO}))
+    assert LazyStage("550 5.1.1 user unknown after rcpt to").get_if(words) is None
+    assert reads == []
+    LazyStage("550 5.7.1 rejected after mail from").get_if(words)
+    assert reads == ["550 5.7.1 rejected after mail from"]
