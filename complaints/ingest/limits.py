@@ -108,6 +108,12 @@ def _part_header_lines(raw: bytes, parts: int) -> int:
     bounded size."""
     if parts * _PART_HEAD_WINDOW // 2 <= MAX_PART_HEADERS:
         return 0  # too few parts to hold that many lines
+    # Each window below counts at most every line of the message: when that
+    # many windows cannot reach the limit, the count is not needed either
+    # (the common case: a few parts, a few dozen lines).
+    windows = min(raw.count(b"\n--"), MAX_PARTS * 2)
+    if windows * raw.count(b"\n") <= MAX_PART_HEADERS:
+        return 0
     total = 0
     at = raw.find(b"\n--")
     for _ in range(MAX_PARTS * 2):
