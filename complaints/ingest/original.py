@@ -190,7 +190,9 @@ _TRACE_NAME_RE = re.compile(r"^x-[a-z0-9-]*trace(?:-?id)?$", re.I)
 
 def _trace_like(msg: Message) -> str | None:
     for name in msg.keys()[:200]:
-        if _TRACE_NAME_RE.match(name):
+        # Every name the pattern takes holds "trace" (no other character folds
+        # to one of its letters); most names do not.
+        if "trace" in name.lower() and _TRACE_NAME_RE.match(name):
             value = parse.header(msg, name)
             if value and value.strip():
                 return value.strip()
