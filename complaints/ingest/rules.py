@@ -9,7 +9,6 @@ Nothing here knows any reason: the vocabulary and the rules are in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .prefilter import Phrases, Starts
@@ -210,8 +209,7 @@ class Rule:
         context: str = "",
         memo: dict[int, bool] | None = None,
     ) -> bool:
-        """``applies``, for a rule whose starts are known to be in ``starts``
-        (``RuleIndex.candidates`` yields only such rules)."""
+        """``applies``, for a rule whose starts are known to be in ``starts``."""
         key = id(self.found)
         found = memo.get(key) if memo is not None else None
         if found is None:
@@ -286,14 +284,6 @@ class RuleIndex:
             if rules[position].starts.may_match(starts):
                 mask |= 1 << position
         return mask
-
-    def candidates(self, starts: set[str]) -> Iterator[Rule]:
-        """The rules whose phrases may occur in a text with these starts."""
-        mask = self._mask(starts)
-        while mask:
-            lowest = mask & -mask
-            yield self.rules[lowest.bit_length() - 1]
-            mask ^= lowest
 
     def first(
         self,
