@@ -224,12 +224,15 @@ class Complaint(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
 
     reference = models.CharField(max_length=16, unique=True)
+    # No index of its own: complaint_one_per_inbound serves the lookups by
+    # message, and one index less is written for every complaint recorded.
     inbound = models.ForeignKey(
         InboundMessage,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="complaints",
+        db_index=False,
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     received_at = models.DateTimeField()
@@ -254,12 +257,14 @@ class Complaint(models.Model):
         blank=True,
         related_name="complaints",
     )
+    # Served by complaint_mailing_recent_idx (mailing, received_at).
     mailing = models.ForeignKey(
         Mailing,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="complaints",
+        db_index=False,
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.NEW)
     link_note = models.CharField(
@@ -357,8 +362,11 @@ class Complaint(models.Model):
 class Bounce(models.Model):
     """One failed recipient of one message, as a delivery report described it."""
 
+    # The lookups by message and by mailing use bounce_one_per_recipient
+    # (inbound, address) and bounce_mailing_idx (mailing, is_hard): no index of
+    # their own, written for every failed recipient.
     inbound = models.ForeignKey(
-        InboundMessage, on_delete=models.PROTECT, related_name="bounces"
+        InboundMessage, on_delete=models.PROTECT, related_name="bounces", db_index=False
     )
     received_at = models.DateTimeField()
     address = models.CharField(
@@ -387,7 +395,12 @@ class Bounce(models.Model):
         related_name="bounces",
     )
     mailing = models.ForeignKey(
-        Mailing, on_delete=models.PROTECT, null=True, blank=True, related_name="bounces"
+        Mailing,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bounces",
+        db_index=False,
     )
 
     class Meta:

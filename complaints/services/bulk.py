@@ -67,9 +67,7 @@ def _statement_for(model: type[models.Model], alias: str) -> tuple[str, tuple]:
     quote = db.ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(quote(f.column) for f in fields)
-    arrays = ", ".join(
-        f"%s::{_TYPE_MODIFIER.sub('', f.db_type(db))}[]" for f in fields
-    )
+    arrays = ", ".join(f"%s::{_TYPE_MODIFIER.sub('', f.db_type(db))}[]" for f in fields)
     pk = quote(model._meta.pk.column)
     statement = (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns})"  # noqa: S608  (the model's own names)
