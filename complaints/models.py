@@ -51,6 +51,9 @@ class InboundMessage(models.Model):
     is_cut = models.BooleanField(default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Claims by a drainer that never finished (its worker died mid-batch); back
+    # to 0 once the message is processed. See complaints/services/claims.py.
+    claims = models.PositiveSmallIntegerField(default=0, db_default=0)
     discarded_at = models.DateTimeField(null=True, blank=True)
     discarded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -82,6 +85,20 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.channel} {self.state} {self.sha256[:12]}"
+
+
+class InboundClaim(models.Model):
+    """A batch of pending messages a drainer took, committed before it is
+    processed and deleted by the batch's own commit (services/claims.py)."""
+
+    inbound_ids = models.JSONField()
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["claimed_at"], name="inboundclaim_at_idx")]
+
+    def __str__(self) -> str:
+        return f"claim of {len(self.inbound_ids)} at {self.claimed_at:%H:%M:%S}"
 
 
 class Mailing(models.Model):
