@@ -214,6 +214,14 @@ ABUSE_INGEST_DRAIN_SECONDS = env.float("ABUSE_INGEST_DRAIN_SECONDS", default=60.
 # caches) per handful of messages costs more than the messages.
 ABUSE_INGEST_LINGER_SECONDS = env.float("ABUSE_INGEST_LINGER_SECONDS", default=0.2)
 ABUSE_INGEST_IDLE_SECONDS = env.float("ABUSE_INGEST_IDLE_SECONDS", default=2.0)
+# A batch is claimed (committed) before it is processed; a claim its worker
+# has not finished after this long, with no transaction holding it, belongs to
+# a worker that died (killed for memory or time): its messages are claimed again,
+# each alone, and one claimed this many times without finishing is marked failed.
+ABUSE_INGEST_CLAIM_LEASE_SECONDS = env.float(
+    "ABUSE_INGEST_CLAIM_LEASE_SECONDS", default=60.0
+)
+ABUSE_INGEST_MAX_CLAIMS = env.int("ABUSE_INGEST_MAX_CLAIMS", default=3)
 # Largest message accepted by the HTTP ingest endpoint and the public form.
 ABUSE_INGEST_MAX_BYTES = env.int("ABUSE_INGEST_MAX_BYTES", default=25 * 1024 * 1024)
 ABUSE_REPORT_MAX_BYTES = env.int("ABUSE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)

@@ -51,6 +51,9 @@ class InboundMessage(models.Model):
     is_cut = models.BooleanField(default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Claims by a drainer that never finished (its worker died mid-batch); back
+    # to 0 once the message is processed. See complaints/services/claims.py.
+    claims = models.PositiveSmallIntegerField(default=0, db_default=0)
     discarded_at = models.DateTimeField(null=True, blank=True)
     discarded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -82,6 +85,20 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.channel} {self.state} {self.sha256[:12]}"
+
+
+class InboundClaim(models.Model):
+    """A batch of pending messages a drainer took, committed before it is
+    processed and deleted by the batch's own commit (services/claims.py)."""
+
+    inbound_ids = models.JSONField()
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["claimed_at"], name="inboundclaim_at_idx")]
+
+    def __str__(self) -> str:
+        return f"claim of {len(self.inbound_ids)} at {self.claimed_at:%H:%M:%S}"
 
 
 class Mailing(models.Model):
@@ -224,12 +241,15 @@ class Complaint(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
 
     reference = models.CharField(max_length=16, unique=True)
+    # No index of its own: complaint_one_per_inbound serves the lookups by
+    # message, and one index less is written for every complaint recorded.
     inbound = models.ForeignKey(
         InboundMessage,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="complaints",
+        db_index=False,
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     received_at = models.DateTimeField()
@@ -254,12 +274,14 @@ class Complaint(models.Model):
         blank=True,
         related_name="complaints",
     )
+    # Served by complaint_mailing_recent_idx (mailing, received_at).
     mailing = models.ForeignKey(
         Mailing,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="complaints",
+        db_index=False,
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.NEW)
     link_note = models.CharField(
@@ -357,8 +379,11 @@ class Complaint(models.Model):
 class Bounce(models.Model):
     """One failed recipient of one message, as a delivery report described it."""
 
+    # The lookups by message and by mailing use bounce_one_per_recipient
+    # (inbound, address) and bounce_mailing_idx (mailing, is_hard): no index of
+    # their own, written for every failed recipient.
     inbound = models.ForeignKey(
-        InboundMessage, on_delete=models.PROTECT, related_name="bounces"
+        InboundMessage, on_delete=models.PROTECT, related_name="bounces", db_index=False
     )
     received_at = models.DateTimeField()
     address = models.CharField(
@@ -387,7 +412,12 @@ class Bounce(models.Model):
         related_name="bounces",
     )
     mailing = models.ForeignKey(
-        Mailing, on_delete=models.PROTECT, null=True, blank=True, related_name="bounces"
+        Mailing,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bounces",
+        db_index=False,
     )
 
     class Meta:

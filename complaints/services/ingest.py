@@ -37,7 +37,7 @@ from complaints.ingest.autoreply import OWN_MARKER_HEADER
 from complaints.ingest.parse import header_block
 from complaints.ingest.sanitize import report_db_safe, text_db_safe
 from complaints.models import InboundMessage, Mailing
-from complaints.services import linking, notices, recording
+from complaints.services import claims, linking, notices, recording
 from complaints.services import strikes as strike_services
 from complaints.services.wakeup import inbound_wake
 
@@ -319,10 +319,22 @@ def inbound_process_many(
 def inbound_process_next(*, limit: int, now: datetime | None = None) -> dict[int, str]:
     """Claim the oldest ``limit`` pending messages that no other worker holds and
     process them as ``inbound_process_many`` does; return the new state of each.
-    An empty answer means nothing was left to claim."""
+    An empty answer means nothing was left to claim.
+
+    The claim is committed before the batch (``claims``): a batch whose worker
+    dies is taken over later, its messages one at a time, and a message that
+    keeps killing workers ends failed instead of stalling the queue. When the
+    batch falls back to one message at a time, its claim is left to expire:
+    by then nothing it names is pending."""
     now = now or timezone.now()
+    claim = claims.inbound_claim(limit=limit, now=now)
+    if claim is None:
+        return {}
     return _process_guarded(
-        lambda claimed: _process_batch(now, claimed, limit=limit), now
+        lambda claimed: _process_batch(
+            now, claimed, inbound_ids=claim.inbound_ids, claim=claim
+        ),
+        now,
     )
 
 
@@ -366,6 +378,7 @@ def _mark_failed(inbound_id: int, now: datetime, error: str) -> dict[int, str]:
         state=InboundMessage.State.FAILED,
         error=error,
         processed_at=now,
+        claims=0,
     )
     return {inbound_id: InboundMessage.State.FAILED} if updated else {}
 
@@ -374,21 +387,24 @@ def _process_batch(
     now: datetime,
     claimed: list[int],
     *,
-    inbound_ids: list[int] | None = None,
-    limit: int | None = None,
+    inbound_ids: list[int],
+    claim: claims.Claim | None = None,
 ) -> dict[int, str]:
     with transaction.atomic():
+        if claim is not None and not claims.inbound_claim_hold(claim):
+            return {}
         # Rows another worker holds are skipped, not waited for: it is
         # processing them, and the state guard turns them away once it commits.
+        # Claimed rows are ours: another drainer's claim may hold them for a
+        # moment (it looks, then lets go of what a claim names), so we wait.
         pending = InboundMessage.objects.select_for_update(
-            skip_locked=True, no_key=True
-        ).filter(state=InboundMessage.State.PENDING)
-        if inbound_ids is not None:
-            pending = pending.filter(pk__in=inbound_ids)
-        pending = pending.order_by("pk")
-        inbounds = list(pending[:limit] if limit is not None else pending)
+            skip_locked=claim is None, no_key=True
+        ).filter(state=InboundMessage.State.PENDING, pk__in=inbound_ids)
+        inbounds = list(pending.order_by("pk"))
         claimed.extend(inbound.pk for inbound in inbounds)
         if not inbounds:
+            if claim is not None:  # another worker took them meanwhile
+                claims.inbound_claim_done(claim)
             return {}
         items = []
         for inbound in inbounds:
@@ -397,6 +413,8 @@ def _process_batch(
                 items.append(item)
         mailing_ids = _record(items)
         _states_save(inbounds, now)
+        if claim is not None:
+            claims.inbound_claim_done(claim)
     # After the commit, in transactions of its own: the policy locks subscriber
     # then mailing, the order staff's clicks use; inside the batch it would hold
     # mailing locks while waiting for subscribers. A crash in between is
@@ -419,6 +437,7 @@ def _states_save(inbounds: list[InboundMessage], now: datetime) -> None:
             is_cut=is_cut,
             processed_at=now,
             attempts=F("attempts") + 1,
+            claims=0,
         )
 
 

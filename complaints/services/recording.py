@@ -29,7 +29,7 @@ from complaints.ingest.webform import (
 )
 from complaints.linking import grouping
 from complaints.models import Bounce, Complaint, InboundMessage, Mailing
-from complaints.services import linking, notices
+from complaints.services import bulk, linking, notices
 
 # Unambiguous characters for references people read out on the phone.
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -292,31 +292,32 @@ def complaints_record(items: list[Item], tally: Tally) -> None:
     for item in items:
         complaint = _complaint(item)
         key = (
-            complaint.message_id,
-            complaint.complainant_email,
-            complaint.original_recipient,
+            complaint["message_id"],
+            complaint["complainant_email"],
+            complaint["original_recipient"],
         )
-        is_repeat = (
-            complaint.report_fingerprint
-            and complaint.report_fingerprint in seen_fingerprints
-        ) or (
-            complaint.channel != Complaint.Channel.FEEDBACK_LOOP
-            and complaint.message_id
-            and complaint.complainant_email
+        fingerprint = complaint["report_fingerprint"]
+        is_repeat = (fingerprint and fingerprint in seen_fingerprints) or (
+            complaint["channel"] != Complaint.Channel.FEEDBACK_LOOP
+            and complaint["message_id"]
+            and complaint["complainant_email"]
             and key in seen_keys
         )
+        mailing_id = complaint["mailing_id"]
         if is_repeat:
-            complaint.state = Complaint.State.DUPLICATE
-        elif complaint.mailing_id:
-            complaint.state = Complaint.State.LINKED
-            tally.complaints[complaint.mailing_id] += 1
-            tally.seen[complaint.mailing_id].append(item.at)
+            complaint["state"] = Complaint.State.DUPLICATE
+        elif mailing_id:
+            complaint["state"] = Complaint.State.LINKED
+            tally.complaints[mailing_id] += 1
+            tally.seen[mailing_id].append(item.at)
         seen_keys.add(key)
-        if complaint.report_fingerprint:
-            seen_fingerprints.add(complaint.report_fingerprint)
+        if fingerprint:
+            seen_fingerprints.add(fingerprint)
         rows.append(complaint)
-    Complaint.objects.bulk_create(rows)
-    to_acknowledge = [c.pk for c in rows if c.needs_acknowledgment]
+    ids = bulk.rows_insert(Complaint, rows)
+    to_acknowledge = [
+        pk for pk, row in zip(ids, rows, strict=True) if row["needs_acknowledgment"]
+    ]
     if to_acknowledge:
         # Mail goes out from its own job: a slow SMTP server must not hold up
         # the ingest, and a failed send is retried without reprocessing.
@@ -406,12 +407,13 @@ def _already_reported(
     return known, keys
 
 
-def _complaint(item: Item) -> Complaint:
+def _complaint(item: Item) -> dict:
+    """The complaint's row, as ``bulk.rows_insert`` takes it."""
     report, original = item.report, item.original
     rcpt = original.rcpt_to[0] if original.rcpt_to else (original.to or "")
     channel = _channel(item.inbound, report)
     complainant_email = (report.reporter or "")[:254]
-    return Complaint(
+    return dict(
         inbound_id=item.inbound.pk,
         reference=_reference_for(item.inbound),
         channel=channel,
@@ -507,12 +509,12 @@ def bounces_record(items: list[Item], tally: Tally) -> None:
                 counter[item.mailing_id] += 1
         if item.mailing_id is not None and seen:
             tally.seen[item.mailing_id].append(item.at)
-    Bounce.objects.bulk_create(rows)
+    bulk.rows_insert(Bounce, rows)
 
 
-def _bounce(item: Item, recipient, address: str) -> Bounce:
+def _bounce(item: Item, recipient, address: str) -> dict:
     code = recipient.reply_code
-    return Bounce(
+    return dict(
         inbound_id=item.inbound.pk,
         received_at=item.inbound.received_at,
         address=address,
