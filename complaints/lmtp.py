@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import MISSING, syntax
+from aiosmtpd.smtp import BOGUS_LIMIT, MISSING, syntax
 from django.conf import settings
 from django.db import (
     DatabaseError,
@@ -45,6 +45,8 @@ from complaints.models import InboundMessage
 from complaints.services import inbound_store_many
 
 logger = logging.getLogger(__name__)
+# aiosmtpd's logger: its own messages from the command loop below go there.
+mail_log = logging.getLogger("mail.log")
 
 REPLY_STORED = "250 2.0.0 Stored as #{pk}"
 REPLY_ALREADY_STORED = "250 2.0.0 Already stored as #{pk}"
@@ -178,6 +180,127 @@ class DeskLMTP(LMTP):
         super().__init__(*args, data_size_limit=max_bytes, **kwargs)
         self._replies_due = 0
         self._replies: list[bytes] = []
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """Move the idle deadline on. aiosmtpd cancels and re-arms a timer at
+        every command, a heap push each and a heap full of cancelled timers;
+        here one timer waits and, when it fires, looks at the deadline."""
+        deadline = self.loop.time() + (duration or self._timeout_duration)
+        self._idle_deadline = deadline
+        handle = self._timeout_handle
+        if handle is None or handle.cancelled() or handle.when() > deadline:
+            if handle is not None:
+                handle.cancel()
+            self._timeout_handle = self.loop.call_at(deadline, self._idle_check)
+
+    def _idle_check(self) -> None:
+        if self.loop.time() < self._idle_deadline:
+            self._timeout_handle = self.loop.call_at(
+                self._idle_deadline, self._idle_check
+            )
+            return
+        self._timeout_cb()
+
+    async def _handle_client(self) -> None:
+        """aiosmtpd's command loop, less what this server never enables (PROXY,
+        TLS, AUTH, call limits: with any of them on, aiosmtpd's own loop runs)
+        and less its per-line debug logging, which formatted and sanitised
+        every line before the logger dropped it. Same replies, same order."""
+        if (
+            self._proxy_timeout is not None
+            or self.tls_context
+            or self._enforce_call_limit
+            or self._auth_required
+        ):
+            await super()._handle_client()
+            return
+        await self.push(f"220 {self.hostname} {self.__ident__}")
+        bogus_budget = BOGUS_LIMIT
+        reader = self._reader
+        while self.transport is not None:
+            try:
+                try:
+                    line = await reader.readuntil()
+                except asyncio.LimitOverrunError as error:
+                    await self._skip_long_line(error.consumed)
+                    await self.push("500 Command line too long")
+                    continue
+                line = line.rstrip(b"\r\n")
+                if not line:
+                    await self.push("500 Error: bad syntax")
+                    continue
+                command_bytes, _, arg_bytes = line.partition(b" ")
+                try:
+                    command = command_bytes.upper().decode("ascii")
+                except UnicodeDecodeError:
+                    await self.push("500 Error: bad syntax")
+                    continue
+                arg = None
+                if arg_bytes:
+                    arg_bytes = arg_bytes.strip()
+                    if self.enable_SMTPUTF8:
+                        arg = str(arg_bytes, "utf-8", "surrogateescape")
+                    else:
+                        try:
+                            arg = str(arg_bytes, "ascii", "strict")
+                        except UnicodeDecodeError:
+                            await self.push("500 Error: strict ASCII mode")
+                            continue
+                limit = (
+                    self.command_size_limits[command]
+                    if self.session.extended_smtp
+                    else self.command_size_limit
+                )
+                if len(line) > limit:
+                    await self.push("500 Command line too long")
+                    continue
+                method = self._smtp_methods.get(command)
+                if method is None:
+                    mail_log.warning("%r unrecognised: %s", self.session.peer, command)
+                    bogus_budget -= 1
+                    if bogus_budget < 1:
+                        mail_log.warning(
+                            "%r too many bogus commands", self.session.peer
+                        )
+                        await self.push(
+                            "502 5.5.1 Too many unrecognized commands, goodbye."
+                        )
+                        self.transport.close()
+                        continue
+                    await self.push(f'500 Error: command "{command}" not recognized')
+                    continue
+                self._reset_timeout()
+                await method(arg)
+            except (asyncio.CancelledError, ConnectionResetError):
+                mail_log.info(
+                    "%r Connection lost during _handle_client()", self.session.peer
+                )
+                self._writer.close()
+                raise
+            except Exception as error:  # noqa: BLE001 - answered as aiosmtpd does
+                await self.push(await self._describe_error(error))
+
+    async def _skip_long_line(self, consumed: int) -> None:
+        """Read past a command line longer than the stream limit."""
+        await self._reader.read(consumed)
+        while True:
+            try:
+                await self._reader.readuntil()
+                return
+            except asyncio.LimitOverrunError as error:
+                await self._reader.read(error.consumed)
+
+    async def _describe_error(self, error: Exception) -> str:
+        try:
+            return await self.handle_exception(error)
+        except Exception as inner:  # noqa: BLE001 - as aiosmtpd answers it
+            try:
+                mail_log.exception(
+                    "%r Exception in handle_exception()", self.session.peer
+                )
+                return f"500 Error: ({inner.__class__.__name__}) {inner}"
+            except Exception:  # noqa: BLE001
+                return "500 Error: Cannot describe error"
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """The plain paths MTAs send are read with one pattern; anything else
