@@ -62,6 +62,11 @@ FLUSH_AT_ONCE = ("221", "421")
 # One transaction stores at most this many messages, or this many bytes.
 GROUP_MAX_MESSAGES = 200
 GROUP_MAX_BYTES = 32 * 1024 * 1024
+# When a transaction ends, the next one waits at most this long for the
+# messages of the connections still delivering (see StoreHandler._is_due).
+GROUP_LINGER_SECONDS = 0.005
+# A connection answered this recently is taken to be still delivering.
+DELIVERING_SECONDS = 0.5
 # The end of DATA is a line holding one dot; a line that starts with a dot was
 # sent with that dot doubled (RFC 5321, 4.5.2).
 DATA_END = b".\r\n"
@@ -105,6 +110,11 @@ class StoreHandler:
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        # The open connections (DeskLMTP adds and removes itself), and when a
+        # store thread last came free.
+        self.sessions: set[DeskLMTP] = set()
+        self.free_since = 0.0
+        self._linger: asyncio.TimerHandle | None = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd's hook name
         """LHLO's answer with PIPELINING (RFC 2920): Postfix's LMTP client then
@@ -130,6 +140,8 @@ class StoreHandler:
         """Start a transaction for what waits, while a thread is free; what comes
         meanwhile waits for the next one."""
         while self.waiting and self.in_flight < self.threads:
+            if not self._is_due():
+                return
             group, size = [], 0
             while self.waiting and len(group) < GROUP_MAX_MESSAGES:
                 if group and size + len(self.waiting[0][0]) > GROUP_MAX_BYTES:
@@ -140,6 +152,35 @@ class StoreHandler:
             task = asyncio.get_running_loop().create_task(self._commit(group))
             self.running.add(task)
             task.add_done_callback(self.running.discard)
+
+    def _is_due(self) -> bool:
+        """Whether the next transaction starts now, or waits a little for more.
+
+        With one thread and N connections each waiting for its answer, groups
+        would alternate between the connections answered by the last commit
+        and the others, N/2 messages each, a commit (its fsync, its round
+        trips, its wake-up) for every N/2. So when a thread comes free, the
+        next group waits up to GROUP_LINGER_SECONDS for every connection still
+        delivering (in a transaction, or answered within DELIVERING_SECONDS)
+        to have its message in, as PostgreSQL's commit_delay waits for
+        sibling transactions. A lone sender never waits: its message is all
+        there is to expect."""
+        loop = asyncio.get_running_loop()
+        until = self.free_since + GROUP_LINGER_SECONDS
+        now = loop.time()
+        if now >= until or len(self.waiting) >= self._delivering(now):
+            return True
+        if self._linger is None:
+            self._linger = loop.call_at(until, self._linger_over)
+        return False
+
+    def _linger_over(self) -> None:
+        self._linger = None
+        self._start_groups()
+
+    def _delivering(self, now: float) -> int:
+        since = now - DELIVERING_SECONDS
+        return sum(1 for session in self.sessions if session.is_delivering(since))
 
     async def _commit(self, group: list[tuple[bytes, asyncio.Future]]) -> None:
         loop = asyncio.get_running_loop()
@@ -160,6 +201,7 @@ class StoreHandler:
             replies = [REPLY_TRY_LATER] * len(group)
         finally:
             self.in_flight -= 1
+            self.free_since = loop.time()
         for (_, answer), reply in zip(group, replies, strict=True):
             if not answer.done():  # its client may have gone meanwhile
                 answer.set_result(reply)
@@ -180,6 +222,20 @@ class DeskLMTP(LMTP):
         super().__init__(*args, data_size_limit=max_bytes, **kwargs)
         self._replies_due = 0
         self._replies: list[bytes] = []
+        self.answered_at = 0.0
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self.event_handler.sessions.add(self)
+
+    def connection_lost(self, error) -> None:
+        self.event_handler.sessions.discard(self)
+        super().connection_lost(error)
+
+    def is_delivering(self, since: float) -> bool:
+        """In a mail transaction, or answered the end of one after ``since``."""
+        envelope = self.envelope
+        return self.answered_at > since or bool(envelope and envelope.mail_from)
 
     def _reset_timeout(self, duration: float | None = None) -> None:
         """Move the idle deadline on. aiosmtpd cancels and re-arms a timer at
@@ -339,6 +395,7 @@ class DeskLMTP(LMTP):
                 return
             self.envelope.content = self.envelope.original_content = content
             status = await self._call_handler_hook("DATA")
+            self.answered_at = self.loop.time()
             self._set_post_data_state()
             await self.push("250 OK" if status is MISSING else status)
         finally:
