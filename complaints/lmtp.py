@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import MISSING, syntax
+from aiosmtpd.smtp import BOGUS_LIMIT, MISSING, syntax
 from django.conf import settings
 from django.db import (
     DatabaseError,
@@ -45,6 +45,8 @@ from complaints.models import InboundMessage
 from complaints.services import inbound_store_many
 
 logger = logging.getLogger(__name__)
+# aiosmtpd's logger: its own messages from the command loop below go there.
+mail_log = logging.getLogger("mail.log")
 
 REPLY_STORED = "250 2.0.0 Stored as #{pk}"
 REPLY_ALREADY_STORED = "250 2.0.0 Already stored as #{pk}"
@@ -60,6 +62,11 @@ FLUSH_AT_ONCE = ("221", "421")
 # One transaction stores at most this many messages, or this many bytes.
 GROUP_MAX_MESSAGES = 200
 GROUP_MAX_BYTES = 32 * 1024 * 1024
+# When a transaction ends, the next one waits at most this long for the
+# messages of the connections still delivering (see StoreHandler._is_due).
+GROUP_LINGER_SECONDS = 0.005
+# A connection answered this recently is taken to be still delivering.
+DELIVERING_SECONDS = 0.5
 # The end of DATA is a line holding one dot; a line that starts with a dot was
 # sent with that dot doubled (RFC 5321, 4.5.2).
 DATA_END = b".\r\n"
@@ -103,6 +110,11 @@ class StoreHandler:
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        # The open connections (DeskLMTP adds and removes itself), and when a
+        # store thread last came free.
+        self.sessions: set[DeskLMTP] = set()
+        self.free_since = 0.0
+        self._linger: asyncio.TimerHandle | None = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd's hook name
         """LHLO's answer with PIPELINING (RFC 2920): Postfix's LMTP client then
@@ -128,6 +140,8 @@ class StoreHandler:
         """Start a transaction for what waits, while a thread is free; what comes
         meanwhile waits for the next one."""
         while self.waiting and self.in_flight < self.threads:
+            if not self._is_due():
+                return
             group, size = [], 0
             while self.waiting and len(group) < GROUP_MAX_MESSAGES:
                 if group and size + len(self.waiting[0][0]) > GROUP_MAX_BYTES:
@@ -138,6 +152,35 @@ class StoreHandler:
             task = asyncio.get_running_loop().create_task(self._commit(group))
             self.running.add(task)
             task.add_done_callback(self.running.discard)
+
+    def _is_due(self) -> bool:
+        """Whether the next transaction starts now, or waits a little for more.
+
+        With one thread and N connections each waiting for its answer, groups
+        would alternate between the connections answered by the last commit
+        and the others, N/2 messages each, a commit (its fsync, its round
+        trips, its wake-up) for every N/2. So when a thread comes free, the
+        next group waits up to GROUP_LINGER_SECONDS for every connection still
+        delivering (in a transaction, or answered within DELIVERING_SECONDS)
+        to have its message in, as PostgreSQL's commit_delay waits for
+        sibling transactions. A lone sender never waits: its message is all
+        there is to expect."""
+        loop = asyncio.get_running_loop()
+        until = self.free_since + GROUP_LINGER_SECONDS
+        now = loop.time()
+        if now >= until or len(self.waiting) >= self._delivering(now):
+            return True
+        if self._linger is None:
+            self._linger = loop.call_at(until, self._linger_over)
+        return False
+
+    def _linger_over(self) -> None:
+        self._linger = None
+        self._start_groups()
+
+    def _delivering(self, now: float) -> int:
+        since = now - DELIVERING_SECONDS
+        return sum(1 for session in self.sessions if session.is_delivering(since))
 
     async def _commit(self, group: list[tuple[bytes, asyncio.Future]]) -> None:
         loop = asyncio.get_running_loop()
@@ -158,6 +201,7 @@ class StoreHandler:
             replies = [REPLY_TRY_LATER] * len(group)
         finally:
             self.in_flight -= 1
+            self.free_since = loop.time()
         for (_, answer), reply in zip(group, replies, strict=True):
             if not answer.done():  # its client may have gone meanwhile
                 answer.set_result(reply)
@@ -178,6 +222,141 @@ class DeskLMTP(LMTP):
         super().__init__(*args, data_size_limit=max_bytes, **kwargs)
         self._replies_due = 0
         self._replies: list[bytes] = []
+        self.answered_at = 0.0
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self.event_handler.sessions.add(self)
+
+    def connection_lost(self, error) -> None:
+        self.event_handler.sessions.discard(self)
+        super().connection_lost(error)
+
+    def is_delivering(self, since: float) -> bool:
+        """In a mail transaction, or answered the end of one after ``since``."""
+        envelope = self.envelope
+        return self.answered_at > since or bool(envelope and envelope.mail_from)
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """Move the idle deadline on. aiosmtpd cancels and re-arms a timer at
+        every command, a heap push each and a heap full of cancelled timers;
+        here one timer waits and, when it fires, looks at the deadline."""
+        deadline = self.loop.time() + (duration or self._timeout_duration)
+        self._idle_deadline = deadline
+        handle = self._timeout_handle
+        if handle is None or handle.cancelled() or handle.when() > deadline:
+            if handle is not None:
+                handle.cancel()
+            self._timeout_handle = self.loop.call_at(deadline, self._idle_check)
+
+    def _idle_check(self) -> None:
+        if self.loop.time() < self._idle_deadline:
+            self._timeout_handle = self.loop.call_at(
+                self._idle_deadline, self._idle_check
+            )
+            return
+        self._timeout_cb()
+
+    async def _handle_client(self) -> None:
+        """aiosmtpd's command loop, less what this server never enables (PROXY,
+        TLS, AUTH, call limits: with any of them on, aiosmtpd's own loop runs)
+        and less its per-line debug logging, which formatted and sanitised
+        every line before the logger dropped it. Same replies, same order."""
+        if (
+            self._proxy_timeout is not None
+            or self.tls_context
+            or self._enforce_call_limit
+            or self._auth_required
+        ):
+            await super()._handle_client()
+            return
+        await self.push(f"220 {self.hostname} {self.__ident__}")
+        bogus_budget = BOGUS_LIMIT
+        reader = self._reader
+        while self.transport is not None:
+            try:
+                try:
+                    line = await reader.readuntil()
+                except asyncio.LimitOverrunError as error:
+                    await self._skip_long_line(error.consumed)
+                    await self.push("500 Command line too long")
+                    continue
+                line = line.rstrip(b"\r\n")
+                if not line:
+                    await self.push("500 Error: bad syntax")
+                    continue
+                command_bytes, _, arg_bytes = line.partition(b" ")
+                try:
+                    command = command_bytes.upper().decode("ascii")
+                except UnicodeDecodeError:
+                    await self.push("500 Error: bad syntax")
+                    continue
+                arg = None
+                if arg_bytes:
+                    arg_bytes = arg_bytes.strip()
+                    if self.enable_SMTPUTF8:
+                        arg = str(arg_bytes, "utf-8", "surrogateescape")
+                    else:
+                        try:
+                            arg = str(arg_bytes, "ascii", "strict")
+                        except UnicodeDecodeError:
+                            await self.push("500 Error: strict ASCII mode")
+                            continue
+                limit = (
+                    self.command_size_limits[command]
+                    if self.session.extended_smtp
+                    else self.command_size_limit
+                )
+                if len(line) > limit:
+                    await self.push("500 Command line too long")
+                    continue
+                method = self._smtp_methods.get(command)
+                if method is None:
+                    mail_log.warning("%r unrecognised: %s", self.session.peer, command)
+                    bogus_budget -= 1
+                    if bogus_budget < 1:
+                        mail_log.warning(
+                            "%r too many bogus commands", self.session.peer
+                        )
+                        await self.push(
+                            "502 5.5.1 Too many unrecognized commands, goodbye."
+                        )
+                        self.transport.close()
+                        continue
+                    await self.push(f'500 Error: command "{command}" not recognized')
+                    continue
+                self._reset_timeout()
+                await method(arg)
+            except (asyncio.CancelledError, ConnectionResetError):
+                mail_log.info(
+                    "%r Connection lost during _handle_client()", self.session.peer
+                )
+                self._writer.close()
+                raise
+            except Exception as error:  # noqa: BLE001 - answered as aiosmtpd does
+                await self.push(await self._describe_error(error))
+
+    async def _skip_long_line(self, consumed: int) -> None:
+        """Read past a command line longer than the stream limit."""
+        await self._reader.read(consumed)
+        while True:
+            try:
+                await self._reader.readuntil()
+                return
+            except asyncio.LimitOverrunError as error:
+                await self._reader.read(error.consumed)
+
+    async def _describe_error(self, error: Exception) -> str:
+        try:
+            return await self.handle_exception(error)
+        except Exception as inner:  # noqa: BLE001 - as aiosmtpd answers it
+            try:
+                mail_log.exception(
+                    "%r Exception in handle_exception()", self.session.peer
+                )
+                return f"500 Error: ({inner.__class__.__name__}) {inner}"
+            except Exception:  # noqa: BLE001
+                return "500 Error: Cannot describe error"
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """The plain paths MTAs send are read with one pattern; anything else
@@ -216,6 +395,7 @@ class DeskLMTP(LMTP):
                 return
             self.envelope.content = self.envelope.original_content = content
             status = await self._call_handler_hook("DATA")
+            self.answered_at = self.loop.time()
             self._set_post_data_state()
             await self.push("250 OK" if status is MISSING else status)
         finally:

@@ -111,26 +111,54 @@ def inbound_store_many(*, raws: list[bytes], channel: str) -> list[tuple[int, bo
     new: dict[str, bytes] = {}
     for raw, digest in zip(raws, digests, strict=True):
         new.setdefault(digest, raw)
-    try:
-        with transaction.atomic():
-            known = _inbound_insert_new(new, channel=channel, at=timezone.now())
-            inserted = set(known)
-            if len(inserted) < len(new):
-                known.update(
-                    InboundMessage.objects.filter(
-                        sha256__in=[d for d in new if d not in inserted]
-                    ).values_list("sha256", "pk")
-                )
-            if inserted:
-                transaction.on_commit(inbound_wake, robust=True)
-    except IntegrityError:
-        stored = [inbound_store(raw=raw, channel=channel) for raw in raws]
-        return [(inbound.pk, created) for inbound, created in stored]
+    if _is_one_statement_transaction():
+        # The insert alone is the transaction: in autocommit PostgreSQL commits
+        # it when it returns, without the BEGIN and COMMIT round trips, each a
+        # wait (and a wake-up) for the storing thread. The look-up of the
+        # known ones only reads committed rows, so it may come after.
+        known = _inbound_insert_new(new, channel=channel, at=timezone.now())
+        inserted = set(known)
+        if inserted:
+            # Outside a transaction Django runs it at once (robust: logged).
+            transaction.on_commit(inbound_wake, robust=True)
+        if len(inserted) < len(new):
+            known.update(_inbound_ids(d for d in new if d not in inserted))
+    else:
+        try:
+            with transaction.atomic():
+                known = _inbound_insert_new(new, channel=channel, at=timezone.now())
+                inserted = set(known)
+                if len(inserted) < len(new):
+                    known.update(_inbound_ids(d for d in new if d not in inserted))
+                if inserted:
+                    transaction.on_commit(inbound_wake, robust=True)
+        except IntegrityError:
+            stored = [inbound_store(raw=raw, channel=channel) for raw in raws]
+            return [(inbound.pk, created) for inbound, created in stored]
     results, answered = [], set()
     for digest in digests:
         results.append((known[digest], digest in inserted and digest not in answered))
         answered.add(digest)
     return results
+
+
+def _is_one_statement_transaction() -> bool:
+    """Whether one statement on the default connection commits by itself: on
+    PostgreSQL (whose insert skips known bytes, so it cannot fail on them),
+    in autocommit and outside any ``atomic`` block."""
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    )
+
+
+def _inbound_ids(digests) -> dict[str, int]:
+    return dict(
+        InboundMessage.objects.filter(sha256__in=list(digests)).values_list(
+            "sha256", "pk"
+        )
+    )
 
 
 # What differs between the messages of one store; every other column holds the
