@@ -41,7 +41,7 @@ def dashboard(request):
     context = {
         "counts": selectors.dashboard_counts(now=now),
         "overdue_hours": settings.ABUSE_HOLD_REVIEW_HOURS,
-        "at_two_strikes": selectors.subscribers_at_strikes(
+        "at_two_strikes": selectors.subscribers_at_strikes_kept(
             live=settings.ABUSE_STRIKE_LIMIT - 1, now=now
         ),
         "daily": _daily(today=timezone.localdate(now), now=now),
