@@ -155,18 +155,20 @@ def mailing_search(
     return mailings.none()
 
 
-def mailing_complaints_newest(*, mailing: Mailing) -> QuerySet[Complaint]:
-    """A mailing's complaints, newest first (the mailing's time index), with
-    only the columns its page shows: building the rest costs more than the row."""
-    return mailing.complaints.only(
-        # The mailing's own key too: the related manager sets it on each row.
-        "mailing",
+def mailing_complaints_newest(*, mailing: Mailing) -> QuerySet:
+    """A mailing's complaints, newest first (the mailing's time index), as rows
+    of only the columns its page shows (``pk``, ``reference``, ``received_at``,
+    ``channel``, ``feedback_type``, ``state``): building a model instance for
+    each of two hundred rows cost more than the query."""
+    return mailing.complaints.order_by("-received_at").values_list(
+        "pk",
         "reference",
         "received_at",
         "channel",
         "feedback_type",
         "state",
-    ).order_by("-received_at")
+        named=True,
+    )
 
 
 def mailing_bounces(*, mailing: Mailing) -> QuerySet[Bounce]:
