@@ -426,24 +426,24 @@ def capped_count(queryset: QuerySet) -> CappedCount:
 
 
 def dashboard_counts(*, now: datetime) -> dict[str, CappedCount]:
-    return {
-        "overdue_holds": capped_count(
-            Mailing.objects.filter(mailing_holds_overdue_q(now=now))
-        ),
-        "new_complaints": capped_count(
-            Complaint.objects.filter(state=Complaint.State.NEW)
-        ),
-        "unlinked": capped_count(
-            Complaint.objects.filter(state=Complaint.State.NEW, subscriber__isnull=True)
-        ),
-        "failed_messages": capped_count(
-            InboundMessage.objects.filter(state=InboundMessage.State.FAILED)
-        ),
-        "held_batches": capped_count(Mailing.objects.filter(state=Mailing.State.HELD)),
-        "pending_messages": capped_count(
-            InboundMessage.objects.filter(state=InboundMessage.State.PENDING)
-        ),
-    }
+    counts = pagination.capped_counts(
+        {
+            "overdue_holds": Mailing.objects.filter(mailing_holds_overdue_q(now=now)),
+            "new_complaints": Complaint.objects.filter(state=Complaint.State.NEW),
+            "unlinked": Complaint.objects.filter(
+                state=Complaint.State.NEW, subscriber__isnull=True
+            ),
+            "failed_messages": InboundMessage.objects.filter(
+                state=InboundMessage.State.FAILED
+            ),
+            "held_batches": Mailing.objects.filter(state=Mailing.State.HELD),
+            "pending_messages": InboundMessage.objects.filter(
+                state=InboundMessage.State.PENDING
+            ),
+        },
+        cap=DASHBOARD_COUNT_CAP,
+    )
+    return {name: CappedCount(count) for name, count in counts.items()}
 
 
 def subscribers_at_strikes(
