@@ -272,9 +272,11 @@ def mailing_decision(*, mailing: Mailing) -> Action | None:
 
 
 def mailing_timeline(*, mailing: Mailing) -> QuerySet[Action]:
+    """The mailing's actions, newest first, with what its timeline shows."""
     return (
         Action.objects.filter(mailing=mailing)
         .select_related("actor")
+        .only("created_at", "kind", "reason", "actor__username")
         .order_by("-created_at")
     )
 

@@ -379,11 +379,14 @@ def timeline_items(actions: Iterable) -> SafeString:
     return mark_safe("".join(items))  # noqa: S308  (items escape their values)
 
 
-def _number(value, decimal_mark: str) -> str:
+def _number(value, decimal_mark: str, grouped: bool | None = None) -> str:
     """A number as the template shows it (``localize``): plain digits and the
-    locale's ``decimal_mark``, unless thousands are grouped or the float would
-    be written with an exponent, which are left to Django."""
-    if isinstance(value, bool) or settings.USE_THOUSAND_SEPARATOR:
+    locale's ``decimal_mark``, unless thousands are ``grouped`` (the setting,
+    when not given) or the float would be written with an exponent, which are
+    left to Django."""
+    if grouped is None:
+        grouped = settings.USE_THOUSAND_SEPARATOR
+    if isinstance(value, bool) or grouped:
         return formats.localize(value)
     if isinstance(value, int):
         return str(value)
@@ -396,7 +399,8 @@ def _number(value, decimal_mark: str) -> str:
 def _numbers() -> Callable[[object], str]:
     """``_number`` with the current locale's decimal mark, looked up once."""
     decimal_mark = formats.get_format("DECIMAL_SEPARATOR")
-    return lambda value: _number(value, decimal_mark)
+    grouped = settings.USE_THOUSAND_SEPARATOR
+    return lambda value: _number(value, decimal_mark, grouped)
 
 
 @register.simple_tag
