@@ -12,6 +12,14 @@ queue; complaints; mailings, and the busiest mailing (tens of thousands of
 complaints); the mailings list, first and last page; subscribers; the failed
 queue, first and last page. Run it after ``populate_scale``. The last line is
 ``key=value`` pairs: p95 per page group and the worst p95.
+
+Beside the latencies, each page's CPU per request of the gunicorn workers
+(``web cpu``) and of this database's PostgreSQL backends (``pg cpu``), read from
+/proc before and after its wrk run: with more clients than cores the latency is
+mostly that CPU queued behind the other requests', and the CPU hardly moves with
+other work on the machine, so it is the figure that compares runs.
+``--only "dashboard,queue"`` runs some pages; ``--workers``, ``--worker-class``
+and ``--threads`` start gunicorn otherwise than production does.
 """
 
 import random
