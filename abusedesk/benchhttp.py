@@ -24,6 +24,8 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 
+from complaints.bench.lmtp_load import ProcessMeter, children
+
 # Lua for wrk: each connection walks the page's paths from its own offset (so
 # eight clients do not all ask for the same row), sends the session cookie, and
 # the summary is printed as key=value pairs, times in milliseconds.
@@ -68,6 +70,11 @@ class Figures:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    # CPU per request of the gunicorn workers and of this database's
+    # PostgreSQL backends (0 when not metered): what the latency queues behind
+    # with more clients than cores, and what another's load hardly changes.
+    web_cpu_ms: float = 0.0
+    pg_cpu_ms: float = 0.0
 
 
 def session_cookie(*, username: str, group: str) -> str:
@@ -84,9 +91,19 @@ class DeskServer:
     """gunicorn serving the desk on loopback, as the README's production line
     starts it (static files through whitenoise, after collectstatic)."""
 
-    def __init__(self, *, port: int, workers: int, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        port: int,
+        workers: int,
+        env: dict[str, str] | None = None,
+        worker_class: str = "sync",
+        threads: int = 1,
+    ):
         self.port = port
         self.workers = workers
+        self.worker_class = worker_class
+        self.threads = threads
         self.env = dict(os.environ)
         self.env.update(
             {
@@ -107,6 +124,7 @@ class DeskServer:
         subprocess.run(collect, env=self.env, check=True)  # noqa: S603
         args = [sys.executable, "-m", "gunicorn", "abusedesk.wsgi"]
         args += ["--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}"]
+        args += ["--worker-class", self.worker_class, "--threads", str(self.threads)]
         args += ["--log-level", "warning"]
         self.process = subprocess.Popen(args, env=self.env, cwd=settings.BASE_DIR)  # noqa: S603
         self._wait_ready()
@@ -116,6 +134,9 @@ class DeskServer:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+    def worker_pids(self) -> list[int]:
+        return children(self.process.pid) if self.process is not None else []
 
     def _wait_ready(self) -> None:
         for _ in range(200):
@@ -160,10 +181,12 @@ def wrk_run(
     clients: int,
     seconds: int,
     think_ms: int = 0,
+    meter: "CpuMeter | None" = None,
 ) -> Figures:
     """wrk with ``clients`` connections over two threads for ``seconds``; each
     client waits up to ``think_ms`` between its requests (0: none, a stress
-    test rather than people)."""
+    test rather than people). With ``meter``, the figures carry the CPU per
+    request of the server's processes."""
     with tempfile.TemporaryDirectory() as folder:
         listing = Path(folder) / "paths.txt"
         listing.write_text("\n".join(paths) + "\n")
@@ -174,11 +197,15 @@ def wrk_run(
         args = ["wrk", "-t", str(min(2, clients)), "-c", str(clients)]
         args += ["-d", f"{seconds}s", "--timeout", "30s", "-s", str(script)]
         args.append(f"http://127.0.0.1:{port}")
+        if meter is not None:
+            meter.start()
         output = subprocess.run(  # noqa: S603
             args, capture_output=True, text=True, check=True
         ).stdout
+        web_cpu, pg_cpu = meter.stop() if meter is not None else (0.0, 0.0)
     line = next(x for x in output.splitlines() if x.startswith("WRK "))
     values = dict(pair.split("=") for pair in line.split()[1:])
+    requests = max(int(values["requests"]), 1)
     return Figures(
         requests=int(values["requests"]),
         errors=int(values["errors"]),
@@ -186,7 +213,41 @@ def wrk_run(
         p95_ms=float(values["p95_ms"]),
         p99_ms=float(values["p99_ms"]),
         max_ms=float(values["max_ms"]),
+        web_cpu_ms=1000 * web_cpu / requests,
+        pg_cpu_ms=1000 * pg_cpu / requests,
     )
+
+
+class CpuMeter:
+    """CPU seconds the desk's gunicorn workers and this database's PostgreSQL
+    backends (but this process's own) spend between ``start`` and ``stop``."""
+
+    def __init__(self, server: DeskServer):
+        self.server = server
+        self.web = ProcessMeter()
+        self.pg = ProcessMeter()
+
+    def start(self) -> None:
+        self.web.start(self.server.worker_pids())
+        self.pg.start(backend_pids())
+
+    def stop(self) -> tuple[float, float]:
+        self.web.sample(self.server.worker_pids())
+        self.pg.sample(backend_pids())
+        return self.web.seconds, self.pg.seconds
+
+
+def backend_pids() -> list[int]:
+    """The PostgreSQL backends serving this database, but this process's own
+    (none elsewhere: SQLite has no server)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
 
 
 def percentile(timings: list[float], share: float) -> float:

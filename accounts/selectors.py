@@ -35,6 +35,14 @@ from accounts.models import (
     is_ip_address,
 )
 
+# A mailing's JSON columns, which the subscriber pages never show (looked up by
+# name: accounts never imports complaints).
+MAILING_JSON_FIELDS = (
+    "subject_variants",
+    "signals",
+    "held_recipients",
+    "held_queue_ids",
+)
 # Most subscribers one search shows; a longer list is refined, not paged through.
 SEARCH_LIMIT = 50
 # Entries of the timeline shown on the subscriber page (the export has them all).
@@ -323,8 +331,12 @@ def _network_starts(key: str) -> tuple[str, ...]:
 
 def subscriber_timeline(*, subscriber: Subscriber) -> QuerySet[Action]:
     """The timeline, newest first, with the notice's name as ``notice_label``."""
-    return subscriber.actions.select_related("actor", "mailing", "strike").annotate(
-        notice_label=_notice_label()
+    return (
+        subscriber.actions.select_related("actor", "mailing", "strike")
+        # The mailing's JSON (variants, signals, held batch) is read by no
+        # timeline entry nor notice, and decoding it was most of a row's cost.
+        .defer(*(f"mailing__{name}" for name in MAILING_JSON_FIELDS))
+        .annotate(notice_label=_notice_label())
     )
 
 

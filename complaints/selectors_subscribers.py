@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Action, Subscriber
 from accounts.selectors import (
     HISTORY_LIMIT,
+    MAILING_JSON_FIELDS,
     STATUS_KINDS,
     TIMELINE_LIMIT,
     subscriber_timeline,
@@ -168,7 +169,22 @@ class StrikeHistory:
 
 def subscriber_strikes(*, subscriber: Subscriber) -> QuerySet:
     """Live and revoked strikes, newest first, with their mailings joined."""
-    return subscriber.strikes.select_related("mailing")
+    return subscriber.strikes.select_related("mailing").defer(
+        *(f"mailing__{name}" for name in MAILING_JSON_FIELDS)
+    )
+
+
+def subscriber_mailings(*, subscriber: Subscriber) -> QuerySet:
+    """The subscriber's mailings, most recently seen first, with only what the
+    subscriber page shows of them."""
+    return subscriber.mailings.only(
+        "subscriber",
+        "subject",
+        "last_seen",
+        "state",
+        "complaint_count",
+        "hard_bounce_count",
+    )
 
 
 def subscriber_history(

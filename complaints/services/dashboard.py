@@ -3,9 +3,12 @@ counts a month of rows while a person waits.
 
 A closed day is counted once, when the dashboard first shows it, in one grouped
 query over a range of the indexed ``received_at``; afterwards at most one day
-older than ABUSE_DASHBOARD_RECOUNT_MINUTES is counted again per dashboard view,
-which picks up a message of that day processed late (a failed one reprocessed,
-a retried one). Today is never stored: the selector counts it live. Safe to run
+older than ABUSE_DASHBOARD_RECOUNT_MINUTES is counted again per dashboard view
+that takes its turn (``report_recount_turn``: one view in every
+ABUSE_DASHBOARD_RECOUNT_MINUTES / 29 for the 30-day chart, so that a run of days
+that came due together costs one view a count, not the next 29 views), which
+picks up a message of that day processed late (a failed one reprocessed, a
+retried one). Today is never stored: the selector counts it live. Safe to run
 any number of times, from any number of web processes at once: every write is
 an upsert of the same figures, and while one process counts, the others' views
 skip the counting (a lock in the cache) rather than count the same day beside
@@ -31,9 +34,29 @@ logger = logging.getLogger(__name__)
 COUNTING_LOCK_SECONDS = 60
 
 
-def report_days_refresh(*, today: date, days: int, now: datetime) -> int:
+def report_recount_turn(*, days: int) -> bool:
+    """Whether this dashboard view takes the turn to recount a stale day: one
+    view per ABUSE_DASHBOARD_RECOUNT_MINUTES / (days - 1), across every web
+    process, so the kept days are still recounted in turn about every
+    ABUSE_DASHBOARD_RECOUNT_MINUTES, while the views in between (and the views
+    right after a run of days came due together) pay no count. Redis down:
+    every view takes it, as before."""
+    seconds = settings.ABUSE_DASHBOARD_RECOUNT_MINUTES * 60 / max(days - 1, 1)
+    if seconds < 1:
+        return True
+    key = f"dashboard-recount-turn:{timezone.get_current_timezone_name()}"
+    try:
+        return bool(cache.add(key, 1, int(seconds)))
+    except redis.exceptions.RedisError:
+        return True
+
+
+def report_days_refresh(
+    *, today: date, days: int, now: datetime, recount_stale: bool = True
+) -> int:
     """Count the closed days of the last ``days`` (to yesterday) that have no
-    row yet, and recount the stalest one that is due. Returns the days counted."""
+    row yet, and (with ``recount_stale``) recount the stalest one that is due.
+    Returns the days counted."""
     zone = timezone.get_current_timezone_name()
     first = today - timedelta(days=days - 1)
     counted = dict(
@@ -45,7 +68,7 @@ def report_days_refresh(*, today: date, days: int, now: datetime) -> int:
     missing = [day for day in closed if day not in counted]
     due_before = now - timedelta(minutes=settings.ABUSE_DASHBOARD_RECOUNT_MINUTES)
     stale = sorted((at, day) for day, at in counted.items() if at < due_before)
-    if stale:
+    if stale and recount_stale:
         missing.append(stale[0][1])
     if not missing:
         return 0

@@ -26,6 +26,8 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language
 
 from abusedesk.pagination import CURSOR_PARAMS
+from accounts.models import Action
+from complaints.models import Complaint, InboundMessage, Mailing
 from complaints.templatetags.desk_text import reason_words, reveal_controls
 
 register = template.Library()
@@ -43,14 +45,35 @@ def pk_url(name: str) -> Callable[[int], str]:
 
 def _stamp(value: datetime | None) -> str:
     """What ``|date:"Y-m-d H:i"`` shows: the moment in the current time zone."""
-    if value is None:
-        return ""
-    if timezone.is_aware(value):
-        value = timezone.localtime(value)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-        f"{value.hour:02d}:{value.minute:02d}"
-    )
+    return _stamps()(value)
+
+
+def _stamps() -> Callable[[datetime | None], str]:
+    """``_stamp`` with the current time zone looked up once, for a table's rows
+    (looking it up is most of the cost of one stamp)."""
+    zone = timezone.get_current_timezone()
+
+    def stamp(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        if timezone.is_aware(value):
+            value = value.astimezone(zone)
+        return (
+            f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+            f"{value.hour:02d}:{value.minute:02d}"
+        )
+
+    return stamp
+
+
+def _labels(model, field: str) -> Callable[[object], str]:
+    """``get_<field>_display`` for many rows: the field's choices read once into
+    a dict (the method looks them up afresh for every call), escaped."""
+    labels = {
+        value: esc(str(label))
+        for value, label in model._meta.get_field(field).flatchoices
+    }
+    return lambda value: labels[value] if value in labels else esc(value)
 
 
 def _cut(value: str, length: int) -> str:
@@ -138,7 +161,8 @@ def complaint_rows(page: Iterable, queue_q: str) -> SafeString:
     complaint so that it can offer the previous and next one."""
     url = pk_url("complaints:complaint_detail")
     queue_q = esc(queue_q)
-    rows = [_complaint_row(complaint, url, queue_q) for complaint in page]
+    shown = _RowHelpers(Complaint)
+    rows = [_complaint_row(complaint, url, queue_q, shown) for complaint in page]
     if not rows:
         return mark_safe(
             '<tr><td colspan="9" class="muted">No complaints match.</td></tr>'
@@ -146,7 +170,23 @@ def complaint_rows(page: Iterable, queue_q: str) -> SafeString:
     return mark_safe("".join(rows))  # noqa: S308  (rows escape their values)
 
 
-def _complaint_row(complaint, url: Callable[[int], str], queue_q: str) -> str:
+class _RowHelpers:
+    """What every row of a table looks up: the time zone and the labels of the
+    model's ``channel`` and ``state`` choices, once per table."""
+
+    def __init__(self, model):
+        self.stamp = _stamps()
+        self.state = _labels(model, "state")
+        self.channel = (
+            _labels(model, "channel")
+            if any(f.name == "channel" for f in model._meta.fields)
+            else None
+        )
+
+
+def _complaint_row(
+    complaint, url: Callable[[int], str], queue_q: str, shown: _RowHelpers
+) -> str:
     href = f"{url(complaint.pk)}?queue={queue_q}"
     reference = esc(complaint.reference)
     if complaint.subscriber:
@@ -169,14 +209,14 @@ def _complaint_row(complaint, url: Callable[[int], str], queue_q: str) -> str:
         f'        <td><input type="checkbox" name="complaints" '
         f'value="{complaint.pk}" aria-label="Select {reference}"></td>\n'
         f'        <td><a href="{href}">{reference}</a></td>\n'
-        f"        <td>{_stamp(complaint.received_at)}</td>\n"
-        f"        <td>{esc(complaint.get_channel_display())}</td>\n"
+        f"        <td>{shown.stamp(complaint.received_at)}</td>\n"
+        f"        <td>{shown.channel(complaint.channel)}</td>\n"
         f"        <td>{esc(reveal_controls(complaint.feedback_type) or '—')}</td>\n"
         f'        <td class="bidi-safe">{_shown(complaint.subject, 80)}</td>\n'
         f"        <td>{owner}</td>\n"
         f"        <td>{mailing}</td>\n"
         f'        <td><span class="badge {esc(complaint.state)}">'
-        f"{esc(complaint.get_state_display())}</span>{evidence}</td>\n"
+        f"{shown.state(complaint.state)}</span>{evidence}</td>\n"
         f"      </tr>\n    "
     )
 
@@ -186,7 +226,10 @@ def mailing_rows(page: Iterable) -> SafeString:
     """The mailings list's rows."""
     mailing_url = pk_url("complaints:mailing_detail")
     subscriber_url = pk_url("accounts:subscriber_detail")
-    rows = [_mailing_row(mailing, mailing_url, subscriber_url) for mailing in page]
+    shown = _RowHelpers(Mailing)
+    rows = [
+        _mailing_row(mailing, mailing_url, subscriber_url, shown) for mailing in page
+    ]
     if not rows:
         return mark_safe(
             '<tr><td colspan="9" class="muted">No mailings match.</td></tr>'
@@ -194,7 +237,7 @@ def mailing_rows(page: Iterable) -> SafeString:
     return mark_safe("".join(rows))  # noqa: S308  (rows escape their values)
 
 
-def _mailing_row(mailing, mailing_url, subscriber_url) -> str:
+def _mailing_row(mailing, mailing_url, subscriber_url, shown: _RowHelpers) -> str:
     href = mailing_url(mailing.pk)
     owner = mailing.subscriber
     owner_href = subscriber_url(owner.pk) if owner else ""
@@ -215,12 +258,12 @@ def _mailing_row(mailing, mailing_url, subscriber_url) -> str:
         f"{_shown(mailing.subject, 80, '(no subject)')}</a></td>\n"
         f'      <td><a href="{owner_href}">{owner_number}</a></td>\n'
         f'      <td><span class="badge {esc(mailing.state)}">'
-        f"{esc(mailing.get_state_display())}</span></td>\n"
+        f"{shown.state(mailing.state)}</span></td>\n"
         f"      <td>{mailing.complaint_count}</td>\n"
         f"      <td>{mailing.hard_bounce_count}</td>\n"
         f"      <td>{strike_word}</td>\n"
-        f"      <td>{_stamp(mailing.first_seen)}</td>\n"
-        f"      <td>{_stamp(mailing.last_seen)}</td>\n"
+        f"      <td>{shown.stamp(mailing.first_seen)}</td>\n"
+        f"      <td>{shown.stamp(mailing.last_seen)}</td>\n"
         "    </tr>\n  "
     )
 
@@ -232,8 +275,9 @@ def inbound_rows(context, page: Iterable, state: str) -> SafeString:
     detail_url = pk_url("complaints:inbound_detail")
     reprocess_url = pk_url("complaints:inbound_reprocess")
     csrf = CsrfTokenNode().render(context)
+    shown = _RowHelpers(InboundMessage)
     rows = [
-        _inbound_row(inbound, state, detail_url, reprocess_url, csrf)
+        _inbound_row(inbound, state, detail_url, reprocess_url, csrf, shown)
         for inbound in page
     ]
     if not rows:
@@ -242,7 +286,9 @@ def inbound_rows(context, page: Iterable, state: str) -> SafeString:
     return mark_safe("".join(rows))  # noqa: S308  (rows escape their values)
 
 
-def _inbound_row(inbound, state, detail_url, reprocess_url, csrf) -> str:
+def _inbound_row(  # noqa: PLR0913  (the row and what its table looked up once)
+    inbound, state, detail_url, reprocess_url, csrf, shown: _RowHelpers
+) -> str:
     if state == "discarded":
         why = _shown(inbound.discard_reason, 200)
     else:
@@ -256,8 +302,8 @@ def _inbound_row(inbound, state, detail_url, reprocess_url, csrf) -> str:
         )
     return (
         f'\n    <tr><td><a href="{detail_url(inbound.pk)}">#{inbound.pk}</a></td>'
-        f"<td>{_stamp(inbound.received_at)}</td>"
-        f"<td>{esc(inbound.get_channel_display())}</td>"
+        f"<td>{shown.stamp(inbound.received_at)}</td>"
+        f"<td>{shown.channel(inbound.channel)}</td>"
         f"<td>{esc(inbound.kind or '—')}</td>\n"
         f'      <td class="bidi-safe">{why}</td>\n'
         f"      <td>{button}</td></tr>\n  "
@@ -268,16 +314,20 @@ def _inbound_row(inbound, state, detail_url, reprocess_url, csrf) -> str:
 def mailing_complaint_rows(complaints: Iterable) -> SafeString:
     """A mailing page's complaints, each with a box the corrections form reads."""
     url = pk_url("complaints:complaint_detail")
-    rows = [
-        f'\n      <tr><td><input type="checkbox" name="complaint" '
-        f'value="{complaint.pk}" form="mailing-reports" aria-label="Select '
-        f'complaint {esc(complaint.reference)}"> <a href="{url(complaint.pk)}">'
-        f"{esc(complaint.reference)}</a></td><td>{_stamp(complaint.received_at)}"
-        f"</td>\n        <td>{esc(complaint.get_channel_display())}</td>"
-        f"<td>{esc(reveal_controls(complaint.feedback_type) or '—')}</td>"
-        f"<td>{esc(complaint.get_state_display())}</td></tr>\n    "
-        for complaint in complaints
-    ]
+    shown = _RowHelpers(Complaint)
+    stamp, channel, state = shown.stamp, shown.channel, shown.state
+    rows = []
+    for complaint in complaints:
+        reference = esc(complaint.reference)
+        rows.append(
+            f'\n      <tr><td><input type="checkbox" name="complaint" '
+            f'value="{complaint.pk}" form="mailing-reports" aria-label="Select '
+            f'complaint {reference}"> <a href="{url(complaint.pk)}">'
+            f"{reference}</a></td><td>{stamp(complaint.received_at)}"
+            f"</td>\n        <td>{channel(complaint.channel)}</td>"
+            f"<td>{esc(reveal_controls(complaint.feedback_type) or '—')}</td>"
+            f"<td>{state(complaint.state)}</td></tr>\n    "
+        )
     if not rows:
         return mark_safe('<tr><td colspan="5" class="muted">None.</td></tr>')
     return mark_safe("".join(rows))  # noqa: S308  (rows escape their values)
@@ -312,6 +362,7 @@ def _bounce_row(bounce) -> str:
 @register.simple_tag
 def timeline_items(actions: Iterable) -> SafeString:
     """A mailing's timeline, newest first."""
+    stamp, kind = _stamps(), _labels(Action, "kind")
     items = []
     for action in actions:
         reason = (
@@ -320,7 +371,7 @@ def timeline_items(actions: Iterable) -> SafeString:
             else ""
         )
         items.append(
-            f"<li>{_stamp(action.created_at)} {esc(action.get_kind_display())} by "
+            f"<li>{stamp(action.created_at)} {kind(action.kind)} by "
             f"{esc(reveal_controls(action.actor_label))}{reason}</li>\n    "
         )
     if not items:
@@ -328,11 +379,14 @@ def timeline_items(actions: Iterable) -> SafeString:
     return mark_safe("".join(items))  # noqa: S308  (items escape their values)
 
 
-def _number(value, decimal_mark: str) -> str:
+def _number(value, decimal_mark: str, grouped: bool | None = None) -> str:
     """A number as the template shows it (``localize``): plain digits and the
-    locale's ``decimal_mark``, unless thousands are grouped or the float would
-    be written with an exponent, which are left to Django."""
-    if isinstance(value, bool) or settings.USE_THOUSAND_SEPARATOR:
+    locale's ``decimal_mark``, unless thousands are ``grouped`` (the setting,
+    when not given) or the float would be written with an exponent, which are
+    left to Django."""
+    if grouped is None:
+        grouped = settings.USE_THOUSAND_SEPARATOR
+    if isinstance(value, bool) or grouped:
         return formats.localize(value)
     if isinstance(value, int):
         return str(value)
@@ -345,7 +399,8 @@ def _number(value, decimal_mark: str) -> str:
 def _numbers() -> Callable[[object], str]:
     """``_number`` with the current locale's decimal mark, looked up once."""
     decimal_mark = formats.get_format("DECIMAL_SEPARATOR")
-    return lambda value: _number(value, decimal_mark)
+    grouped = settings.USE_THOUSAND_SEPARATOR
+    return lambda value: _number(value, decimal_mark, grouped)
 
 
 @register.simple_tag
@@ -398,12 +453,13 @@ def day_cells(daily: Iterable, row: str) -> SafeString:
 def recent_action_rows(actions: Iterable) -> SafeString:
     """The dashboard's recent actions."""
     url = pk_url("accounts:subscriber_detail")
+    stamp, kind = _stamps(), _labels(Action, "kind")
     rows = []
     for action in actions:
         subscriber = action.subscriber
         rows.append(
-            f"\n      <tr><td>{_stamp(action.created_at)}</td>"
-            f"<td>{esc(action.get_kind_display())}</td>\n"
+            f"\n      <tr><td>{stamp(action.created_at)}</td>"
+            f"<td>{kind(action.kind)}</td>\n"
             f'        <td><a href="{url(subscriber.pk) if subscriber else ""}">'
             f"{esc(subscriber.account_number) if subscriber else ''}</a></td>"
             f"<td>{esc(reveal_controls(action.actor_label))}</td></tr>\n    "

@@ -22,7 +22,7 @@ from complaints.forms import BulkActionForm, ConfirmForm, LinkForm, ReasonForm
 from complaints.models import Complaint, Mailing, Strike
 from complaints.selectors import complaint_sort_keys
 from complaints.services import triage
-from complaints.services.dashboard import report_days_refresh
+from complaints.services.dashboard import report_days_refresh, report_recount_turn
 
 QUEUE_PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 200_000
@@ -41,7 +41,7 @@ def dashboard(request):
     context = {
         "counts": selectors.dashboard_counts(now=now),
         "overdue_hours": settings.ABUSE_HOLD_REVIEW_HOURS,
-        "at_two_strikes": selectors.subscribers_at_strikes(
+        "at_two_strikes": selectors.subscribers_at_strikes_kept(
             live=settings.ABUSE_STRIKE_LIMIT - 1, now=now
         ),
         "daily": _daily(today=timezone.localdate(now), now=now),
@@ -53,7 +53,12 @@ def dashboard(request):
 
 
 def _daily(*, today, now) -> list[selectors.DayCount]:
-    report_days_refresh(today=today, days=DASHBOARD_DAYS, now=now)
+    report_days_refresh(
+        today=today,
+        days=DASHBOARD_DAYS,
+        now=now,
+        recount_stale=report_recount_turn(days=DASHBOARD_DAYS),
+    )
     return selectors.daily_counts(today=today, days=DASHBOARD_DAYS)
 
 

@@ -58,7 +58,7 @@ def subscriber_detail(request, pk: int):
         "ip_assignments": subscriber.ip_assignments.all()[:50],
         "history": history,
         "notices": _notices(list(reversed(history.notices))),
-        "mailings": subscriber.mailings.all()[:50],
+        "mailings": selectors.subscriber_mailings(subscriber=subscriber)[:50],
         "timeline": timeline,
         "timeline_limit": limit,
         "note_form": NoteForm(),

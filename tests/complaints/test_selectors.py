@@ -8,7 +8,8 @@ from django.utils import timezone
 from complaints import selectors
 from complaints.models import Complaint
 from complaints.selectors import complaint_neighbours, complaint_sort_keys
-from tests.accounts.factories import SubscriberFactory
+from complaints.services.strikes import strike_issue, strike_revoke
+from tests.accounts.factories import ActionFactory, SubscriberFactory
 from tests.complaints.factories import ComplaintFactory, MailingFactory, StrikeFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,35 @@ def test_one_strike_from_suspension_follows_the_window(settings):
     _strikes(expired, 1, 60)
     found = selectors.subscribers_at_strikes(live=2, now=timezone.now())
     assert list(found) == [near]
+
+
+def test_kept_list_of_accounts_at_two_strikes_follows_strikes_issued_and_revoked(
+    abuse_user,
+):
+    subscriber = SubscriberFactory()
+    _strikes(subscriber, 1)
+    now = timezone.now()
+    assert selectors.subscribers_at_strikes_kept(live=2, now=now) == []
+    mailing = MailingFactory(subscriber=subscriber, complaint_count=1)
+    ComplaintFactory(
+        subscriber=subscriber, mailing=mailing, state=Complaint.State.LINKED
+    )
+    strike = strike_issue(mailing=mailing, actor=abuse_user)
+    assert selectors.subscribers_at_strikes_kept(live=2, now=now) == [subscriber]
+    strike_revoke(strike=strike, actor=abuse_user, reason="Opt-in list shown.")
+    assert selectors.subscribers_at_strikes_kept(live=2, now=now) == []
+
+
+def test_kept_list_of_accounts_at_two_strikes_is_kept_until_the_timeline_moves():
+    subscriber = SubscriberFactory()
+    now = timezone.now()
+    assert selectors.subscribers_at_strikes_kept(live=2, now=now) == []
+    # Written past the services (no timeline entry): the kept list stands...
+    _strikes(subscriber, 1, 2)
+    assert selectors.subscribers_at_strikes_kept(live=2, now=now) == []
+    # ...until anything is recorded on a timeline.
+    ActionFactory(subscriber=SubscriberFactory())
+    assert selectors.subscribers_at_strikes_kept(live=2, now=now) == [subscriber]
 
 
 def test_mailing_list_marks_an_old_strike_as_no_longer_live(settings):

@@ -12,6 +12,14 @@ queue; complaints; mailings, and the busiest mailing (tens of thousands of
 complaints); the mailings list, first and last page; subscribers; the failed
 queue, first and last page. Run it after ``populate_scale``. The last line is
 ``key=value`` pairs: p95 per page group and the worst p95.
+
+Beside the latencies, each page's CPU per request of the gunicorn workers
+(``web cpu``) and of this database's PostgreSQL backends (``pg cpu``), read from
+/proc before and after its wrk run: with more clients than cores the latency is
+mostly that CPU queued behind the other requests', and the CPU hardly moves with
+other work on the machine, so it is the figure that compares runs.
+``--only "dashboard,queue"`` runs some pages; ``--workers``, ``--worker-class``
+and ``--threads`` start gunicorn otherwise than production does.
 """
 
 import random
@@ -39,7 +47,12 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=int, default=10, help="per page")
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument("--workers", type=int, default=4)
+        parser.add_argument("--worker-class", default="sync")
+        parser.add_argument("--threads", type=int, default=1)
         parser.add_argument("--vacuum", action="store_true")
+        parser.add_argument(
+            "--only", default="", help="comma-separated page names (default: all)"
+        )
         parser.add_argument(
             "--think-ms",
             type=int,
@@ -55,12 +68,23 @@ class Command(BaseCommand):
         vacuumed = benchhttp.vacuum_state(vacuum=options["vacuum"])
         cookie = benchhttp.session_cookie(username=BENCH_USER, group="abuse")
         pages = _pages(random.Random(1))  # noqa: S311  (a fixed sample)
-        server = benchhttp.DeskServer(port=options["port"], workers=options["workers"])
+        only = {name.strip() for name in options["only"].split(",") if name.strip()}
+        if only - set(pages):
+            raise CommandError(f"No such page: {', '.join(sorted(only - set(pages)))}")
+        pages = {
+            name: paths for name, paths in pages.items() if not only or name in only
+        }
+        server = benchhttp.DeskServer(
+            port=options["port"],
+            workers=options["workers"],
+            worker_class=options["worker_class"],
+            threads=options["threads"],
+        )
         results = {}
         with server:
             self.stdout.write(
                 f"{'page':<36} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} "
-                f"{'p99 ms':>8} {'max ms':>8}"
+                f"{'p99 ms':>8} {'max ms':>8} {'web cpu':>8} {'pg cpu':>8}"
             )
             for name, paths in pages.items():
                 _check(server, cookie, paths[0])
@@ -72,6 +96,7 @@ class Command(BaseCommand):
                     clients=options["clients"],
                     seconds=options["seconds"],
                     think_ms=options["think_ms"],
+                    meter=benchhttp.CpuMeter(server),
                 )
                 if figures.errors:
                     raise CommandError(f"{name}: {figures.errors} failed requests")
@@ -79,19 +104,22 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{name:<36} {figures.requests:>8} {figures.p50_ms:>8.1f} "
                     f"{figures.p95_ms:>8.1f} {figures.p99_ms:>8.1f} "
-                    f"{figures.max_ms:>8.1f}"
+                    f"{figures.max_ms:>8.1f} {figures.web_cpu_ms:>8.1f} "
+                    f"{figures.pg_cpu_ms:>8.1f}"
                 )
         worst = max(results, key=lambda name: results[name].p95_ms)
-        summary = {
-            f"{name.replace(' ', '_').replace(',', '')}_p95_ms": f"{f.p95_ms:.0f}"
-            for name, f in results.items()
-        }
+        summary = {}
+        for name, f in results.items():
+            key = name.replace(" ", "_").replace(",", "")
+            summary[f"{key}_p95_ms"] = f"{f.p95_ms:.0f}"
+            summary[f"{key}_cpu_ms"] = f"{f.web_cpu_ms + f.pg_cpu_ms:.1f}"
         self.stdout.write(
             f"worst page: {worst}; load average {benchhttp.load_average()}"
         )
         self.stdout.write(
             f"pages_p95_max_ms={results[worst].p95_ms:.0f} "
             f"pages_p50_max_ms={max(f.p50_ms for f in results.values()):.0f} "
+            f"pages_cpu_max_ms={max(f.web_cpu_ms + f.pg_cpu_ms for f in results.values()):.1f} "
             + " ".join(f"{key}={value}" for key, value in summary.items())
             + f" clients={options['clients']} think_ms={options['think_ms']}"
             f" complaints={Complaint.objects.count()}"

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from complaints import selectors
 from complaints.models import DailyReportCount
-from complaints.services.dashboard import report_days_refresh
+from complaints.services.dashboard import report_days_refresh, report_recount_turn
 from tests.complaints.factories import BounceFactory, ComplaintFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +102,25 @@ def test_a_view_skips_the_counting_while_another_counts(now):
     cache.delete(lock)
     assert report_days_refresh(today=today, days=DAYS, now=now) == DAYS - 1
     assert _counts(now)[today - timedelta(days=2)] == (1, 0)
+
+
+def test_one_view_in_a_turn_recounts_a_stale_day(now):
+    ComplaintFactory(received_at=now - timedelta(days=1))
+    today = timezone.localdate(now)
+    assert report_days_refresh(today=today, days=DAYS, now=now) == DAYS - 1
+    later = now + timedelta(minutes=11)
+
+    turns = [report_recount_turn(days=DAYS) for _ in range(3)]
+    assert turns == [True, False, False]
+    assert (
+        report_days_refresh(today=today, days=DAYS, now=later, recount_stale=False) == 0
+    )
+    assert report_days_refresh(today=today, days=DAYS, now=later) == 1
+
+
+def test_a_view_out_of_its_turn_still_counts_the_days_never_counted(now):
+    ComplaintFactory(received_at=now - timedelta(days=3))
+    today = timezone.localdate(now)
+    counted = report_days_refresh(today=today, days=DAYS, now=now, recount_stale=False)
+    assert counted == DAYS - 1
+    assert _counts(now)[today - timedelta(days=3)] == (1, 0)

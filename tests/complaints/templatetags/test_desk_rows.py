@@ -277,7 +277,11 @@ def test_mailing_page_rows_match_the_template_rows():
         diagnostic=HOSTILE * 2,
     )
     BounceFactory(mailing=mailing, status="", reason="", is_hard=False)
+    # The page's rows (only the columns it shows) in the tag, the complaints
+    # themselves in the template markup it replaced.
     complaints = list(selectors.mailing_complaints_newest(mailing=mailing))
+    instances = list(Complaint.objects.filter(mailing=mailing).order_by("-received_at"))
+    assert [c.pk for c in complaints] == [c.pk for c in instances]
     bounces = list(selectors.mailing_bounces(mailing=mailing))
     complaint_source = """{% for complaint in complaints %}
       <tr><td><input type="checkbox" name="complaint" value="{{ complaint.pk }}" form="mailing-reports" aria-label="Select complaint {{ complaint.reference }}"> <a href="{{ complaint.get_absolute_url }}">{{ complaint.reference }}</a></td><td>{{ complaint.received_at|date:"Y-m-d H:i" }}</td>
@@ -287,10 +291,10 @@ def test_mailing_page_rows_match_the_template_rows():
       <tr><td class="bidi-safe"><input type="checkbox" name="bounce" value="{{ bounce.pk }}" form="mailing-reports" aria-label="Select bounce {{ bounce.address }}"> {{ bounce.address|reveal_controls }}{% if bounce.original_address %} <small>(sent to {{ bounce.original_address|reveal_controls }})</small>{% endif %}</td><td>{{ bounce.status|default:"—" }}</td><td>{{ bounce.reason|reason_words }}</td><td>{{ bounce.is_hard|yesno:"hard,soft" }}</td>
         <td class="bidi-safe">{{ bounce.diagnostic|reveal_controls|truncatechars:120 }}</td></tr>
     {% empty %}<tr><td colspan="5" class="muted">None.</td></tr>{% endfor %}"""  # noqa: E501
-    for rows in (complaints, []):
+    for rows, reference in ((complaints, instances), ([], [])):
         assert render(
             "{% mailing_complaint_rows complaints %}", complaints=rows
-        ) == render(complaint_source, complaints=rows)
+        ) == render(complaint_source, complaints=reference)
     for rows in (bounces, []):
         assert render("{% bounce_rows bounces %}", bounces=rows) == render(
             bounce_source, bounces=rows
