@@ -54,6 +54,7 @@ local win, netwin, step = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local now_s = tonumber(clock[1])
+local now_str = clock[1]
 local version = redis.call('GET', KEYS[3]) or '0'
 local refresh = version ~= ARGV[4]
 local current = math.floor(now / step)
@@ -103,7 +104,7 @@ for line in string.gmatch(ARGV[5], '[^\\n]+') do
       older = string.sub(older, after)
     end
     if nb < current then
-      local done = nb .. ':' .. nm .. ':' .. nr
+      local done = string.format('%d:%d:%d', nb, nm, nr)
       older = older == '' and done or older .. ',' .. done
       nb, nm, nr = current, 0, 0
     end
@@ -113,18 +114,18 @@ for line in string.gmatch(ARGV[5], '[^\\n]+') do
   if login ~= '' then
     local seen, fresh = {}, false
     for n, ts in string.gmatch(nets, '([^=;]+)=(%d+)') do
-      if n == net then ts, fresh = now_s, true end
+      if n == net then ts, fresh = now_str, true end
       if tonumber(ts) > netcut then seen[#seen + 1] = n .. '=' .. ts end
     end
-    if net ~= '' and not fresh then seen[#seen + 1] = net .. '=' .. now_s end
+    if net ~= '' and not fresh then seen[#seen + 1] = net .. '=' .. now_str end
     if net ~= '' then netcount = #seen end
     nets = table.concat(seen, ';')
     if nets ~= '' and netwin > ttl then ttl = netwin end
   end
-  redis.call('SET', key, msgs .. ':' .. rcpts .. '|' .. older .. '|' .. nets
-    .. '|' .. nb .. ':' .. nm .. ':' .. nr, 'PX', ttl)
-  out[#out + 1] = sid .. '\\t' .. status .. '\\t' .. msgs .. '\\t' .. rcpts
-    .. '\\t' .. netcount
+  redis.call('SET', key, string.format('%d:%d|%s|%s|%d:%d:%d', msgs, rcpts,
+    older, nets, nb, nm, nr), 'PX', ttl)
+  out[#out + 1] = string.format('%s\\t%s\\t%d\\t%d\\t%d', sid, status, msgs,
+    rcpts, netcount)
 end
 return table.concat(out, '\\n')
 """
