@@ -61,18 +61,29 @@ local current = math.floor(now / step)
 local oldest = math.floor((now - win) / step) + 1
 local netcut = now_s - math.floor(netwin / 1000)
 local out = {version}
+local needs, logins, nets_of, rcpts_of, keys = {}, {}, {}, {}, {}
 for line in string.gmatch(ARGV[5], '[^\\n]+') do
   local need, login, who, net, rcpt = string.match(
     line, '^(%d)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
-  rcpt = tonumber(rcpt) or 0
-  login = login or ''
+  local i = #keys + 1
+  needs[i], logins[i], nets_of[i], rcpts_of[i] = need, login or '', net, rcpt
+  keys[i] = KEYS[4] .. (who or '')
+end
+-- One MGET for the batch's counters instead of a GET per decision (each
+-- redis.call costs more than the rest of a decision's arithmetic).
+local states = #keys > 0 and redis.call('MGET', unpack(keys)) or {}
+-- A key's state as this batch left it, for an account seen twice in one batch.
+local written = {}
+for i, key in ipairs(keys) do
+  local need, login, net = needs[i], logins[i], nets_of[i]
+  local rcpt = tonumber(rcpts_of[i]) or 0
   local sid, status = '', ''
   if login ~= '' and (refresh or need == '1') then
     sid = redis.call('HGET', KEYS[1], login) or ''
     if sid ~= '' then status = redis.call('HGET', KEYS[2], sid) or '' end
   end
-  local key = KEYS[4] .. (who or '')
-  local state = redis.call('GET', key)
+  local state = written[key]
+  if state == nil then state = states[i] end
   local msgs, rcpts, older, nets, nb, nm, nr = 0, 0, '', '', nil, 0, 0
   if state then
     local m, r, o, n, b, bm, br = string.match(state,
@@ -122,8 +133,10 @@ for line in string.gmatch(ARGV[5], '[^\\n]+') do
     nets = table.concat(seen, ';')
     if nets ~= '' and netwin > ttl then ttl = netwin end
   end
-  redis.call('SET', key, string.format('%d:%d|%s|%s|%d:%d:%d', msgs, rcpts,
-    older, nets, nb, nm, nr), 'PX', ttl)
+  state = string.format('%d:%d|%s|%s|%d:%d:%d', msgs, rcpts, older, nets, nb,
+    nm, nr)
+  written[key] = state
+  redis.call('SET', key, state, 'PX', ttl)
   out[#out + 1] = string.format('%s\\t%s\\t%d\\t%d\\t%d', sid, status, msgs,
     rcpts, netcount)
 end
