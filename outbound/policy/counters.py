@@ -121,17 +121,24 @@ for i, key in ipairs(keys) do
     end
   end
   msgs, rcpts, nm, nr = msgs + 1, rcpts + rcpt, nm + 1, nr + rcpt
-  local netcount, ttl = 0, win
+  -- The TTL as the caller's text: a Lua number passed to redis.call is
+  -- written with %.14g first, a good part of a SET's cost.
+  local netcount, ttl = 0, ARGV[1]
   if login ~= '' then
-    local seen, fresh = {}, false
-    for n, ts in string.gmatch(nets, '([^=;]+)=(%d+)') do
-      if n == net then ts, fresh = now_str, true end
-      if tonumber(ts) > netcut then seen[#seen + 1] = n .. '=' .. ts end
+    if net ~= '' and (nets == '' or string.match(nets, '^([^=;]+)=%d+$') == net) then
+      -- The common case, a login seen from this one network only: no table.
+      nets, netcount = net .. '=' .. now_str, 1
+    else
+      local seen, fresh = {}, false
+      for n, ts in string.gmatch(nets, '([^=;]+)=(%d+)') do
+        if n == net then ts, fresh = now_str, true end
+        if tonumber(ts) > netcut then seen[#seen + 1] = n .. '=' .. ts end
+      end
+      if net ~= '' and not fresh then seen[#seen + 1] = net .. '=' .. now_str end
+      if net ~= '' then netcount = #seen end
+      nets = table.concat(seen, ';')
     end
-    if net ~= '' and not fresh then seen[#seen + 1] = net .. '=' .. now_str end
-    if net ~= '' then netcount = #seen end
-    nets = table.concat(seen, ';')
-    if nets ~= '' and netwin > ttl then ttl = netwin end
+    if nets ~= '' and netwin > win then ttl = ARGV[2] end
   end
   state = string.format('%d:%d|%s|%s|%d:%d:%d', msgs, rcpts, older, nets, nb,
     nm, nr)
