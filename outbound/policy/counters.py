@@ -54,24 +54,36 @@ local win, netwin, step = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local now_s = tonumber(clock[1])
+local now_str = clock[1]
 local version = redis.call('GET', KEYS[3]) or '0'
 local refresh = version ~= ARGV[4]
 local current = math.floor(now / step)
 local oldest = math.floor((now - win) / step) + 1
 local netcut = now_s - math.floor(netwin / 1000)
 local out = {version}
+local needs, logins, nets_of, rcpts_of, keys = {}, {}, {}, {}, {}
 for line in string.gmatch(ARGV[5], '[^\\n]+') do
   local need, login, who, net, rcpt = string.match(
     line, '^(%d)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t(%d+)$')
-  rcpt = tonumber(rcpt) or 0
-  login = login or ''
+  local i = #keys + 1
+  needs[i], logins[i], nets_of[i], rcpts_of[i] = need, login or '', net, rcpt
+  keys[i] = KEYS[4] .. (who or '')
+end
+-- One MGET for the batch's counters instead of a GET per decision (each
+-- redis.call costs more than the rest of a decision's arithmetic).
+local states = #keys > 0 and redis.call('MGET', unpack(keys)) or {}
+-- A key's state as this batch left it, for an account seen twice in one batch.
+local written = {}
+for i, key in ipairs(keys) do
+  local need, login, net = needs[i], logins[i], nets_of[i]
+  local rcpt = tonumber(rcpts_of[i]) or 0
   local sid, status = '', ''
   if login ~= '' and (refresh or need == '1') then
     sid = redis.call('HGET', KEYS[1], login) or ''
     if sid ~= '' then status = redis.call('HGET', KEYS[2], sid) or '' end
   end
-  local key = KEYS[4] .. (who or '')
-  local state = redis.call('GET', key)
+  local state = written[key]
+  if state == nil then state = states[i] end
   local msgs, rcpts, older, nets, nb, nm, nr = 0, 0, '', '', nil, 0, 0
   if state then
     local m, r, o, n, b, bm, br = string.match(state,
@@ -103,28 +115,37 @@ for line in string.gmatch(ARGV[5], '[^\\n]+') do
       older = string.sub(older, after)
     end
     if nb < current then
-      local done = nb .. ':' .. nm .. ':' .. nr
+      local done = string.format('%d:%d:%d', nb, nm, nr)
       older = older == '' and done or older .. ',' .. done
       nb, nm, nr = current, 0, 0
     end
   end
   msgs, rcpts, nm, nr = msgs + 1, rcpts + rcpt, nm + 1, nr + rcpt
-  local netcount, ttl = 0, win
+  -- The TTL as the caller's text: a Lua number passed to redis.call is
+  -- written with %.14g first, a good part of a SET's cost.
+  local netcount, ttl = 0, ARGV[1]
   if login ~= '' then
-    local seen, fresh = {}, false
-    for n, ts in string.gmatch(nets, '([^=;]+)=(%d+)') do
-      if n == net then ts, fresh = now_s, true end
-      if tonumber(ts) > netcut then seen[#seen + 1] = n .. '=' .. ts end
+    if net ~= '' and (nets == '' or string.match(nets, '^([^=;]+)=%d+$') == net) then
+      -- The common case, a login seen from this one network only: no table.
+      nets, netcount = net .. '=' .. now_str, 1
+    else
+      local seen, fresh = {}, false
+      for n, ts in string.gmatch(nets, '([^=;]+)=(%d+)') do
+        if n == net then ts, fresh = now_str, true end
+        if tonumber(ts) > netcut then seen[#seen + 1] = n .. '=' .. ts end
+      end
+      if net ~= '' and not fresh then seen[#seen + 1] = net .. '=' .. now_str end
+      if net ~= '' then netcount = #seen end
+      nets = table.concat(seen, ';')
     end
-    if net ~= '' and not fresh then seen[#seen + 1] = net .. '=' .. now_s end
-    if net ~= '' then netcount = #seen end
-    nets = table.concat(seen, ';')
-    if nets ~= '' and netwin > ttl then ttl = netwin end
+    if nets ~= '' and netwin > win then ttl = ARGV[2] end
   end
-  redis.call('SET', key, msgs .. ':' .. rcpts .. '|' .. older .. '|' .. nets
-    .. '|' .. nb .. ':' .. nm .. ':' .. nr, 'PX', ttl)
-  out[#out + 1] = sid .. '\\t' .. status .. '\\t' .. msgs .. '\\t' .. rcpts
-    .. '\\t' .. netcount
+  state = string.format('%d:%d|%s|%s|%d:%d:%d', msgs, rcpts, older, nets, nb,
+    nm, nr)
+  written[key] = state
+  redis.call('SET', key, state, 'PX', ttl)
+  out[#out + 1] = string.format('%s\\t%s\\t%d\\t%d\\t%d', sid, status, msgs,
+    rcpts, netcount)
 end
 return table.concat(out, '\\n')
 """
