@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from complaints.models import Bounce, Complaint, Mailing
+from complaints.selectors_subscribers import MAILING_ROW_COLUMNS
 from complaints.services.corrections_plan import MERGED_INTO
 
 CANDIDATES_LIMIT = 100
@@ -24,14 +25,7 @@ def mailing_merge_candidates(
         .order_by("-last_seen", "-pk")
         # What the corrections box shows of each: up to a hundred rows of
         # JSON decoded for nothing otherwise.
-        .only(
-            "subscriber",
-            "subject",
-            "last_seen",
-            "state",
-            "complaint_count",
-            "hard_bounce_count",
-        )[:limit]
+        .only(*MAILING_ROW_COLUMNS)[:limit]
     )
 
 

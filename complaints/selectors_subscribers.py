@@ -26,6 +26,17 @@ from complaints import strikes as policy
 from complaints.models import Strike
 from complaints.selectors import live_strike_q
 
+# What a row of a mailing list shows (subscriber page, corrections box): the
+# JSON columns stay unread.
+MAILING_ROW_COLUMNS = (
+    "subscriber",
+    "subject",
+    "last_seen",
+    "state",
+    "complaint_count",
+    "hard_bounce_count",
+)
+
 # What each place on the way to the strike limit leads to, in words.
 OUTCOME_WORDS = {
     policy.Outcome.NONE: "",
@@ -177,14 +188,7 @@ def subscriber_strikes(*, subscriber: Subscriber) -> QuerySet:
 def subscriber_mailings(*, subscriber: Subscriber) -> QuerySet:
     """The subscriber's mailings, most recently seen first, with only what the
     subscriber page shows of them."""
-    return subscriber.mailings.only(
-        "subscriber",
-        "subject",
-        "last_seen",
-        "state",
-        "complaint_count",
-        "hard_bounce_count",
-    )
+    return subscriber.mailings.only(*MAILING_ROW_COLUMNS)
 
 
 def subscriber_history(
