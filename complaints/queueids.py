@@ -1,4 +1,4 @@
-"""Postfix queue ids: what one looks like, and the argv of a queue command.
+"""Postfix queue ids: what one looks like.
 
 Pure (no ORM, no settings), so the outbound app can share it.
 
@@ -25,7 +25,6 @@ Neither form can start with ``-``, so a valid id is never read as an option.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 _BASE52 = "0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z"
 _BASE51 = "0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y"  # the alphabet without its last, 'z'
@@ -35,39 +34,8 @@ _LONG = re.compile(rf"[{_BASE52}]{{10,}}z[{_BASE51}]+")
 MAX_LENGTH = 64
 
 
-class QueueIdError(ValueError):
-    """A value that is not a Postfix queue id was about to reach a command."""
-
-
 def is_postfix_queue_id(value: object) -> bool:
     """Whether ``value`` is a short (hex) or long (base-52) Postfix queue id."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_LENGTH:
         return False
     return bool(_SHORT.fullmatch(value) or _LONG.fullmatch(value))
-
-
-def queue_command_argv(command: list[str], queue_id: str) -> list[str]:
-    """The argv that runs ``command`` on one queue id; raises QueueIdError when
-    the id is not one.
-
-    When the configured command ends with ``--`` (a wrapper script that takes
-    operands), the id goes after it. ``postsuper -H``/``-d`` cannot take ``--``
-    there: the id is the option's own argument, so ``-d -- ID`` would read
-    ``--`` as the id. The syntax check is then what keeps the id an operand.
-    """
-    if not is_postfix_queue_id(queue_id):
-        raise QueueIdError(f"not a Postfix queue id: {queue_id!r:.80}")
-    return [*command, queue_id]
-
-
-def queue_ids_checked(queue_ids: Iterable[object]) -> list[str]:
-    """All ``queue_ids`` (duplicates dropped, order kept) when every one is a
-    queue id; raises QueueIdError naming the first that is not, so that a batch
-    with one bad id runs no command at all."""
-    checked: list[str] = []
-    for value in queue_ids:
-        if not is_postfix_queue_id(value):
-            raise QueueIdError(f"not a Postfix queue id: {value!r:.80}")
-        if value not in checked:
-            checked.append(value)  # type: ignore[arg-type]
-    return checked

@@ -1,31 +1,24 @@
-"""Staff triage of complaints and held batches: linking, dismissing, marking
-duplicates, releasing and rejecting.
+"""Staff triage of complaints: linking, dismissing, marking duplicates.
+
+Held batches are released or rejected in one place, ``outbound.services.holds``.
 
 A mailing's ``complaint_count`` is the number of its complaints in state
 ``linked``; every function here that moves a complaint in or out of that state
 adjusts the count in the same transaction, under a lock on the mailing.
 """
 
-import logging
-import shlex
-import subprocess
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Action, Subscriber
-from accounts.services.timeline import action_record
-from complaints import queueids
+from accounts.models import Subscriber
 from complaints.models import Complaint, Mailing
 from complaints.services.strikes import mailing_policy_apply
-
-logger = logging.getLogger(__name__)
 
 
 def _count(mailing_id: int | None, delta: int) -> None:
@@ -151,72 +144,3 @@ def complaints_bulk_update(
             after = complaint_link(complaint=complaint, mailing=mailing, actor=actor)
         changed += (after.state, after.mailing_id) != before
     return changed
-
-
-@transaction.atomic
-def mailing_hold_release(
-    *, mailing: Mailing, actor: AbstractBaseUser, reason: str = ""
-) -> Mailing:
-    """Release a held batch: the queue command lets it go. Releasing a batch that
-    is not held changes nothing."""
-    return _hold_decide(mailing, actor, reason, release=True)
-
-
-@transaction.atomic
-def mailing_hold_reject(
-    *, mailing: Mailing, actor: AbstractBaseUser, reason: str
-) -> Mailing:
-    """Reject a held batch: the queue command deletes it. A reason is required."""
-    if not reason.strip():
-        raise ValidationError("Say why the batch is rejected.")
-    return _hold_decide(mailing, actor, reason, release=False)
-
-
-def _hold_decide(mailing: Mailing, actor, reason: str, *, release: bool) -> Mailing:
-    mailing = Mailing.objects.select_for_update(no_key=True).get(pk=mailing.pk)
-    if mailing.state != Mailing.State.HELD:
-        return mailing
-    mailing.state = Mailing.State.RELEASED if release else Mailing.State.REJECTED
-    mailing.save(update_fields=["state"])
-    action_record(
-        subscriber=mailing.subscriber,
-        kind=Action.Kind.HOLD_RELEASED if release else Action.Kind.HOLD_REJECTED,
-        actor=actor,
-        reason=reason.strip(),
-        mailing=mailing,
-    )
-    # Only the ids recorded when the batch was held; never MailingKey values,
-    # which reports fill. Checked now, so that a bad record runs nothing.
-    try:
-        queue_ids = queueids.queue_ids_checked(mailing.held_queue_ids or [])
-    except queueids.QueueIdError as error:
-        logger.error("mailing %s: queue command not run: %s", mailing.pk, error)
-        queue_ids = []
-    command = (
-        settings.ABUSE_QUEUE_RELEASE_COMMAND
-        if release
-        else settings.ABUSE_QUEUE_DELETE_COMMAND
-    )
-    if command and queue_ids:
-        transaction.on_commit(
-            lambda: _run_queue_command(command, queue_ids), robust=True
-        )
-    return mailing
-
-
-def _run_queue_command(command: str, queue_ids: list[str]) -> None:
-    """Run the MTA's queue command (e.g. ``postsuper -H``) on each queue id of
-    the batch. Every argv is built, and so every id checked, before the first
-    command runs."""
-    base = shlex.split(command)
-    try:
-        argvs = [queueids.queue_command_argv(base, q) for q in queue_ids]
-    except queueids.QueueIdError as error:
-        logger.error("queue command not run: %s", error)
-        return
-    for argv in argvs:
-        result = subprocess.run(argv, capture_output=True, timeout=30, check=False)  # noqa: S603
-        if result.returncode != 0:
-            logger.error(
-                "queue command failed for %s: exit %s", argv[-1], result.returncode
-            )

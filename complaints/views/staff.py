@@ -290,9 +290,10 @@ def mailing_detail(request, pk: int):
 @abuse_required
 def mailing_decide(request, pk: int, decision: str):
     """Staff's decisions on a mailing. Each needs a confirmation; all but the
-    strike and the release need a reason."""
+    strike need a reason. A held batch is decided on its own page
+    (``outbound.views.held_decide``), where the queue commands run."""
     mailing = get_object_or_404(Mailing, pk=pk)
-    needs_reason = decision in {"compromised", "dismiss", "reject"}
+    needs_reason = decision in {"compromised", "dismiss"}
     form = (ReasonForm if needs_reason else ConfirmForm)(request.POST)
     if decision not in MAILING_DECISIONS:
         raise Http404("Unknown decision.")
@@ -320,15 +321,11 @@ MAILING_DECISIONS = {
     "strike": _strike,
     "compromised": services.mailing_mark_compromised,
     "dismiss": services.mailing_dismiss,
-    "release": triage.mailing_hold_release,
-    "reject": triage.mailing_hold_reject,
 }
 DECISION_DONE = {
     "strike": "Strike issued.",
     "compromised": "Marked compromised: the account is restricted and the advice is sent.",
     "dismiss": "Mailing dismissed.",
-    "release": "Batch released.",
-    "reject": "Batch rejected.",
 }
 
 

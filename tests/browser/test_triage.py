@@ -68,6 +68,7 @@ def test_staff_review_a_held_batch_and_release_it(
 ):
     mailing = MailingFactory(
         state=Mailing.State.HELD,
+        source=Mailing.Source.HOLD,
         subject="Monthly newsletter",
         held_recipients=["reader@example.com", "not-an-address", "friend@example.org"],
         recipient_count=3,
@@ -79,7 +80,9 @@ def test_staff_review_a_held_batch_and_release_it(
     screenshot("held_batch")
     held.get_by_label("Release this batch").check()
     held.get_by_role("button", name="Release").click()
-    assert page.get_by_text("Batch released.").is_visible()
+    assert page.get_by_text(
+        "Batch released: its messages are being let go."
+    ).is_visible()
     mailing.refresh_from_db()
     assert mailing.state == Mailing.State.RELEASED
 

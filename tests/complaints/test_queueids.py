@@ -1,12 +1,9 @@
-"""Postfix queue-id syntax, and the argv of a queue command."""
+"""Postfix queue-id syntax."""
 
 import pytest
 
 from complaints.queueids import (
-    QueueIdError,
     is_postfix_queue_id,
-    queue_command_argv,
-    queue_ids_checked,
 )
 
 
@@ -44,22 +41,3 @@ def test_short_hex_and_long_base52_ids_are_queue_ids(value):
 )
 def test_anything_else_is_not_a_queue_id(value):
     assert not is_postfix_queue_id(value)
-
-
-def test_argv_appends_a_checked_id_to_the_command():
-    assert queue_command_argv(["postsuper", "-d"], "C3CD21F3E90") == [
-        "postsuper",
-        "-d",
-        "C3CD21F3E90",
-    ]
-    with pytest.raises(QueueIdError):
-        queue_command_argv(["postsuper", "-d"], "ALL")
-
-
-def test_one_bad_id_refuses_the_whole_list():
-    assert queue_ids_checked(["C3CD21F3E90", "C3CD21F3E90", "9F00A1234"]) == [
-        "C3CD21F3E90",
-        "9F00A1234",
-    ]
-    with pytest.raises(QueueIdError):
-        queue_ids_checked(["C3CD21F3E90", "-d"])

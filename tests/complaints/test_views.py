@@ -182,30 +182,22 @@ def test_held_batch_shows_recipients_with_invalid_ones_flagged_and_releases(
     abuse_client,
 ):
     mailing = MailingFactory(
-        state=Mailing.State.HELD, held_recipients=["good@example.com", "bad@@example"]
+        state=Mailing.State.HELD,
+        source=Mailing.Source.HOLD,
+        held_recipients=["good@example.com", "bad@@example"],
     )
     page = abuse_client.get(f"/mailings/{mailing.pk}/")
     flags = [(r.address, r.is_valid) for r in page.context["held_recipients"]]
     assert flags == [("good@example.com", True), ("bad@@example", False)]
     assert b"invalid format" in page.content
-    abuse_client.post(f"/mailings/{mailing.pk}/release/", {"confirm": "on"})
+    # The batch's one decision path, where the queue commands run as jobs.
+    release = f"/outbound/held/{mailing.pk}/release/"
+    assert f'action="{release}"'.encode() in page.content
+    assert b"/reject/" in page.content
+    abuse_client.post(release, {"confirm": "on"})
     mailing.refresh_from_db()
     assert mailing.state == Mailing.State.RELEASED
     assert mailing.subscriber.actions.filter(kind="hold_released").count() == 1
-
-
-def test_reject_held_batch_needs_a_reason(abuse_client):
-    mailing = MailingFactory(state=Mailing.State.HELD)
-    abuse_client.post(
-        f"/mailings/{mailing.pk}/reject/", {"confirm": "on", "reason": ""}
-    )
-    mailing.refresh_from_db()
-    assert mailing.state == Mailing.State.HELD
-    abuse_client.post(
-        f"/mailings/{mailing.pk}/reject/", {"confirm": "on", "reason": "Phishing"}
-    )
-    mailing.refresh_from_db()
-    assert mailing.state == Mailing.State.REJECTED
 
 
 def test_mailing_page_shows_bounce_reasons_and_rate(abuse_client):
