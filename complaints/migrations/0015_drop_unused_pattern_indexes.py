@@ -22,7 +22,11 @@ PATTERN_INDEXES = [
         "sha256",
         "complaints_inboundmessage_sha256_964e1ffc_like",
     ),
-    ("complaints_complaint", "reference", "complaints_complaint_reference_d6095155_like"),
+    (
+        "complaints_complaint",
+        "reference",
+        "complaints_complaint_reference_d6095155_like",
+    ),
 ]
 
 
