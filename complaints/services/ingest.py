@@ -17,7 +17,6 @@ import re
 import traceback
 from datetime import datetime, timedelta
 
-import psycopg
 from django.conf import settings
 from django.db import (
     DatabaseError,
@@ -37,7 +36,7 @@ from complaints.ingest.autoreply import OWN_MARKER_HEADER
 from complaints.ingest.parse import header_block
 from complaints.ingest.sanitize import report_db_safe, text_db_safe
 from complaints.models import InboundMessage, Mailing
-from complaints.services import claims, linking, notices, recording
+from complaints.services import bulk, claims, linking, notices, recording
 from complaints.services import strikes as strike_services
 from complaints.services.wakeup import inbound_wake
 
@@ -177,7 +176,7 @@ def _inbound_insert_new(
     messages and one value for each of the others, so the statement's text is
     the same for any number of rows. The shared values come from a model
     instance, so a new field with a default needs nothing here. See
-    ``_insert_unnest`` for how it is sent.
+    ``bulk.server_bound_fetchall`` for how it is sent.
     """
     template = InboundMessage(channel=channel, received_at=at)
     if connection.vendor != "postgresql":
@@ -206,7 +205,8 @@ def _inbound_insert_new(
         [len(raw) for raw in raws.values()],
         [_message_id(raw) for raw in raws.values()],
     ]
-    return {digest: pk for pk, digest in _insert_unnest(db, statement, values)}
+    rows = bulk.server_bound_fetchall(db, statement, values)
+    return {digest: pk for pk, digest in rows}
 
 
 def _row_like(template: InboundMessage, raw: bytes, digest: str) -> InboundMessage:
@@ -218,25 +218,6 @@ def _row_like(template: InboundMessage, raw: bytes, digest: str) -> InboundMessa
         message_id=_message_id(raw),
         received_at=template.received_at,
     )
-
-
-def _insert_unnest(db, statement: str, values: list) -> list[tuple]:
-    """Run the insert with its parameters bound by the server, on the
-    connection's current transaction.
-
-    Django's cursor binds on the client: psycopg writes every raw message into
-    the statement's text as an escaped literal, which was most of the LMTP
-    server's storing CPU. A plain psycopg cursor sends the values apart from the
-    text, the bytes in binary, and psycopg prepares the statement once it has
-    run a few times, so PostgreSQL stops parsing and planning it too. The one
-    thing lost is Django's query log (DEBUG), for this one statement.
-    """
-    db.ensure_connection()
-    # Django's own exceptions, as its cursor raises them: the channels answer
-    # "try later" on DatabaseError and fall back on IntegrityError.
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(statement, values)
-        return cursor.fetchall()
 
 
 @functools.cache
