@@ -72,9 +72,9 @@ class _Source:
 
     __slots__ = ("text", "lowered")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lowered: str | None = None) -> None:
         self.text = text
-        self.lowered = text.lower()
+        self.lowered = text.lower() if lowered is None else lowered
 
     def field_at_line_start(self, name: str, start: int, end: int) -> int:
         """Where the first ``name:`` field line of ``[start, end)`` starts, or -1."""
@@ -84,13 +84,14 @@ class _Source:
         return at
 
 
-def parse_text(text: str) -> Message | None:
+def parse_text(text: str, lowered: str | None = None) -> Message | None:
     """The ``compat32`` tree the stdlib parser would build from ``text`` (a
-    message decoded as ASCII with surrogate escapes), or None to use it."""
+    message decoded as ASCII with surrogate escapes), or None to use it;
+    ``lowered`` is ``text.lower()`` when the caller has it already."""
     if "\r" in text:
         return None
     try:
-        return _message(_Source(text), 0, len(text), "text/plain")[0]
+        return _message(_Source(text, lowered), 0, len(text), "text/plain")[0]
     except _Unsupported:
         return None
 
