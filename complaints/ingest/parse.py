@@ -216,6 +216,16 @@ def _header_index(msg: Message) -> dict[str, list[str]]:
     return index
 
 
+def lowered_names(msg: Message) -> str:
+    """Every field name of ``msg``, lowercased, one a line: to ask cheaply
+    whether any name holds a word."""
+    try:
+        index: dict[str, list[str]] = msg._ingest_headers  # type: ignore[attr-defined]
+    except AttributeError:
+        index = msg._ingest_headers = _header_index(msg)  # type: ignore[attr-defined]
+    return "\n".join(index)
+
+
 _NOT_DECODED = object()
 
 

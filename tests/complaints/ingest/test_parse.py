@@ -163,3 +163,8 @@ def test_the_lowered_wire_text_is_the_wire_text_lowered():
     text, lowered, _cut = parse._wire_text_lowered(raw)
     assert lowered == text.lower()
     assert text == parse.wire_text(raw)[0]
+
+
+def test_lowered_names_lists_each_field_name_once_lowercased():
+    msg = parse.parse_bytes(b"X-VL-Trace: a\nReceived: x\nreceived: y\n\nbody\n")
+    assert parse.lowered_names(msg).split("\n") == ["x-vl-trace", "received"]
