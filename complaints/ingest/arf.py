@@ -182,7 +182,7 @@ def _header_blocks(lines: list[str]) -> list[list[str]]:
     current: list[str] = []
     padded = [*lines, ""]
     for number, line in enumerate(padded):
-        match = _header_line(line)
+        match = _HEADER_LINE.match(line) if ":" in line else None  # _header_line
         if match:
             current.append(f"{match.group(1)}: {match.group(2)}")
         elif current and (
@@ -255,7 +255,12 @@ def _localised(line: str) -> str:
 
 def find_pasted_headers(text: str) -> Message | None:
     """Find a pasted header block (the reported message) in free text."""
-    lines = [_localised(_unquote(line)) for line in text.split("\n")[:3000]]
+    # A line with neither a quote mark nor a colon is left as it is by both
+    # rewrites: most lines of a notice are such prose, and skip two calls.
+    lines = [
+        _localised(_unquote(line)) if ">" in line or ":" in line else line
+        for line in text.split("\n")[:3000]
+    ]
     best: Message | None = None
     best_score = 0
     for block in _header_blocks(lines):

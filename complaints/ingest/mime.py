@@ -40,6 +40,9 @@ from email.policy import compat32
 # any continuation lines. Matched at each line start in turn.
 _FIELD_RE = r"([\041-\071\073-\176]++):[ \t]*+([^\n]*+(?:\n[ \t][^\n]*+)*+)(?:\n|\Z)"
 _FIELD = re.compile(_FIELD_RE)
+# The same, matching only at a line start (or where the search starts):
+# ``findall`` then never finds a field inside a line that is none.
+_FIELD_AT_LINE_START = re.compile("(?<![^\n])" + _FIELD_RE)
 # A whole block of such fields. Each field has one way to match (a name
 # cannot hold a colon, a continuation line cannot start a name), so when the
 # block matches, ``findall`` finds exactly its fields. The quantifiers are
@@ -47,11 +50,9 @@ _FIELD = re.compile(_FIELD_RE)
 _BLOCK = re.compile(f"(?>{_FIELD_RE})*+")
 # ``_BLOCK`` matches a block (a run of lines without an empty one) exactly
 # when its first line opens a field and every later line opens a field or
-# continues one. Tested that way, the search skips from newline to newline
-# (a literal) and reads a few characters at each, where ``_BLOCK`` walks
-# every field through a repeated group, at twice the cost of reading them.
-_FIELD_START = re.compile(r"[\041-\071\073-\176]+:")
-_NOT_A_FIELD_LINE = re.compile(r"\n(?![\041-\071\073-\176]+:|[ \t])")
+# continues one; ``_field_block`` tells that from the fields it reads, where
+# ``_BLOCK`` walks every field through a repeated group, at twice the cost of
+# reading them. It stays as the definition the tests hold that to.
 # What the feed parser takes for a header line (its ``headerRE``): a line
 # that fails ``_FIELD`` but passes this would be read in some other way.
 _HEADER_LIKE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
@@ -72,9 +73,9 @@ class _Source:
 
     __slots__ = ("text", "lowered")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lowered: str | None = None) -> None:
         self.text = text
-        self.lowered = text.lower()
+        self.lowered = text.lower() if lowered is None else lowered
 
     def field_at_line_start(self, name: str, start: int, end: int) -> int:
         """Where the first ``name:`` field line of ``[start, end)`` starts, or -1."""
@@ -84,13 +85,14 @@ class _Source:
         return at
 
 
-def parse_text(text: str) -> Message | None:
+def parse_text(text: str, lowered: str | None = None) -> Message | None:
     """The ``compat32`` tree the stdlib parser would build from ``text`` (a
-    message decoded as ASCII with surrogate escapes), or None to use it."""
+    message decoded as ASCII with surrogate escapes), or None to use it;
+    ``lowered`` is ``text.lower()`` when the caller has it already."""
     if "\r" in text:
         return None
     try:
-        return _message(_Source(text), 0, len(text), "text/plain")[0]
+        return _message(_Source(text, lowered), 0, len(text), "text/plain")[0]
     except _Unsupported:
         return None
 
@@ -117,9 +119,10 @@ def _headed(
     if default_type != "text/plain":
         msg._default_type = default_type
     blank = _blank_line(text, start, end)
-    # The usual case, a block of well-formed fields, in two passes in C.
-    if _is_field_block(text, start, blank):
-        msg._headers = _FIELD.findall(text, start, blank)
+    # The usual case, a block of well-formed fields, read in one pass in C.
+    fields = _field_block(text, start, blank)
+    if fields is not None:
+        msg._headers = fields
         body = min(blank + 1, end)  # the empty line ending it is dropped
     else:
         body = _fields_until_body(msg, text, start, blank)
@@ -127,17 +130,28 @@ def _headed(
     return msg, body
 
 
-def _is_field_block(text: str, start: int, stop: int) -> bool:
-    """``_BLOCK.fullmatch(text, start, stop)`` for a block that starts at a
-    line start and holds no empty line, ending at ``stop`` (after its last
-    newline, or at the end of the text)."""
+def _field_block(text: str, start: int, stop: int) -> list[tuple[str, str]] | None:
+    """The fields of the block at ``start`` (a line start; the block holds no
+    empty line and ends at ``stop``, after its last newline or at the end of
+    the text) when ``_BLOCK.fullmatch(text, start, stop)`` holds, else None.
+
+    A field starts only at a line start and takes every continuation line
+    after it, and a line that starts with a blank is a continuation: so the
+    block is all fields exactly when its first line is not a continuation and
+    every other line that is not one starts a field, that is, when there are
+    as many fields as lines that are not continuations (cheap counts in C,
+    where testing every line with a pattern cost as much as reading them).
+    """
     if start >= stop:
-        return True
-    if _FIELD_START.match(text, start, stop) is None:
-        return False
+        return []
+    if text[start] in " \t":
+        return None
+    fields = _FIELD_AT_LINE_START.findall(text, start, stop)
     # The newline ending the last line opens no line of the block.
     last = stop - 1 if text[stop - 1] == "\n" else stop
-    return _NOT_A_FIELD_LINE.search(text, start, last) is None
+    continuations = text.count("\n ", start, last) + text.count("\n\t", start, last)
+    lines = text.count("\n", start, last) + 1
+    return fields if len(fields) == lines - continuations else None
 
 
 def _fields_until_body(msg: Message, text: str, start: int, blank: int) -> int:

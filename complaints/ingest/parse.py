@@ -27,7 +27,7 @@ from itertools import chain
 
 from . import mime
 from .limits import MAX_NOTICE_CHARS, check_complexity
-from .prepare import prepare_noting_cuts
+from .prepare import prepare_lowered
 
 # Reports worth reading are small; a multi-megabyte input is nearly always a
 # bounce carrying the original's attachments. Parsing is capped so one huge
@@ -86,8 +86,8 @@ def parse_bytes(raw: bytes) -> Message:
     """Parse raw bytes into a compat32 ``Message``; never raises on bad input,
     except ``limits.TooComplexError`` for a message over a work limit. Whether
     a delivery-status part was cut on the way is kept for ``was_cut``."""
-    text, shortened = wire_text(raw)
-    msg = mime.parse_text(text)
+    text, lowered, shortened = _wire_text_lowered(raw)
+    msg = mime.parse_text(text, lowered)
     if msg is None:
         msg = _PARSER.parsestr(text)
     msg._ingest_cut = shortened  # type: ignore[attr-defined]
@@ -98,6 +98,14 @@ def wire_text(raw: bytes) -> tuple[str, bool]:
     """The text ``parse_bytes`` parses (capped, LF endings, prepared, 8-bit
     bytes as surrogate escapes, as ``BytesParser`` decodes them), and whether
     a delivery-status part was cut."""
+    text, _lowered, shortened = _wire_text_lowered(raw)
+    return text, shortened
+
+
+def _wire_text_lowered(raw: bytes) -> tuple[str, str, bool]:
+    """``wire_text``, with the text lowercased between them (bytes lowercase
+    only ASCII letters, as ``str.lower`` does in a text of ASCII characters
+    and surrogate escapes)."""
     if len(raw) > MAX_PARSE_BYTES:
         raw = raw[:MAX_PARSE_BYTES]
     raw = normalize_newlines(raw).lstrip(b"\n")
@@ -105,8 +113,12 @@ def wire_text(raw: bytes) -> tuple[str, bool]:
     if raw.startswith(b"From ") and b"\n" in raw:
         raw = raw.split(b"\n", 1)[1]
     check_complexity(raw)
-    prepared, shortened = prepare_noting_cuts(raw)
-    return prepared.decode("ascii", "surrogateescape"), shortened
+    prepared, lowered, shortened = prepare_lowered(raw)
+    return (
+        prepared.decode("ascii", "surrogateescape"),
+        lowered.decode("ascii", "surrogateescape"),
+        shortened,
+    )
 
 
 def parse_header_block(text: str) -> Message:
@@ -202,6 +214,16 @@ def _header_index(msg: Message) -> dict[str, list[str]]:
         else:
             values.append(str(value))
     return index
+
+
+def lowered_names(msg: Message) -> str:
+    """Every field name of ``msg``, lowercased, one a line: to ask cheaply
+    whether any name holds a word."""
+    try:
+        index: dict[str, list[str]] = msg._ingest_headers  # type: ignore[attr-defined]
+    except AttributeError:
+        index = msg._ingest_headers = _header_index(msg)  # type: ignore[attr-defined]
+    return "\n".join(index)
 
 
 _NOT_DECODED = object()

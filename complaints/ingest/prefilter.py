@@ -202,10 +202,8 @@ class Phrases:
         # The phrases that can start with each prefix, as one pattern: one
         # ``match`` at each place the prefix occurs instead of one per phrase.
         grouped = {k: re.compile(rf"\b(?:{'|'.join(v)})") for k, v in by_start.items()}
-        self._by_start = {k: (p.match,) for k, p in grouped.items()}
-        self._ascii_by_start = {
-            k: (ascii_variant(p).match,) for k, p in grouped.items()
-        }
+        self._by_start = {k: p.match for k, p in grouped.items()}
+        self._ascii_by_start = {k: ascii_variant(p).match for k, p in grouped.items()}
         self._prefixes = frozenset(by_start)
 
     def occurs_in(self, text: str, starts: set[str]) -> bool:
@@ -215,12 +213,11 @@ class Phrases:
             return self.guarded.search(text) is not None
         by_start = self._ascii_by_start if text.isascii() else self._by_start
         for prefix in self._prefixes.intersection(starts):
-            matchers = by_start[prefix]
+            match = by_start[prefix]
             at = text.find(prefix)
             while at >= 0:
                 # ``\b`` and look-behinds see the text before ``at``.
-                for match in matchers:
-                    if match(text, at) is not None:
-                        return True
+                if match(text, at) is not None:
+                    return True
                 at = text.find(prefix, at + 1)
         return False

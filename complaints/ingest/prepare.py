@@ -79,8 +79,17 @@ def prepare_noting_cuts(raw: bytes) -> tuple[bytes, bool]:
     recipients) was cut, so a report can say that its list is incomplete. Text
     parts are cut again, and noted, by ``parse.part_text``; other cuts (an
     attached original's body) lose nothing a report lists."""
+    prepared, _lowered, cut = prepare_lowered(raw)
+    return prepared, cut
+
+
+def prepare_lowered(raw: bytes) -> tuple[bytes, bytes, bool]:
+    """``prepare_noting_cuts``, with the prepared bytes lowercased between
+    them: trimming lowercases them anyway, and the MIME parser wants them
+    so too."""
     shortened, cut = _shorten(raw)
-    return trim_attached_bodies(shortened), cut
+    prepared, lowered = _trim_attached_bodies(shortened)
+    return prepared, lowered, cut
 
 
 def shorten_long_parts(raw: bytes) -> bytes:
@@ -163,12 +172,17 @@ def _kept_end(raw: bytes, start: int, stop: int) -> tuple[int, bool]:
 
 def trim_attached_bodies(raw: bytes) -> bytes:
     """Return ``raw`` (LF line endings) without the bodies of attached messages."""
+    return _trim_attached_bodies(raw)[0]
+
+
+def _trim_attached_bodies(raw: bytes) -> tuple[bytes, bytes]:
+    """``trim_attached_bodies``, and the result lowercased."""
     lowered = raw.lower()
     pos = 0
     while True:
         match = _ATTACHED_TYPE.search(lowered, pos)
         if match is None:
-            return raw
+            return raw, lowered
         at = match.start()
         span = (
             _body_span(raw, lowered, at)

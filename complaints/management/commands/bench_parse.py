@@ -6,7 +6,10 @@ and the flufl.bounce samples of ``make samples``): kind, recipients exactly
 right and the hard flag (see ``complaints.ingest.scoring``). It then parses
 every sample (by default the same set), in rounds over the whole set until at
 least ``--min-messages`` messages, on one core, and prints messages per
-second for ``classify`` and for flufl.bounce's ``scan_message``.
+second for ``classify`` and for flufl.bounce's ``scan_message``. The two take
+turns, a round each in alternate order (``complaints.bench.turns``), and the
+speed ratio printed is the median of the rounds' CPU ratios: within a round
+both meet nearly the same load on a shared machine.
 
 The figure must hold for real traffic, where no two messages are alike, so
 nothing may be remembered from one round to the next: the ingest parser keeps
@@ -47,6 +50,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from flufl.bounce import all_failures, scan_message
 
+from complaints.bench.turns import take_turns
 from complaints.ingest import classify, scoring
 
 from .parse_report import iter_paths
@@ -94,21 +98,6 @@ def _flufl(raw: bytes) -> object:
     except (IndexError, ValueError, TypeError, AttributeError, UnicodeError):
         # Some detectors crash on odd input; the message still counts.
         return None
-
-
-def _timed(
-    func: Callable[[bytes], object], corpus: list[bytes], rounds: int
-) -> tuple[float, float]:
-    """Wall-clock and CPU seconds for ``rounds`` passes over ``corpus``."""
-    wall = cpu = 0.0
-    for _ in range(rounds):
-        re.purge()  # outside the timed region: see the module docstring
-        start_wall, start_cpu = time.perf_counter(), time.process_time()
-        for raw in corpus:
-            func(raw)
-        wall += time.perf_counter() - start_wall
-        cpu += time.process_time() - start_cpu
-    return wall, cpu
 
 
 def _best_of(
@@ -251,10 +240,9 @@ class Command(BaseCommand):
         total = rounds * len(corpus)
         # flufl.bounce logs every detector it runs; logging is not what is measured.
         logging.getLogger("flufl.bounce").disabled = True
-        for label, func in (("parse", classify), ("flufl.bounce", _flufl)):
-            _timed(func, corpus, 1)  # warm-up, untimed (see the docstring)
-            wall, cpu = _timed(func, corpus, rounds)
-            key = "parse" if label == "parse" else "flufl"
+        turns = take_turns({"parse": classify, "flufl": _flufl}, corpus, rounds)
+        for key, label in (("parse", "parse"), ("flufl", "flufl.bounce")):
+            wall, cpu = turns.total_wall(key), turns.total_cpu(key)
             figures[f"{key}_msgs_per_s"] = _rate(total, wall)
             figures[f"{key}_cpu_msgs_per_s"] = _rate(total, cpu)
             self.stdout.write(
@@ -262,6 +250,13 @@ class Command(BaseCommand):
                 f" = {_rate(total, wall)} messages/s"
                 f" (CPU {cpu:.2f} s = {_rate(total, cpu)} messages/s)"
             )
+        ratios = turns.ratios("flufl", "parse")
+        figures["parse_speed_ratio"] = f"{turns.median_ratio('flufl', 'parse'):.2f}"
+        self.stdout.write(
+            f"parse at {figures['parse_speed_ratio']}x flufl.bounce's speed"
+            f" (CPU, median of {rounds} rounds taken in turns:"
+            f" {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
         if options["best_of"] > 0:
             ours, peer = _best_of((classify, _flufl), corpus, options["best_of"])
             self.stdout.write(

@@ -80,3 +80,14 @@ def test_parts_beyond_the_byte_budget_keep_their_headers_only():
 def test_notification_text_is_bounded_whatever_the_number_of_parts():
     msg = parse.parse_bytes(full_parts(90, 22_000))
     assert len(parse.notification_text(msg)) <= limits.MAX_NOTICE_CHARS + 100
+
+
+def test_containers_are_counted_exactly_once_slashes_could_hold_that_many():
+    # Each counted field ends with a "/" of its own: only a message with
+    # more slashes than the limit is searched, and then counted exactly.
+    field = b"Content-Type: multipart/mixed; boundary=x\n"
+    over = field * (limits.MAX_CONTAINERS + 1)
+    assert limits._container_count(over) == limits.MAX_CONTAINERS + 1
+    slashes = b"X-Path: " + b"/" * (limits.MAX_CONTAINERS * 2) + b"\n"
+    assert limits._container_count(slashes + field * 3) == 3
+    assert limits._container_count(field * 3) == 0  # under the limit, uncounted

@@ -237,5 +237,8 @@ def test_a_field_block_is_recognised_as_the_block_pattern_recognises_it(
         while start <= len(text):
             stop = mime._blank_line(text, start, len(text))
             expected = mime._BLOCK.fullmatch(text, start, stop) is not None
-            assert mime._is_field_block(text, start, stop) == expected, repr(text)
+            fields = mime._field_block(text, start, stop)
+            assert (fields is not None) == expected, repr(text)
+            if expected:
+                assert fields == mime._FIELD.findall(text, start, stop), repr(text)
             start = stop + 1

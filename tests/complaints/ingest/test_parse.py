@@ -154,3 +154,17 @@ def test_content_parameters_are_read_as_the_stdlib_reads_them(value):
 def test_saved_message_is_told_by_its_file_name(fields, saved):
     part = parse.parse_header_block(fields)
     assert list(parse.attached_messages(part)) == ([part] if saved else [])
+
+
+def test_the_lowered_wire_text_is_the_wire_text_lowered():
+    # 8-bit bytes become surrogate escapes, which lowercasing leaves alone,
+    # as lowercasing the bytes leaves the bytes alone.
+    raw = "Subject: Ünïcödé ÀB\r\nX-Raw: \xc0\xff\r\n\r\nBODY Ä\r\n".encode("latin-1")
+    text, lowered, _cut = parse._wire_text_lowered(raw)
+    assert lowered == text.lower()
+    assert text == parse.wire_text(raw)[0]
+
+
+def test_lowered_names_lists_each_field_name_once_lowercased():
+    msg = parse.parse_bytes(b"X-VL-Trace: a\nReceived: x\nreceived: y\n\nbody\n")
+    assert parse.lowered_names(msg).split("\n") == ["x-vl-trace", "received"]

@@ -88,7 +88,9 @@ SAMPLES = sorted(EMAILS.glob("*.eml")) + sorted(FLUFL.glob("*.txt"))
 def test_classification_does_not_depend_on_preparation(path, monkeypatch):
     raw = path.read_bytes()
     prepared = classify(raw)
-    monkeypatch.setattr(parse, "prepare_noting_cuts", lambda data: (data, False))
+    monkeypatch.setattr(
+        parse, "prepare_lowered", lambda data: (data, data.lower(), False)
+    )
     assert classify(raw) == prepared
 
 
