@@ -219,17 +219,19 @@ def _insert_values(db, statement: str, values: list) -> list[tuple]:
     Django's cursor binds on the client: psycopg writes every raw message into
     the statement's text as an escaped literal, which was most of the LMTP
     server's storing CPU. A plain psycopg cursor sends the values apart from the
-    text, the bytes in binary, and psycopg prepares the statement once it has
-    run a few times, so PostgreSQL stops parsing and planning it too. Scalar
-    parameters rather than an array per column: psycopg dumps arrays element
-    by element in Python, scalars in C. The one thing lost is Django's query
-    log (DEBUG), for this one statement.
+    text, the bytes in binary. Scalar parameters rather than an array per
+    column: psycopg dumps arrays element by element in Python, scalars in C.
+    The statement is prepared on the server (Django's connections never
+    prepare: prepare_threshold is None), once per text, i.e. per number of
+    rows, so PostgreSQL stops parsing and planning it for every store; psycopg
+    keeps the most used ones (prepared_max). The one thing lost is Django's
+    query log (DEBUG), for this one statement.
     """
     db.ensure_connection()
     # Django's own exceptions, as its cursor raises them: the channels answer
     # "try later" on DatabaseError and fall back on IntegrityError.
     with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(statement, values)
+        cursor.execute(statement, values, prepare=True)
         return cursor.fetchall()
 
 
