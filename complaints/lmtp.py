@@ -548,6 +548,17 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def run(coroutine):
+    """Run ``coroutine`` (``serve``) on uvloop when it is installed, else on
+    asyncio's own loop: uvloop's loop and socket transports are written in C,
+    and the loop's own work was a large part of the server's CPU per message."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
 async def serve(
     config: ServerConfig,
     *,
