@@ -65,7 +65,7 @@ GROUP_MAX_MESSAGES = 200
 GROUP_MAX_BYTES = 32 * 1024 * 1024
 # When a transaction ends, the next one waits at most this long for the
 # messages of the connections still delivering (see StoreHandler._is_due).
-GROUP_LINGER_SECONDS = 0.005
+GROUP_LINGER_SECONDS = 0.010
 # A connection answered this recently is taken to be still delivering.
 DELIVERING_SECONDS = 0.5
 # The end of DATA is a line holding one dot; a line that starts with a dot was
