@@ -39,7 +39,9 @@ def rows_insert(model: type[models.Model], rows: list[dict]) -> list[int]:
     return [pk for (pk,) in server_bound_fetchall(connection, statement, arrays)]
 
 
-def server_bound_fetchall(db, statement: str, params: list) -> list[tuple]:
+def server_bound_fetchall(
+    db, statement: str, params: list, *, prepare: bool = False
+) -> list[tuple]:
     """Run ``statement`` on ``db`` (a PostgreSQL connection wrapper), in its
     current transaction, with the parameters bound by the server; return its
     rows. The one way the desk sends its unnest inserts (``rows_insert``, the
@@ -53,10 +55,15 @@ def server_bound_fetchall(db, statement: str, params: list) -> list[tuple]:
     connection's ``OperationalError``), so callers, the channels' "try later"
     and the batch's fallback see no change; the one thing lost is Django's
     query log (DEBUG) for these statements.
+
+    ``prepare`` has the server parse and plan the text once and keep it
+    (Django's connections never prepare: prepare_threshold is None), for a
+    statement run many times with the same text; psycopg keeps the most used
+    ones (prepared_max).
     """
     db.ensure_connection()
     with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(statement, params)
+        cursor.execute(statement, params, prepare=prepare or None)
         return cursor.fetchall()
 
 

@@ -171,15 +171,14 @@ def _inbound_insert_new(
     """Insert the messages (by digest) whose bytes are not stored yet; return
     the id of each one inserted, by digest.
 
-    On PostgreSQL one ``INSERT … SELECT … FROM unnest(…) ON CONFLICT DO
-    NOTHING``: no look-up first, an array per column that differs between
-    messages and one value for each of the others, so the statement's text is
-    the same for any number of rows. The shared values come from a model
-    instance, so a new field with a default needs nothing here. See
-    ``bulk.server_bound_fetchall`` for how it is sent.
+    On PostgreSQL one ``INSERT … SELECT … FROM (VALUES …) ON CONFLICT DO
+    NOTHING``: no look-up first, a row of parameters per message for the
+    columns that differ and one value for each of the others. The shared
+    values come from a model instance, so a new field with a default needs
+    nothing here. See ``bulk.server_bound_fetchall`` for how it is sent.
     """
-    template = InboundMessage(channel=channel, received_at=at)
     if connection.vendor != "postgresql":
+        template = InboundMessage(channel=channel, received_at=at)
         stored = set(
             InboundMessage.objects.filter(sha256__in=list(raws)).values_list(
                 "sha256", flat=True
@@ -193,19 +192,12 @@ def _inbound_insert_new(
         InboundMessage.objects.bulk_create(rows)
         return {row.sha256: row.pk for row in rows}
     db = connection  # one look-up of the thread's connection, not one per value
-    statement, shared = _insert_statement(db)
-    # In the statement's order: the shared values, then the arrays.
-    values = [
-        *(
-            field.get_db_prep_save(getattr(template, field.attname), db)
-            for field in shared
-        ),
-        list(raws.values()),
-        list(raws),
-        [len(raw) for raw in raws.values()],
-        [_message_id(raw) for raw in raws.values()],
-    ]
-    rows = bulk.server_bound_fetchall(db, statement, values)
+    statement = _insert_statement(db, len(raws))
+    # In the statement's order: the shared values, then a row per message.
+    values = _shared_values(db, channel, at)
+    for digest, raw in raws.items():
+        values += (raw, digest, len(raw), _message_id(raw))
+    rows = bulk.server_bound_fetchall(db, statement, values, prepare=True)
     return {digest: pk for pk, digest in rows}
 
 
@@ -220,33 +212,76 @@ def _row_like(template: InboundMessage, raw: bytes, digest: str) -> InboundMessa
     )
 
 
+def _shared_fields() -> tuple:
+    return tuple(
+        f
+        for f in InboundMessage._meta.concrete_fields
+        if not f.primary_key and f.attname not in _PER_MESSAGE
+    )
+
+
 @functools.cache
-def _insert_statement_for(alias: str) -> tuple[str, tuple]:
+def _shared_template(alias: str, channel: str) -> tuple[tuple, int | None]:
+    """The shared columns' values for a channel, as the database takes them,
+    but the arrival time; and where the time goes among them (None when the
+    model's defaults must be computed per store: a callable default)."""
+    db = connections[alias]
+    fields = _shared_fields()
+    if any(f.has_default() and callable(f.default) for f in fields):
+        return (), None
+    template = InboundMessage(channel=channel, received_at=None)
+    values = tuple(f.get_db_prep_save(getattr(template, f.attname), db) for f in fields)
+    at = [f.attname for f in fields].index("received_at")
+    return values, at
+
+
+def _shared_values(db, channel: str, at: datetime) -> list:
+    """The shared columns' values, built once per channel and process: only the
+    arrival time changes from one store to the next."""
+    values, where = _shared_template(db.alias, channel)
+    if where is None:
+        template = InboundMessage(channel=channel, received_at=at)
+        return [
+            f.get_db_prep_save(getattr(template, f.attname), db)
+            for f in _shared_fields()
+        ]
+    shared = list(values)
+    received_at = InboundMessage._meta.get_field("received_at")
+    shared[where] = received_at.get_db_prep_save(at, db)
+    return shared
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_statement_for(alias: str, rows: int) -> str:
     db = connections[alias]
     fields = {
         f.attname: f for f in InboundMessage._meta.concrete_fields if not f.primary_key
     }
-    shared = tuple(f for name, f in fields.items() if name not in _PER_MESSAGE)
     quote = db.ops.quote_name
-    arrays = ", ".join(f"%s::{fields[name].db_type(db)}[]" for name in _PER_MESSAGE)
+    # The raw bytes go in binary (%b): no escaping on either side.
+    row = ", ".join(
+        f"%{'b' if name == 'raw' else 's'}::{fields[name].db_type(db)}"
+        for name in _PER_MESSAGE
+    )
     columns = [fields[name].column for name in _PER_MESSAGE]
-    selected = [f"u.{quote(column)}" for column in columns]
-    for field in shared:
+    selected = [f"v.{quote(column)}" for column in columns]
+    for field in _shared_fields():
         columns.append(field.column)
         selected.append(f"%s::{field.db_type(db)}")
-    statement = (
+    return (
         f"INSERT INTO {quote(InboundMessage._meta.db_table)}"  # noqa: S608  (the model's own names)
         f" ({', '.join(quote(c) for c in columns)})"
-        f" SELECT {', '.join(selected)} FROM unnest({arrays})"
-        f" AS u({', '.join(quote(c) for c in columns[: len(_PER_MESSAGE)])})"
+        f" SELECT {', '.join(selected)}"
+        f" FROM (VALUES {', '.join([f'({row})'] * rows)})"
+        f" AS v({', '.join(quote(c) for c in columns[: len(_PER_MESSAGE)])})"
         " ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256"
     )
-    return statement, shared
 
 
-def _insert_statement(db) -> tuple[str, tuple]:
-    """The insert's text and its shared fields, built once per process."""
-    return _insert_statement_for(db.alias)
+def _insert_statement(db, rows: int) -> str:
+    """The insert's text for so many messages, built once per process and count
+    (psycopg prepares each text on its own)."""
+    return _insert_statement_for(db.alias, rows)
 
 
 def _message_id(raw: bytes) -> str:

@@ -9,6 +9,8 @@ import threading
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.lmtp import LMTP
 from django.conf import settings as django_settings
 
 from complaints.lmtp import ServerConfig, serve
@@ -280,3 +282,80 @@ def test_five_messages_in_a_row_wake_one_drainer(lmtp, ingest_queue):
     assert [job.func_name for job in ingest_queue.jobs] == [
         "complaints.jobs.inbound_drain_job"
     ]
+
+
+class _NoHooks:
+    """A handler without hooks: aiosmtpd answers MAIL and RCPT by itself."""
+
+
+class _ReferenceLMTP(Controller):
+    """aiosmtpd's own LMTP, with the options serve() gives DeskLMTP."""
+
+    def factory(self):
+        return LMTP(
+            self.handler,
+            data_size_limit=django_settings.ABUSE_INGEST_MAX_BYTES,
+            enable_SMTPUTF8=True,
+            hostname="abusedesk",
+        )
+
+
+def _answers(port: int, lines: list[str], *, greet: bool = True) -> list[str]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        file = sock.makefile("rb")
+        replies = []
+
+        def command(line: str | None) -> str:
+            if line is not None:
+                sock.sendall(line.encode() + b"\r\n")
+            reply = []
+            while (got := file.readline())[3:4] == b"-":
+                reply.append(got)
+            return b"".join([*reply, got]).decode()
+
+        command(None)
+        if greet:
+            command("LHLO mta.isp.example")
+        for line in lines:
+            replies.append(command(line))
+        return replies
+
+
+@pytest.mark.parametrize(
+    ("lines", "greet"),
+    [
+        (["MAIL FROM:<a@mx.example>"], False),
+        (["RCPT TO:<abuse@isp.example>"], True),
+        (["MAIL FROM:<a@mx.example>", "MAIL FROM:<b@mx.example>"], True),
+        (["MAIL FROM:<>", "RCPT TO:<abuse@isp.example>", "RCPT TO:<>"], True),
+        (["MAIL FROM:<a@mx.example> BODY=8BITMIME SIZE=10"], True),
+        (
+            ["MAIL FROM:<a@mx.example>", "RCPT TO:<abuse@isp.example> NOTIFY=NEVER"],
+            True,
+        ),
+        (["MAIL FROM:<a@mx.example> FOO=1", "MAIL FROM:a@mx.example"], True),
+        ([f"MAIL FROM:<{'l' * 65}@mx.example>", "MAIL FROM:<a@b@c>"], True),
+        (["MAIL TO:<a@mx.example>", "MAIL FROM:", "MAIL", "RCPT TO:<a b@c>"], True),
+        (["MAIL FROM:<a@mx.example>", "RCPT TO:<x@isp.example>", "RCPT TO:x"], True),
+    ],
+    ids=[
+        "before LHLO",
+        "RCPT first",
+        "nested MAIL",
+        "null paths",
+        "parameters",
+        "RCPT parameter",
+        "unknown parameter, bare path",
+        "long local part, two at signs",
+        "syntax errors",
+        "recipients",
+    ],
+)
+def test_mail_and_rcpt_are_answered_as_aiosmtpd_answers_them(lmtp, lines, greet):
+    reference = _ReferenceLMTP(_NoHooks(), hostname="127.0.0.1", port=spare_port())
+    reference.start()
+    try:
+        expected = _answers(reference.port, lines, greet=greet)
+    finally:
+        reference.stop()
+    assert _answers(lmtp.port, lines, greet=greet) == expected

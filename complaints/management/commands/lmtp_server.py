@@ -2,13 +2,12 @@
 to deliver the abuse and bounce addresses to (see complaints/lmtp.py and the
 README's "How mail gets in"). Runs until SIGTERM or SIGINT."""
 
-import asyncio
 import os
 import socket
 
 from django.core.management.base import BaseCommand, CommandError
 
-from complaints.lmtp import ServerConfig, parse_listen, serve
+from complaints.lmtp import ServerConfig, parse_listen, run, serve
 
 # libpq waits for ever for an unreachable server by default; a delivery must
 # get its 451 in seconds instead, and the MTA retries later.
@@ -62,6 +61,6 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         try:
-            asyncio.run(serve(config, ready=ready))
+            run(serve(config, ready=ready))
         except OSError as error:
             raise CommandError(f"Cannot listen on {listen}: {error}") from error
