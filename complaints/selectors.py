@@ -13,7 +13,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.functions import Substr, TruncDay, TruncHour
 from django.utils import timezone
 
-from abusedesk import pagination
+from abusedesk import counting, pagination
 from abusedesk.pagination import KeysetPaginator
 from accounts.models import Action, Subscriber
 from complaints import strikes
@@ -491,11 +491,25 @@ def subscribers_at_strikes_kept(
         return list(subscribers_at_strikes(live=live, now=now, limit=limit))
     if kept is not None:
         return kept
-    found = list(subscribers_at_strikes(live=live, now=now, limit=limit))
+    # One view groups the strikes; the others at the same moment wait for it.
+    lock = f"{key}:counting"
+    leading = counting.lead_or_wait(lock)
+    if not leading:
+        try:
+            kept = cache.get(key)
+        except redis.exceptions.RedisError:
+            kept = None
+        if kept is not None:
+            return kept
     try:
-        cache.set(key, found, AT_STRIKES_KEPT_SECONDS)
-    except redis.exceptions.RedisError:
-        pass  # shown uncached: the next view counts again
+        found = list(subscribers_at_strikes(live=live, now=now, limit=limit))
+        try:
+            cache.set(key, found, AT_STRIKES_KEPT_SECONDS)
+        except redis.exceptions.RedisError:
+            pass  # shown uncached: the next view counts again
+    finally:
+        if leading:
+            counting.release(lock)
     return found
 
 
