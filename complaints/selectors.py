@@ -332,12 +332,17 @@ def inbound_failed_list() -> QuerySet[InboundMessage]:
     return inbound_list(state=InboundMessage.State.FAILED)
 
 
+# What a row of the stored-message lists shows and sorts by.
+INBOUND_LIST_COLUMNS = ("received_at", "channel", "kind", "error", "discard_reason")
+
+
 def inbound_list(*, state: str) -> QuerySet[InboundMessage]:
-    """Stored messages in one state, newest first (the state index), without
-    their bytes."""
+    """Stored messages in one state, newest first (the state index), with only
+    the columns a list row shows (not their bytes, nor the dozen others each
+    row decoded)."""
     return (
         InboundMessage.objects.filter(state=state)
-        .defer("raw")
+        .only(*INBOUND_LIST_COLUMNS)
         .order_by("-received_at", "-pk")
     )
 
