@@ -130,6 +130,26 @@ def filter_fields(filterset) -> SafeString:
     return mark_safe(html)  # noqa: S308  (Django's own escaped form markup)
 
 
+_unbound_html: dict[tuple, str] = {}
+
+
+@register.simple_tag
+def unbound_field(form, name: str) -> SafeString:
+    """``{{ form.<name>.label_tag }} {{ form.<name> }}`` of a form that is not
+    bound: its markup depends on nothing but the form's class, prefix and the
+    language, so it is rendered once per process (Django's widget templates
+    cost the queue page more than its bulk form is worth). A bound form is
+    rendered as it is."""
+    field = form[name]
+    if form.is_bound:
+        return mark_safe(f"{field.label_tag()} {field}")  # noqa: S308  (Django's markup)
+    key = (type(form), name, form.prefix, form.auto_id, get_language())
+    html = _unbound_html.get(key)
+    if html is None:
+        html = _unbound_html[key] = f"{field.label_tag()} {field}"
+    return mark_safe(html)  # noqa: S308  (Django's own escaped form markup)
+
+
 @register.simple_tag(takes_context=True)
 def sort_header(context, key: str, label: str) -> SafeString:
     """A sortable column's header: a link that keeps the filters, drops the page

@@ -395,3 +395,16 @@ def test_subscriber_items_match_the_template_items():
         assert render(
             "{% subscriber_items at_two_strikes %}", at_two_strikes=rows
         ) == render(source, at_two_strikes=rows)
+
+
+def test_unbound_field_matches_the_template_field_bound_or_not():
+    from complaints.forms import BulkActionForm
+
+    source = "{{ form.action.label_tag }} {{ form.action }}|{{ form.mailing.label_tag }} {{ form.mailing }}"  # noqa: E501
+    tag = '{% unbound_field form "action" %}|{% unbound_field form "mailing" %}'
+    for _twice in range(2):
+        form = BulkActionForm()
+        assert render(tag, form=form) == render(source, form=form)
+    bound = BulkActionForm({"action": "dismiss", "mailing": "<7>"})
+    assert render(tag, form=bound) == render(source, form=bound)
+    assert 'value="&lt;7&gt;"' in render(tag, form=bound)
