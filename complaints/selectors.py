@@ -575,15 +575,35 @@ def _count_since(model, since: datetime) -> int:
     except redis.exceptions.RedisError:
         return rows.count()
     if kept is None:
-        newest = model.objects.order_by("-pk").values_list("pk", flat=True).first()
-        through = max((newest or 0) - TODAY_RECOUNT_IDS, 0)
+        kept = _count_since_kept(rows, key=key)
+    through, counted = kept
+    return counted + rows.filter(pk__gt=through).count()
+
+
+def _count_since_kept(rows: QuerySet, *, key: str) -> tuple[int, int]:
+    """Count ``rows`` up to an id TODAY_RECOUNT_IDS below the newest and keep
+    the count under ``key``; one view counts while the others wait for it."""
+    lock = f"{key}:counting"
+    leading = counting.lead_or_wait(lock)
+    try:
+        if not leading:
+            try:
+                kept = cache.get(key)
+            except redis.exceptions.RedisError:
+                kept = None
+            if kept is not None:
+                return kept
+        newest = rows.model.objects.order_by("-pk").values_list("pk", flat=True)
+        through = max((newest.first() or 0) - TODAY_RECOUNT_IDS, 0)
         kept = (through, rows.filter(pk__lte=through).count())
         try:
             cache.set(key, kept, TODAY_KEPT_SECONDS)
         except redis.exceptions.RedisError:
             pass  # counted again by the next view
-    through, counted = kept
-    return counted + rows.filter(pk__gt=through).count()
+        return kept
+    finally:
+        if leading:
+            counting.release(lock)
 
 
 def mailings_top_this_week(*, now: datetime, limit: int = 10) -> QuerySet[Mailing]:
