@@ -17,9 +17,15 @@ logger = logging.getLogger(__name__)
 
 # Longer than any count takes; the lock is deleted as soon as the count is kept.
 LOCK_SECONDS = 30
-# How long a request waits for another's count before it counts itself.
-WAIT_SECONDS = 3.0
-POLL_SECONDS = 0.02
+# How long a request waits for another's count before it counts itself: long
+# enough for a count on a loaded machine (the waiters counting too would only
+# slow the one they wait for).
+WAIT_SECONDS = 10.0
+# The first look after this long, each next one after twice the last, up to the
+# most: a count of a few milliseconds is seen at once, a slow one costs the
+# waiters a few dozen cache reads, not hundreds.
+POLL_FIRST_SECONDS = 0.005
+POLL_MOST_SECONDS = 0.1
 
 
 def lead_or_wait(lock: str, *, wait: float = WAIT_SECONDS) -> bool:
@@ -32,10 +38,12 @@ def lead_or_wait(lock: str, *, wait: float = WAIT_SECONDS) -> bool:
         if cache.add(lock, 1, LOCK_SECONDS):
             return True
         deadline = time.monotonic() + wait
+        pause = POLL_FIRST_SECONDS
         while time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
+            time.sleep(pause)
             if cache.get(lock) is None:
                 break
+            pause = min(pause * 2, POLL_MOST_SECONDS)
     except redis.exceptions.RedisError:
         return True
     return False
