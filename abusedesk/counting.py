@@ -15,12 +15,14 @@ from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
-# Longer than any count takes; the lock is deleted as soon as the count is kept.
-LOCK_SECONDS = 30
+# Longer than a count takes; the lock is deleted as soon as the count is kept,
+# and outlives a process that died counting by this long at most.
+LOCK_SECONDS = 10
 # How long a request waits for another's count before it counts itself: long
 # enough for a count on a loaded machine (the waiters counting too would only
-# slow the one they wait for).
-WAIT_SECONDS = 10.0
+# slow the one they wait for), short enough that a lock left by a process that
+# died costs a view seconds, not the page.
+WAIT_SECONDS = 5.0
 # The first look after this long, each next one after twice the last, up to the
 # most: a count of a few milliseconds is seen at once, a slow one costs the
 # waiters a few dozen cache reads, not hundreds.
