@@ -21,6 +21,8 @@ from django.db.models import BooleanField, Expression, F, Value
 from django.http import QueryDict
 from django.utils.functional import cached_property
 
+from abusedesk import counting
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,7 +41,14 @@ def capped_count(queryset, *, cap: int) -> int:
 def capped_counts(querysets: dict, *, cap: int) -> dict:
     """``capped_count`` of each queryset, by the same names: the kept counts
     read from the cache in one round trip (the dashboard shows six), each query
-    compiled once, for its key and for its count."""
+    compiled once, for its key and for its count, and those not kept counted in
+    one statement.
+
+    While one process counts queries that may be past the cap (none kept, and
+    not found under it lately), another asking for the same ones waits for it
+    (``abusedesk.counting``) and reads what it kept, rather than scan the same ten
+    thousand rows beside it; a query found under the cap is marked so (by its
+    text, for ABUSE_CAPPED_COUNT_SECONDS), and counted at once by everyone."""
     statements = {}
     for name, queryset in querysets.items():
         limited = queryset.order_by().values("pk")[: cap + 1]
@@ -47,32 +56,82 @@ def capped_counts(querysets: dict, *, cap: int) -> dict:
         statements[name] = (limited.db, sql, params)
     seconds = settings.ABUSE_CAPPED_COUNT_SECONDS
     keys = {
-        name: "capped-count:"
-        + hashlib.sha256(repr((db, cap, sql, params)).encode()).hexdigest()
+        name: "capped-count:" + _digest((db, cap, sql, params))
         for name, (db, sql, params) in statements.items()
     }
-    kept = {}
-    if seconds:
-        try:
-            kept = cache.get_many(list(keys.values()))
-        except redis.exceptions.RedisError:
-            logger.warning("capped counts not cached: Redis is down")
-            seconds = 0
-    counts, past_cap = {}, {}
+    # By the query's text without its values (a cutoff that moves with the
+    # clock is the same query).
+    under = {
+        name: "capped-under:" + _digest((db, cap, sql))
+        for name, (db, sql, _params) in statements.items()
+    }
+    found = _cached({**keys, **{f"under:{n}": k for n, k in under.items()}}, seconds)
+    if found is None:
+        return _count(statements)
+    counts = {name: found[name] for name in statements if name in found}
+    missing = [name for name in statements if name not in counts]
+    unknown = [name for name in missing if f"under:{name}" not in found]
+    lock = "capped-counting:" + _digest(sorted(under[name] for name in unknown))
+    leading = bool(unknown) and counting.lead_or_wait(lock)
+    if unknown and not leading:
+        counts.update(_cached({name: keys[name] for name in missing}, seconds) or {})
+        missing = [name for name in missing if name not in counts]
+    try:
+        counted = _count({name: statements[name] for name in missing})
+        keep = {keys[name]: n for name, n in counted.items() if n > cap}
+        keep.update(
+            {under[name]: 1 for name in unknown if counted.get(name, cap + 1) <= cap}
+        )
+        if keep:
+            try:
+                cache.set_many(keep, seconds)
+            except redis.exceptions.RedisError:
+                logger.warning("capped counts not cached: Redis is down")
+    finally:
+        if leading:
+            counting.release(lock)
+    return {name: counts.get(name, counted.get(name)) for name in statements}
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()
+
+
+def _cached(keys: dict, seconds: int) -> dict | None:
+    """What the cache holds of ``keys`` (name: cache key), by name; None when
+    counts are not kept (ABUSE_CAPPED_COUNT_SECONDS is 0, or Redis is down)."""
+    if not seconds:
+        return None
+    try:
+        found = cache.get_many(list(keys.values()))
+    except redis.exceptions.RedisError:
+        logger.warning("capped counts not cached: Redis is down")
+        return None
+    return {name: found[key] for name, key in keys.items() if key in found}
+
+
+def _count(statements: dict) -> dict:
+    """COUNT(*) of each (db, sql, params) statement, by name: one statement per
+    database, every count a scalar subquery of it (one round trip, one parse)."""
+    counts = {}
+    by_db = {}
     for name, (db, sql, params) in statements.items():
-        if keys[name] in kept:
-            counts[name] = kept[keys[name]]
-            continue
+        by_db.setdefault(db, []).append((name, sql, params))
+    for db, rows in by_db.items():
+        columns = ", ".join(
+            f"(SELECT COUNT(*) FROM ({sql}) subquery)"  # noqa: S608  (Django's own compiled SQL)
+            for _name, sql, _params in rows
+        )
         with connections[db].cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) subquery", params)  # noqa: S608  (Django's own compiled SQL)
-            counts[name] = cursor.fetchone()[0]
-        if counts[name] > cap:
-            past_cap[keys[name]] = counts[name]
-    if seconds and past_cap:
-        try:
-            cache.set_many(past_cap, seconds)
-        except redis.exceptions.RedisError:
-            logger.warning("capped counts not cached: Redis is down")
+            cursor.execute(
+                f"SELECT {columns}",  # noqa: S608  (the subqueries above)
+                [value for _name, _sql, params in rows for value in params],
+            )
+            values = cursor.fetchone()
+        counts.update(
+            (name, value)
+            for (name, _sql, _params), value in zip(rows, values, strict=True)
+        )
     return counts
 
 

@@ -103,7 +103,7 @@ RQ_QUEUES = {
 # One cache for every web process and host (rate limits, dashboard figures).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "abusedesk.cache.DeskRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "desk",
     }

@@ -130,6 +130,26 @@ def filter_fields(filterset) -> SafeString:
     return mark_safe(html)  # noqa: S308  (Django's own escaped form markup)
 
 
+_unbound_html: dict[tuple, str] = {}
+
+
+@register.simple_tag
+def unbound_field(form, name: str) -> SafeString:
+    """``{{ form.<name>.label_tag }} {{ form.<name> }}`` of a form that is not
+    bound: its markup depends on nothing but the form's class, prefix and the
+    language, so it is rendered once per process (Django's widget templates
+    cost the queue page more than its bulk form is worth). A bound form is
+    rendered as it is."""
+    field = form[name]
+    if form.is_bound:
+        return mark_safe(f"{field.label_tag()} {field}")  # noqa: S308  (Django's markup)
+    key = (type(form), name, form.prefix, form.auto_id, get_language())
+    html = _unbound_html.get(key)
+    if html is None:
+        html = _unbound_html[key] = f"{field.label_tag()} {field}"
+    return mark_safe(html)  # noqa: S308  (Django's own escaped form markup)
+
+
 @register.simple_tag(takes_context=True)
 def sort_header(context, key: str, label: str) -> SafeString:
     """A sortable column's header: a link that keeps the filters, drops the page
@@ -467,3 +487,39 @@ def recent_action_rows(actions: Iterable) -> SafeString:
     if not rows:
         return mark_safe('<tr><td colspan="4" class="muted">Nothing yet.</td></tr>')
     return mark_safe("".join(rows))  # noqa: S308  (rows escape their values)
+
+
+@register.simple_tag
+def top_mailing_items(mailings: Iterable) -> SafeString:
+    """The dashboard's list of this week's mailings with most complaints."""
+    url = pk_url("complaints:mailing_detail")
+    number = _numbers()
+    items = []
+    for mailing in mailings:
+        count = mailing.complaint_count
+        items.append(
+            f'\n        <li><a href="{url(mailing.pk)}" class="bidi-safe">'
+            f"{_shown(mailing.subject, 60, '(no subject)')}</a>\n"
+            f'          <span class="muted">'
+            f"{esc(mailing.subscriber.account_number)} · {number(count)} "
+            f"complaint{'' if count == 1 else 's'}</span></li>\n      "
+        )
+    if not items:
+        return mark_safe('<li class="muted">None this week.</li>')
+    return mark_safe("".join(items))  # noqa: S308  (items escape their values)
+
+
+@register.simple_tag
+def subscriber_items(subscribers: Iterable) -> SafeString:
+    """The dashboard's list of accounts (one strike from suspension)."""
+    url = pk_url("accounts:subscriber_detail")
+    items = [
+        f'\n        <li><a href="{url(subscriber.pk)}">'
+        f"{esc(subscriber.account_number)}</a> "
+        f'<span class="bidi-safe">{esc(reveal_controls(subscriber.name))}</span>'
+        "</li>\n      "
+        for subscriber in subscribers
+    ]
+    if not items:
+        return mark_safe('<li class="muted">None.</li>')
+    return mark_safe("".join(items))  # noqa: S308  (items escape their values)

@@ -5,12 +5,14 @@ the first are always full, so the first may repeat rows of the second); a
 cursor that is not one of ours gives the first page."""
 
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from django.http import QueryDict
 from django.utils import timezone
 
-from abusedesk.pagination import KeysetPaginator, capped_count
+from abusedesk import counting
+from abusedesk.pagination import KeysetPaginator, capped_count, capped_counts
 from complaints import selectors
 from complaints.models import Complaint
 from complaints.selectors import QUEUE_SORT_KEYS, complaint_sort_keys
@@ -180,3 +182,46 @@ def test_each_query_keeps_its_own_count(settings):
     assert (
         capped_count(Complaint.objects.exclude(state=Complaint.State.NEW), cap=2) == 0
     )
+
+
+def test_counts_not_kept_are_counted_in_one_statement(
+    settings, django_assert_num_queries
+):
+    settings.ABUSE_CAPPED_COUNT_SECONDS = 60
+    ComplaintFactory.create_batch(3, state=Complaint.State.NEW)
+    ComplaintFactory(state=Complaint.State.DUPLICATE)
+    querysets = {
+        "all": Complaint.objects.all(),
+        "new": Complaint.objects.filter(state=Complaint.State.NEW),
+        "duplicate": Complaint.objects.filter(state=Complaint.State.DUPLICATE),
+    }
+    with django_assert_num_queries(1):
+        counts = capped_counts(querysets, cap=3)
+    assert counts == {"all": 4, "new": 3, "duplicate": 1}
+    # Past the cap, "all" is kept; the two under it are counted again, live.
+    ComplaintFactory(state=Complaint.State.DUPLICATE)
+    with django_assert_num_queries(1):
+        counts = capped_counts(querysets, cap=3)
+    assert counts == {"all": 4, "new": 3, "duplicate": 2}
+
+
+def test_a_count_another_process_is_making_is_waited_for_and_read(settings):
+    settings.ABUSE_CAPPED_COUNT_SECONDS = 60
+    ComplaintFactory.create_batch(3)
+    queryset = Complaint.objects.all()
+
+    def another_process_counts(lock, **kwargs):
+        # It holds the lock and keeps its count (3, past the cap) while this one
+        # waits; then rows go.
+        with patch.object(counting, "lead_or_wait", return_value=True):
+            assert capped_count(queryset, cap=2) == 3
+        Complaint.objects.all().delete()
+        return False
+
+    with patch.object(
+        counting, "lead_or_wait", side_effect=another_process_counts
+    ) as waited:
+        # Read from what the other kept, not counted (0) beside it.
+        assert capped_count(queryset, cap=2) == 3
+    assert waited.call_count == 1
+    assert not Complaint.objects.exists()

@@ -22,7 +22,7 @@ def redis_down(settings):
     server = PrivateRedis().start()
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "abusedesk.cache.DeskRedisCache",
             "LOCATION": server.url,
             "KEY_PREFIX": "desk",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -361,3 +361,50 @@ def test_list_rows_cost_one_query_whatever_their_number(django_assert_num_querie
     for source, queryset in checks:
         with django_assert_num_queries(1):
             render(source, page=queryset.all())
+
+
+def test_top_mailing_items_match_the_template_items():
+    source = """{% for mailing in top_mailings %}
+        <li><a href="{{ mailing.get_absolute_url }}" class="bidi-safe">{{ mailing.subject|reveal_controls|default:"(no subject)"|truncatechars:60 }}</a>
+          <span class="muted">{{ mailing.subscriber.account_number }} · {{ mailing.complaint_count }} complaint{{ mailing.complaint_count|pluralize }}</span></li>
+      {% empty %}<li class="muted">None this week.</li>{% endfor %}"""  # noqa: E501
+    MailingFactory(subject=HOSTILE, complaint_count=12345)
+    MailingFactory(subject="", complaint_count=1)
+    MailingFactory(
+        subject=COMBINING,
+        complaint_count=2,
+        subscriber=SubscriberFactory(account_number='<A&"1>'),
+    )
+    mailings = list(selectors.mailings_top_this_week(now=timezone.now()))
+    assert len(mailings) == 3
+    for rows in (mailings, []):
+        assert render(
+            "{% top_mailing_items top_mailings %}", top_mailings=rows
+        ) == render(source, top_mailings=rows)
+
+
+def test_subscriber_items_match_the_template_items():
+    source = """{% for subscriber in at_two_strikes %}
+        <li><a href="{{ subscriber.get_absolute_url }}">{{ subscriber.account_number }}</a> <span class="bidi-safe">{{ subscriber.name|reveal_controls }}</span></li>
+      {% empty %}<li class="muted">None.</li>{% endfor %}"""  # noqa: E501
+    subscribers = [
+        SubscriberFactory(name=HOSTILE),
+        SubscriberFactory(name="", account_number='<A&"1>'),
+    ]
+    for rows in (subscribers, []):
+        assert render(
+            "{% subscriber_items at_two_strikes %}", at_two_strikes=rows
+        ) == render(source, at_two_strikes=rows)
+
+
+def test_unbound_field_matches_the_template_field_bound_or_not():
+    from complaints.forms import BulkActionForm
+
+    source = "{{ form.action.label_tag }} {{ form.action }}|{{ form.mailing.label_tag }} {{ form.mailing }}"  # noqa: E501
+    tag = '{% unbound_field form "action" %}|{% unbound_field form "mailing" %}'
+    for _twice in range(2):
+        form = BulkActionForm()
+        assert render(tag, form=form) == render(source, form=form)
+    bound = BulkActionForm({"action": "dismiss", "mailing": "<7>"})
+    assert render(tag, form=bound) == render(source, form=bound)
+    assert 'value="&lt;7&gt;"' in render(tag, form=bound)
