@@ -9,11 +9,15 @@ wait, without using the CPU, for what it keeps, then read it from the cache.
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Longer than a count takes; the lock is deleted as soon as the count is kept,
 # and outlives a process that died counting by this long at most.
@@ -56,3 +60,34 @@ def release(lock: str) -> None:
         cache.delete(lock)
     except redis.exceptions.RedisError:
         logger.warning("count lock %s left to expire", lock)
+
+
+def kept_or_counted(key: str, count: Callable[[], T], seconds: int) -> T:
+    """What the cache keeps under ``key``, or else ``count()`` made by one
+    caller at a time and kept for ``seconds``; the callers that waited read it.
+    Redis down: counted by every caller, kept by none."""
+    try:
+        kept = cache.get(key)
+    except redis.exceptions.RedisError:
+        return count()
+    if kept is not None:
+        return kept
+    lock = f"{key}:counting"
+    leading = lead_or_wait(lock)
+    try:
+        if not leading:
+            try:
+                kept = cache.get(key)
+            except redis.exceptions.RedisError:
+                kept = None
+            if kept is not None:
+                return kept
+        found = count()
+        try:
+            cache.set(key, found, seconds)
+        except redis.exceptions.RedisError:
+            pass  # shown uncached: the next caller counts again
+        return found
+    finally:
+        if leading:
+            release(lock)

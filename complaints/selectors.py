@@ -4,9 +4,7 @@ their related rows joined so that list pages make no query per row."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
@@ -490,32 +488,12 @@ def subscribers_at_strikes_kept(
     since = strikes.live_since(now=now, window=strike_window())
     minute = since.replace(second=0, microsecond=0).isoformat() if since else ""
     key = f"at-strikes:{live}:{limit}:{newest}:{minute}"
-    try:
-        kept = cache.get(key)
-    except redis.exceptions.RedisError:
-        return list(subscribers_at_strikes(live=live, now=now, limit=limit))
-    if kept is not None:
-        return kept
     # One view groups the strikes; the others at the same moment wait for it.
-    lock = f"{key}:counting"
-    leading = counting.lead_or_wait(lock)
-    if not leading:
-        try:
-            kept = cache.get(key)
-        except redis.exceptions.RedisError:
-            kept = None
-        if kept is not None:
-            return kept
-    try:
-        found = list(subscribers_at_strikes(live=live, now=now, limit=limit))
-        try:
-            cache.set(key, found, AT_STRIKES_KEPT_SECONDS)
-        except redis.exceptions.RedisError:
-            pass  # shown uncached: the next view counts again
-    finally:
-        if leading:
-            counting.release(lock)
-    return found
+    return counting.kept_or_counted(
+        key,
+        lambda: list(subscribers_at_strikes(live=live, now=now, limit=limit)),
+        AT_STRIKES_KEPT_SECONDS,
+    )
 
 
 @dataclass(frozen=True)
@@ -570,40 +548,18 @@ def _count_since(model, since: datetime) -> int:
     Redis down: counted whole."""
     rows = model.objects.filter(received_at__gte=since)
     key = f"count-since:{model._meta.label_lower}:{since.isoformat()}"
-    try:
-        kept = cache.get(key)
-    except redis.exceptions.RedisError:
-        return rows.count()
-    if kept is None:
-        kept = _count_since_kept(rows, key=key)
-    through, counted = kept
+    through, counted = counting.kept_or_counted(
+        key, lambda: _count_through(rows), TODAY_KEPT_SECONDS
+    )
     return counted + rows.filter(pk__gt=through).count()
 
 
-def _count_since_kept(rows: QuerySet, *, key: str) -> tuple[int, int]:
-    """Count ``rows`` up to an id TODAY_RECOUNT_IDS below the newest and keep
-    the count under ``key``; one view counts while the others wait for it."""
-    lock = f"{key}:counting"
-    leading = counting.lead_or_wait(lock)
-    try:
-        if not leading:
-            try:
-                kept = cache.get(key)
-            except redis.exceptions.RedisError:
-                kept = None
-            if kept is not None:
-                return kept
-        newest = rows.model.objects.order_by("-pk").values_list("pk", flat=True)
-        through = max((newest.first() or 0) - TODAY_RECOUNT_IDS, 0)
-        kept = (through, rows.filter(pk__lte=through).count())
-        try:
-            cache.set(key, kept, TODAY_KEPT_SECONDS)
-        except redis.exceptions.RedisError:
-            pass  # counted again by the next view
-        return kept
-    finally:
-        if leading:
-            counting.release(lock)
+def _count_through(rows: QuerySet) -> tuple[int, int]:
+    """An id TODAY_RECOUNT_IDS below the newest, and how many of ``rows`` are at
+    or below it."""
+    newest = rows.model.objects.order_by("-pk").values_list("pk", flat=True)
+    through = max((newest.first() or 0) - TODAY_RECOUNT_IDS, 0)
+    return through, rows.filter(pk__lte=through).count()
 
 
 def mailings_top_this_week(*, now: datetime, limit: int = 10) -> QuerySet[Mailing]:

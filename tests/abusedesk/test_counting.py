@@ -38,3 +38,45 @@ def test_with_redis_down_every_caller_counts(monkeypatch):
     monkeypatch.setattr(cache, "add", down)
     assert counting.lead_or_wait("test-lock") is True
     assert counting.lead_or_wait("test-lock") is True
+
+
+def test_a_figure_is_counted_once_then_read_from_the_cache():
+    cache.delete("test-figure")
+    calls = []
+
+    def count():
+        calls.append(1)
+        return (7, len(calls))
+
+    first = counting.kept_or_counted("test-figure", count, 60)
+    again = counting.kept_or_counted("test-figure", count, 60)
+    assert first == again == (7, 1)
+    assert len(calls) == 1
+    cache.delete("test-figure")
+
+
+def test_callers_at_the_same_moment_wait_for_the_one_count():
+    cache.delete("test-figure")
+    calls = []
+
+    def slow_count():
+        calls.append(1)
+        time.sleep(0.2)
+        return len(calls)
+
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                counting.kept_or_counted("test-figure", slow_count, 60)
+            )
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [1, 1, 1, 1]
+    assert len(calls) == 1
+    cache.delete("test-figure")
