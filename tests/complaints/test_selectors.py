@@ -3,12 +3,16 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from complaints import selectors
-from complaints.models import Complaint
+from complaints.models import Complaint, Mailing
 from complaints.selectors import complaint_neighbours, complaint_sort_keys
 from complaints.services.strikes import strike_issue, strike_revoke
+from complaints.services.triage import complaint_unlink
 from tests.accounts.factories import ActionFactory, SubscriberFactory
 from tests.complaints.factories import ComplaintFactory, MailingFactory, StrikeFactory
 
@@ -104,3 +108,65 @@ def test_neighbours_are_the_rows_around_a_complaint_in_the_queue_order(order):
         assert before == (ordered[at - 1] if at else None)
         assert after == (ordered[at + 1] if at + 1 < len(ordered) else None)
     assert len(ordered) == len(made)
+
+
+def _linked(mailing, at, n=1):
+    """``n`` linked complaints on ``mailing`` at ``at``, counted as ingest counts."""
+    for _ in range(n):
+        ComplaintFactory(
+            mailing=mailing,
+            subscriber=mailing.subscriber,
+            state=Complaint.State.LINKED,
+            received_at=at,
+        )
+    Mailing.objects.filter(pk=mailing.pk).update(
+        complaint_count=F("complaint_count") + n
+    )
+    mailing.refresh_from_db()
+
+
+def _chart_complaints(mailing) -> list[int]:
+    return [slot.complaints for slot in selectors.mailing_activity(mailing=mailing)]
+
+
+def _big_mailing(monkeypatch):
+    monkeypatch.setattr(selectors, "MAILING_CHART_KEPT_FROM", 3)
+    start = timezone.now().replace(minute=5) - timedelta(hours=2)
+    mailing = MailingFactory(first_seen=start, last_seen=start + timedelta(hours=1))
+    _linked(mailing, start, n=3)
+    return mailing, start
+
+
+def test_a_big_mailing_chart_is_grouped_once_then_kept(monkeypatch):
+    mailing, _start = _big_mailing(monkeypatch)
+    assert _chart_complaints(mailing) == [3, 0]
+    with CaptureQueriesContext(connection) as queries:
+        assert _chart_complaints(mailing) == [3, 0]
+    grouped = [q["sql"] for q in queries if "COUNT(*)" in q["sql"]]
+    assert all("complaints_complaint" not in sql for sql in grouped)
+
+
+def test_a_new_complaint_of_a_big_mailing_is_charted_at_once(monkeypatch):
+    mailing, start = _big_mailing(monkeypatch)
+    assert _chart_complaints(mailing) == [3, 0]
+    _linked(mailing, start + timedelta(hours=1))
+    assert _chart_complaints(mailing) == [3, 1]
+
+
+def test_an_unlinked_complaint_leaves_a_big_mailing_chart_at_once(monkeypatch):
+    mailing, start = _big_mailing(monkeypatch)
+    _linked(mailing, start + timedelta(hours=1))
+    assert _chart_complaints(mailing) == [3, 1]
+    # An older one than the newest: only the mailing's counter says it went.
+    complaint_unlink(complaint=mailing.complaints.order_by("received_at").first())
+    mailing.refresh_from_db()
+    assert _chart_complaints(mailing) == [2, 1]
+
+
+def test_a_small_mailing_chart_is_counted_every_time():
+    start = timezone.now().replace(minute=5) - timedelta(hours=2)
+    mailing = MailingFactory(first_seen=start, last_seen=start + timedelta(hours=1))
+    _linked(mailing, start)
+    with CaptureQueriesContext(connection) as queries:
+        assert _chart_complaints(mailing) == [1, 0]
+    assert any("complaints_complaint" in q["sql"] for q in queries)
