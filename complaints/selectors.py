@@ -187,27 +187,46 @@ def mailing_cut_notices(*, mailing: Mailing) -> int:
     )
 
 
-def mailing_bounce_reasons(*, mailing: Mailing) -> list[dict]:
-    """The bounces grouped by reason, in words, most frequent first."""
+MAILING_BOUNCE_REASONS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class BounceSummary:
+    reasons: list[dict]
+    total: int
+    cut_notices: int
+
+
+def mailing_bounce_summary(*, mailing: Mailing) -> BounceSummary:
+    """The bounces grouped by reason, in words, most frequent first; their
+    total (the groups add up to it, so the bounce table needs no COUNT of its
+    own); and the cut notices among them, looked for only when there is a
+    bounce (most mailings have none)."""
     rows = list(
         mailing.bounces.values("reason", "is_hard")
         .annotate(total=Count("pk"))
-        .order_by("-total", "reason")[:12]
+        .order_by("-total", "reason")
     )
-    for row in rows:
+    for row in rows[:MAILING_BOUNCE_REASONS_SHOWN]:
         row["words"] = reasons.DESCRIPTIONS.get(
             row["reason"], row["reason"] or "unclassified"
         )
-    return rows
+    total = sum(row["total"] for row in rows)
+    return BounceSummary(
+        reasons=rows[:MAILING_BOUNCE_REASONS_SHOWN],
+        total=total,
+        cut_notices=mailing_cut_notices(mailing=mailing) if total else 0,
+    )
 
 
 MAILING_CHART_SLOTS = 48
 
 
-def mailing_activity(*, mailing: Mailing) -> list[Slot]:
+def mailing_activity(*, mailing: Mailing, has_bounces: bool = True) -> list[Slot]:
     """Complaints and bounces over the mailing's time: per hour when it lasted
     two days or less, else per day; at most MAILING_CHART_SLOTS slots from the
-    first report."""
+    first report. ``has_bounces=False`` (the caller counted none) skips their
+    grouping."""
     hourly = mailing.last_seen - mailing.first_seen <= timedelta(days=2)
     step = timedelta(hours=1) if hourly else timedelta(days=1)
     trunc = TruncHour if hourly else TruncDay
@@ -215,7 +234,10 @@ def mailing_activity(*, mailing: Mailing) -> list[Slot]:
     counts = {}
     for name, rows in (
         ("complaints", _complaint_slots(mailing, trunc=trunc)),
-        ("bounces", _slot_totals(mailing.bounces.all(), trunc=trunc)),
+        (
+            "bounces",
+            _slot_totals(mailing.bounces.all(), trunc=trunc) if has_bounces else [],
+        ),
     ):
         for slot, total in rows:
             counts[(name, slot)] = total

@@ -253,7 +253,10 @@ def mailing_detail(request, pk: int):
         if mailing.recipient_count
         else None
     )
+    bounce_summary = selectors.mailing_bounce_summary(mailing=mailing)
     bounces = Paginator(selectors.mailing_bounces(mailing=mailing), BOUNCE_PAGE_SIZE)
+    # Counted with the reasons: the paginator need not COUNT them again.
+    bounces.count = bounce_summary.total
     context = {
         "mailing": mailing,
         "strike": strike,
@@ -270,10 +273,14 @@ def mailing_detail(request, pk: int):
         "complaints_per_strike": max(settings.ABUSE_COMPLAINTS_PER_STRIKE, 1),
         "complaints": selectors.mailing_complaints_newest(mailing=mailing)[:200],
         "bounces": bounces.get_page(request.GET.get("bounces_page")),
-        "bounce_reasons": selectors.mailing_bounce_reasons(mailing=mailing),
-        "cut_notices": selectors.mailing_cut_notices(mailing=mailing),
+        "bounce_reasons": bounce_summary.reasons,
+        "cut_notices": bounce_summary.cut_notices,
         "chart": charts.stacked_bars(
-            selectors.mailing_activity(mailing=mailing), width=960, height=100
+            selectors.mailing_activity(
+                mailing=mailing, has_bounces=bounce_summary.total > 0
+            ),
+            width=960,
+            height=100,
         ),
         "bogus_rate": rate,
         "bogus_min": settings.ABUSE_BOGUS_MIN,

@@ -14,7 +14,12 @@ from complaints.selectors import complaint_neighbours, complaint_sort_keys
 from complaints.services.strikes import strike_issue, strike_revoke
 from complaints.services.triage import complaint_unlink
 from tests.accounts.factories import ActionFactory, SubscriberFactory
-from tests.complaints.factories import ComplaintFactory, MailingFactory, StrikeFactory
+from tests.complaints.factories import (
+    BounceFactory,
+    ComplaintFactory,
+    MailingFactory,
+    StrikeFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +175,15 @@ def test_a_small_mailing_chart_is_counted_every_time():
     with CaptureQueriesContext(connection) as queries:
         assert _chart_complaints(mailing) == [1, 0]
     assert any("complaints_complaint" in q["sql"] for q in queries)
+
+
+def test_the_bounce_total_counts_the_reasons_not_shown():
+    mailing = MailingFactory()
+    shown = selectors.MAILING_BOUNCE_REASONS_SHOWN
+    for n in range(shown + 1):
+        BounceFactory.create_batch(2 if n == 0 else 1, mailing=mailing, reason=f"r{n}")
+    summary = selectors.mailing_bounce_summary(mailing=mailing)
+    assert len(summary.reasons) == shown
+    assert summary.reasons[0]["total"] == 2
+    assert summary.total == shown + 2
+    assert summary.cut_notices == 0

@@ -4,6 +4,8 @@ bounce reasons in words and a paginated bounce table, the activity chart."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from complaints import services
@@ -107,3 +109,11 @@ def test_a_long_mailing_is_charted_per_day(abuse_client):
     bars = abuse_client.get(f"/mailings/{mailing.pk}/").context["chart"]["bars"]
     assert len(bars) == 6
     assert bars[-1]["complaints"] == 1
+
+
+def test_a_mailing_without_bounces_asks_for_them_once(abuse_client):
+    mailing = MailingFactory()
+    with CaptureQueriesContext(connection) as queries:
+        page = abuse_client.get(f"/mailings/{mailing.pk}/")
+    assert page.context["bounces"].paginator.count == 0
+    assert sum("complaints_bounce" in q["sql"] for q in queries) == 1
