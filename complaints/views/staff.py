@@ -27,6 +27,7 @@ from complaints.services.dashboard import report_days_refresh, report_recount_tu
 QUEUE_PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 200_000
 BOUNCE_PAGE_SIZE = 100
+MAILING_COMPLAINTS_SHOWN = 200
 DASHBOARD_DAYS = 30
 
 
@@ -253,6 +254,9 @@ def mailing_detail(request, pk: int):
         if mailing.recipient_count
         else None
     )
+    complaints = list(
+        selectors.mailing_complaints_newest(mailing=mailing)[:MAILING_COMPLAINTS_SHOWN]
+    )
     bounce_summary = selectors.mailing_bounce_summary(mailing=mailing)
     bounces = Paginator(selectors.mailing_bounces(mailing=mailing), BOUNCE_PAGE_SIZE)
     # Counted with the reasons: the paginator need not COUNT them again.
@@ -271,13 +275,18 @@ def mailing_detail(request, pk: int):
         ),
         "strike_limit": settings.ABUSE_STRIKE_LIMIT,
         "complaints_per_strike": max(settings.ABUSE_COMPLAINTS_PER_STRIKE, 1),
-        "complaints": selectors.mailing_complaints_newest(mailing=mailing)[:200],
+        "complaints": complaints,
         "bounces": bounces.get_page(request.GET.get("bounces_page")),
         "bounce_reasons": bounce_summary.reasons,
         "cut_notices": bounce_summary.cut_notices,
         "chart": charts.stacked_bars(
             selectors.mailing_activity(
-                mailing=mailing, has_bounces=bounce_summary.total > 0
+                mailing=mailing,
+                has_bounces=bounce_summary.total > 0,
+                # Fewer rows than asked for: they are all of the mailing's.
+                complaint_times=[c.received_at for c in complaints]
+                if len(complaints) < MAILING_COMPLAINTS_SHOWN
+                else None,
             ),
             width=960,
             height=100,

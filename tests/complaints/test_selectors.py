@@ -1,6 +1,6 @@
 """Reads about complaints, mailings, bounces and strikes."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -187,3 +187,22 @@ def test_the_bounce_total_counts_the_reasons_not_shown():
     assert summary.reasons[0]["total"] == 2
     assert summary.total == shown + 2
     assert summary.cut_notices == 0
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/St_Johns"])
+@pytest.mark.parametrize("days", [1, 9])
+def test_complaint_times_fill_the_slots_sql_would(zone, days):
+    """Hourly and daily, across a change of summer time (29 March 2026 in
+    Berlin, 8 March in St John's)."""
+    with timezone.override(zone):
+        start = datetime(2026, 3, 28, 22, 40, tzinfo=UTC) - timedelta(days=days - 1)
+        mailing = MailingFactory(
+            first_seen=start, last_seen=start + timedelta(days=days)
+        )
+        for n in range(30):
+            at = start + timedelta(minutes=47 * n * days)
+            ComplaintFactory(mailing=mailing, received_at=at)
+        times = list(mailing.complaints.values_list("received_at", flat=True))
+        assert selectors.mailing_activity(
+            mailing=mailing, complaint_times=times
+        ) == selectors.mailing_activity(mailing=mailing)
