@@ -137,6 +137,18 @@ def mailing_get(*, pk: int) -> Mailing:
     return Mailing.objects.select_related("subscriber").get(pk=pk)
 
 
+def mailing_get_with_strike(*, pk: int) -> tuple[Mailing, Strike | None]:
+    """The mailing page's mailing and its strike (at most one, ever) with who
+    issued and revoked it, in one query."""
+    mailing = Mailing.objects.select_related(
+        "subscriber", "strike__issued_by", "strike__revoked_by"
+    ).get(pk=pk)
+    try:
+        return mailing, mailing.strike
+    except Strike.DoesNotExist:
+        return mailing, None
+
+
 def mailing_search(
     *, query: str, subscriber_id: int | None = None
 ) -> QuerySet[Mailing]:

@@ -241,14 +241,9 @@ def complaint_triage(request, pk: int, action: str):
 @abuse_required
 def mailing_detail(request, pk: int):
     try:
-        mailing = selectors.mailing_get(pk=pk)
+        mailing, strike = selectors.mailing_get_with_strike(pk=pk)
     except Mailing.DoesNotExist:
         raise Http404("No such mailing.") from None
-    strike = (
-        Strike.objects.filter(mailing=mailing)
-        .select_related("issued_by", "revoked_by")
-        .first()
-    )
     rate = (
         mailing.hard_bounce_count / mailing.recipient_count
         if mailing.recipient_count
