@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, QuerySet
 from django.db.models.functions import Substr, TruncDay, TruncHour
 from django.utils import timezone
 
@@ -308,15 +308,16 @@ def _slot_totals(queryset: QuerySet, *, trunc) -> list[tuple[datetime, int]]:
 # costs less than the cache's round trip.
 MAILING_CHART_KEPT_FROM = 1_000
 # At most this long whatever happens: the key below moves with every complaint
-# that arrives or is linked, unlinked, dismissed or moved by the services, but
-# not when one leaves and an older one joins between two views.
+# that arrives or is linked, unlinked or dismissed (the counter), and with every
+# correction (each records an Action on the mailings it touches), but not when
+# a change made past the services leaves them all as they were.
 MAILING_CHART_KEPT_SECONDS = 120
 
 
 def _complaint_slots(mailing: Mailing, *, trunc) -> list[tuple[datetime, int]]:
     """The mailing's complaints per chart slot; for a big mailing kept under its
-    newest complaint (by the page's own index), its counter and its window, so
-    that a new report or a correction counts again."""
+    newest complaint (by the page's own index), its newest action, its counter
+    and its window, so that a new report or a correction counts again."""
     complaints = mailing.complaints.all()
     if mailing.complaint_count < MAILING_CHART_KEPT_FROM:
         return _slot_totals(complaints, trunc=trunc)
@@ -324,8 +325,10 @@ def _complaint_slots(mailing: Mailing, *, trunc) -> list[tuple[datetime, int]]:
         complaints.order_by("-received_at").values_list("pk", "received_at")[:1]
     )
     newest_pk, newest_at = newest[0] if newest else (None, None)
+    # A handful of rows on the action's mailing index.
+    action = Action.objects.filter(mailing=mailing).aggregate(newest=Max("pk"))
     key = (
-        f"mailing-chart:{mailing.pk}:{trunc.kind}:"
+        f"mailing-chart:{mailing.pk}:{action['newest']}:{trunc.kind}:"
         f"{timezone.get_current_timezone_name()}:{newest_pk}:"
         f"{newest_at.isoformat() if newest_at else ''}:{mailing.complaint_count}:"
         f"{mailing.first_seen.isoformat()}:{mailing.last_seen.isoformat()}"

@@ -206,3 +206,14 @@ def test_complaint_times_fill_the_slots_sql_would(zone, days):
         assert selectors.mailing_activity(
             mailing=mailing, complaint_times=times
         ) == selectors.mailing_activity(mailing=mailing)
+
+
+def test_a_correction_of_a_big_mailing_is_charted_at_once(monkeypatch):
+    mailing, start = _big_mailing(monkeypatch)
+    assert _chart_complaints(mailing) == [3, 0]
+    # What a move of a dismissed report leaves: no counter changed, but the
+    # correction's timeline entry on the mailing.
+    moved = mailing.complaints.order_by("pk").first()
+    Complaint.objects.filter(pk=moved.pk).update(mailing=MailingFactory())
+    ActionFactory(subscriber=mailing.subscriber, mailing=mailing)
+    assert _chart_complaints(mailing) == [2, 0]
