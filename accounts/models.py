@@ -191,6 +191,17 @@ class IPAssignment(models.Model):
         super().save(*args, **kwargs)
 
 
+# What the customer was told, by notice template (templates/accounts/email/).
+NOTICE_LABELS = {
+    "warning": "Warning",
+    "final_warning": "Final warning",
+    "suspension": "Suspension notice",
+    "termination": "Termination notice",
+    "reinstatement": "Reinstatement notice",
+    "compromise_advice": "Security advice",
+}
+
+
 class Action(models.Model):
     """The subscriber's timeline: every warning, suspension, strike, note and notice.
 
@@ -266,6 +277,11 @@ class Action(models.Model):
     @property
     def actor_label(self) -> str:
         return self.actor.get_username() if self.actor_id else "system"
+
+    @property
+    def notice_label(self) -> str:
+        """The notice's name, or its template's name when it has none."""
+        return NOTICE_LABELS.get(self.notice_template, self.notice_template)
 
 
 class MailTemplate(models.Model):

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, QuerySet
 from django.db.models.functions import Substr, TruncDay, TruncHour
 from django.utils import timezone
 
@@ -135,6 +135,18 @@ def mailing_get(*, pk: int) -> Mailing:
     return Mailing.objects.select_related("subscriber").get(pk=pk)
 
 
+def mailing_get_with_strike(*, pk: int) -> tuple[Mailing, Strike | None]:
+    """The mailing page's mailing and its strike (at most one, ever) with who
+    issued and revoked it, in one query."""
+    mailing = Mailing.objects.select_related(
+        "subscriber", "strike__issued_by", "strike__revoked_by"
+    ).get(pk=pk)
+    try:
+        return mailing, mailing.strike
+    except Strike.DoesNotExist:
+        return mailing, None
+
+
 def mailing_search(
     *, query: str, subscriber_id: int | None = None
 ) -> QuerySet[Mailing]:
@@ -185,45 +197,71 @@ def mailing_cut_notices(*, mailing: Mailing) -> int:
     )
 
 
-def mailing_bounce_reasons(*, mailing: Mailing) -> list[dict]:
-    """The bounces grouped by reason, in words, most frequent first."""
+MAILING_BOUNCE_REASONS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class BounceSummary:
+    reasons: list[dict]
+    total: int
+    cut_notices: int
+
+
+def mailing_bounce_summary(*, mailing: Mailing) -> BounceSummary:
+    """The bounces grouped by reason, in words, most frequent first; their
+    total (the groups add up to it, so the bounce table needs no COUNT of its
+    own); and the cut notices among them, looked for only when there is a
+    bounce (most mailings have none)."""
     rows = list(
         mailing.bounces.values("reason", "is_hard")
         .annotate(total=Count("pk"))
-        .order_by("-total", "reason")[:12]
+        .order_by("-total", "reason")
     )
-    for row in rows:
+    for row in rows[:MAILING_BOUNCE_REASONS_SHOWN]:
         row["words"] = reasons.DESCRIPTIONS.get(
             row["reason"], row["reason"] or "unclassified"
         )
-    return rows
+    total = sum(row["total"] for row in rows)
+    return BounceSummary(
+        reasons=rows[:MAILING_BOUNCE_REASONS_SHOWN],
+        total=total,
+        cut_notices=mailing_cut_notices(mailing=mailing) if total else 0,
+    )
 
 
 MAILING_CHART_SLOTS = 48
 
 
-def mailing_activity(*, mailing: Mailing) -> list[Slot]:
+def mailing_activity(
+    *,
+    mailing: Mailing,
+    has_bounces: bool = True,
+    complaint_times: list[datetime] | None = None,
+) -> list[Slot]:
     """Complaints and bounces over the mailing's time: per hour when it lasted
     two days or less, else per day; at most MAILING_CHART_SLOTS slots from the
-    first report."""
+    first report. ``has_bounces=False`` (the caller counted none) skips their
+    grouping; ``complaint_times``, when the caller read every complaint of the
+    mailing, are put in their slots here instead of grouped again in SQL."""
     hourly = mailing.last_seen - mailing.first_seen <= timedelta(days=2)
     step = timedelta(hours=1) if hourly else timedelta(days=1)
     trunc = TruncHour if hourly else TruncDay
     start = trunc_start(mailing.first_seen, hourly=hourly)
     counts = {}
-    for name, queryset in (
-        ("complaints", mailing.complaints.all()),
-        ("bounces", mailing.bounces.all()),
+    for name, rows in (
+        (
+            "complaints",
+            _complaint_slots(mailing, trunc=trunc)
+            if complaint_times is None
+            else _times_in_slots(complaint_times, hourly=hourly),
+        ),
+        (
+            "bounces",
+            _slot_totals(mailing.bounces.all(), trunc=trunc) if has_bounces else [],
+        ),
     ):
-        rows = (
-            queryset.annotate(slot=trunc("received_at"))
-            .values("slot")
-            # COUNT(*): the (mailing, received_at) index alone can answer it.
-            .annotate(total=Count("*"))
-            .order_by()
-        )
-        for row in rows:
-            counts[(name, row["slot"])] = row["total"]
+        for slot, total in rows:
+            counts[(name, slot)] = total
     span = mailing.last_seen - start
     slots = min(MAILING_CHART_SLOTS, max(1, int(span / step) + 1))
     result = []
@@ -238,6 +276,65 @@ def mailing_activity(*, mailing: Mailing) -> list[Slot]:
             )
         )
     return result
+
+
+def _times_in_slots(
+    times: list[datetime], *, hourly: bool
+) -> list[tuple[datetime, int]]:
+    """What ``_slot_totals`` counts, from the times themselves: each truncated
+    in the current time zone as TruncHour and TruncDay truncate."""
+    totals: dict[datetime, int] = {}
+    for at in times:
+        slot = trunc_start(at, hourly=hourly)
+        totals[slot] = totals.get(slot, 0) + 1
+    return list(totals.items())
+
+
+def _slot_totals(queryset: QuerySet, *, trunc) -> list[tuple[datetime, int]]:
+    return list(
+        queryset.annotate(slot=trunc("received_at"))
+        .values_list("slot")
+        # COUNT(*): the (mailing, received_at) index alone can answer it.
+        .annotate(total=Count("*"))
+        .order_by()
+    )
+
+
+# A mailing counted with at least this many complaints has its chart's complaint
+# counts kept in the cache: grouping the 40,000 complaints of an outbreak took
+# tens of milliseconds of database time per view, while a small mailing's group
+# costs less than the cache's round trip.
+MAILING_CHART_KEPT_FROM = 1_000
+# At most this long whatever happens: the key below moves with every complaint
+# that arrives or is linked, unlinked or dismissed (the counter), and with every
+# correction (each records an Action on the mailings it touches), but not when
+# a change made past the services leaves them all as they were.
+MAILING_CHART_KEPT_SECONDS = 120
+
+
+def _complaint_slots(mailing: Mailing, *, trunc) -> list[tuple[datetime, int]]:
+    """The mailing's complaints per chart slot; for a big mailing kept under its
+    newest complaint (by the page's own index), its newest action, its counter
+    and its window, so that a new report or a correction counts again."""
+    complaints = mailing.complaints.all()
+    if mailing.complaint_count < MAILING_CHART_KEPT_FROM:
+        return _slot_totals(complaints, trunc=trunc)
+    newest = list(
+        complaints.order_by("-received_at").values_list("pk", "received_at")[:1]
+    )
+    newest_pk, newest_at = newest[0] if newest else (None, None)
+    # A handful of rows on the action's mailing index.
+    action = Action.objects.filter(mailing=mailing).aggregate(newest=Max("pk"))
+    key = (
+        f"mailing-chart:{mailing.pk}:{action['newest']}:{trunc.kind}:"
+        f"{timezone.get_current_timezone_name()}:{newest_pk}:"
+        f"{newest_at.isoformat() if newest_at else ''}:{mailing.complaint_count}:"
+        f"{mailing.first_seen.isoformat()}:{mailing.last_seen.isoformat()}"
+    )
+    # One view groups them; the others at the same moment wait for it.
+    return counting.kept_or_counted(
+        key, lambda: _slot_totals(complaints, trunc=trunc), MAILING_CHART_KEPT_SECONDS
+    )
 
 
 def trunc_start(at: datetime, *, hourly: bool) -> datetime:

@@ -27,6 +27,7 @@ from complaints.services.dashboard import report_days_refresh, report_recount_tu
 QUEUE_PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 200_000
 BOUNCE_PAGE_SIZE = 100
+MAILING_COMPLAINTS_SHOWN = 200
 DASHBOARD_DAYS = 30
 
 
@@ -240,20 +241,21 @@ def complaint_triage(request, pk: int, action: str):
 @abuse_required
 def mailing_detail(request, pk: int):
     try:
-        mailing = selectors.mailing_get(pk=pk)
+        mailing, strike = selectors.mailing_get_with_strike(pk=pk)
     except Mailing.DoesNotExist:
         raise Http404("No such mailing.") from None
-    strike = (
-        Strike.objects.filter(mailing=mailing)
-        .select_related("issued_by", "revoked_by")
-        .first()
-    )
     rate = (
         mailing.hard_bounce_count / mailing.recipient_count
         if mailing.recipient_count
         else None
     )
+    complaints = list(
+        selectors.mailing_complaints_newest(mailing=mailing)[:MAILING_COMPLAINTS_SHOWN]
+    )
+    bounce_summary = selectors.mailing_bounce_summary(mailing=mailing)
     bounces = Paginator(selectors.mailing_bounces(mailing=mailing), BOUNCE_PAGE_SIZE)
+    # Counted with the reasons: the paginator need not COUNT them again.
+    bounces.count = bounce_summary.total
     context = {
         "mailing": mailing,
         "strike": strike,
@@ -268,12 +270,21 @@ def mailing_detail(request, pk: int):
         ),
         "strike_limit": settings.ABUSE_STRIKE_LIMIT,
         "complaints_per_strike": max(settings.ABUSE_COMPLAINTS_PER_STRIKE, 1),
-        "complaints": selectors.mailing_complaints_newest(mailing=mailing)[:200],
+        "complaints": complaints,
         "bounces": bounces.get_page(request.GET.get("bounces_page")),
-        "bounce_reasons": selectors.mailing_bounce_reasons(mailing=mailing),
-        "cut_notices": selectors.mailing_cut_notices(mailing=mailing),
+        "bounce_reasons": bounce_summary.reasons,
+        "cut_notices": bounce_summary.cut_notices,
         "chart": charts.stacked_bars(
-            selectors.mailing_activity(mailing=mailing), width=960, height=100
+            selectors.mailing_activity(
+                mailing=mailing,
+                has_bounces=bounce_summary.total > 0,
+                # Fewer rows than asked for: they are all of the mailing's.
+                complaint_times=[c.received_at for c in complaints]
+                if len(complaints) < MAILING_COMPLAINTS_SHOWN
+                else None,
+            ),
+            width=960,
+            height=100,
         ),
         "bogus_rate": rate,
         "bogus_min": settings.ABUSE_BOGUS_MIN,

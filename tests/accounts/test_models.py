@@ -4,7 +4,13 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import IPAssignment, MailAccount, ip_to_key, network_to_keys
+from accounts.models import (
+    Action,
+    IPAssignment,
+    MailAccount,
+    ip_to_key,
+    network_to_keys,
+)
 from tests.accounts.factories import (
     IPAssignmentFactory,
     MailAccountFactory,
@@ -53,3 +59,11 @@ def test_ipv4_keys_sort_below_ipv6_and_by_value():
     assert ip_to_key("10.0.0.2") > ip_to_key("10.0.0.1")
     assert ip_to_key("9.255.255.255") < ip_to_key("10.0.0.0")
     assert network_to_keys("2001:db8::/32")[0] == ip_to_key("2001:db8::")
+
+
+@pytest.mark.parametrize(
+    ("template", "label"),
+    [("suspension", "Suspension notice"), ("custom_notice", "custom_notice"), ("", "")],
+)
+def test_a_notice_is_named_by_its_template(template, label):
+    assert Action(notice_template=template).notice_label == label

@@ -1,17 +1,26 @@
 """Reads about complaints, mailings, bounces and strikes."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from complaints import selectors
-from complaints.models import Complaint
+from complaints.models import Complaint, Mailing
 from complaints.selectors import complaint_neighbours, complaint_sort_keys
 from complaints.services.strikes import strike_issue, strike_revoke
+from complaints.services.triage import complaint_unlink
 from tests.accounts.factories import ActionFactory, SubscriberFactory
-from tests.complaints.factories import ComplaintFactory, MailingFactory, StrikeFactory
+from tests.complaints.factories import (
+    BounceFactory,
+    ComplaintFactory,
+    MailingFactory,
+    StrikeFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +149,107 @@ def test_todays_count_is_whole_again_once_its_kept_part_ages_out(monkeypatch):
         ]
     )
     assert selectors.daily_counts(today=today, days=1)[-1].complaints == 0
+
+
+def _linked(mailing, at, n=1):
+    """``n`` linked complaints on ``mailing`` at ``at``, counted as ingest counts."""
+    for _ in range(n):
+        ComplaintFactory(
+            mailing=mailing,
+            subscriber=mailing.subscriber,
+            state=Complaint.State.LINKED,
+            received_at=at,
+        )
+    Mailing.objects.filter(pk=mailing.pk).update(
+        complaint_count=F("complaint_count") + n
+    )
+    mailing.refresh_from_db()
+
+
+def _chart_complaints(mailing) -> list[int]:
+    return [slot.complaints for slot in selectors.mailing_activity(mailing=mailing)]
+
+
+def _big_mailing(monkeypatch):
+    monkeypatch.setattr(selectors, "MAILING_CHART_KEPT_FROM", 3)
+    start = timezone.now().replace(minute=5) - timedelta(hours=2)
+    mailing = MailingFactory(first_seen=start, last_seen=start + timedelta(hours=1))
+    _linked(mailing, start, n=3)
+    return mailing, start
+
+
+def test_a_big_mailing_chart_is_grouped_once_then_kept(monkeypatch):
+    mailing, _start = _big_mailing(monkeypatch)
+    assert _chart_complaints(mailing) == [3, 0]
+    with CaptureQueriesContext(connection) as queries:
+        assert _chart_complaints(mailing) == [3, 0]
+    grouped = [q["sql"] for q in queries if "COUNT(*)" in q["sql"]]
+    assert all("complaints_complaint" not in sql for sql in grouped)
+
+
+def test_a_new_complaint_of_a_big_mailing_is_charted_at_once(monkeypatch):
+    mailing, start = _big_mailing(monkeypatch)
+    assert _chart_complaints(mailing) == [3, 0]
+    _linked(mailing, start + timedelta(hours=1))
+    assert _chart_complaints(mailing) == [3, 1]
+
+
+def test_an_unlinked_complaint_leaves_a_big_mailing_chart_at_once(monkeypatch):
+    mailing, start = _big_mailing(monkeypatch)
+    _linked(mailing, start + timedelta(hours=1))
+    assert _chart_complaints(mailing) == [3, 1]
+    # An older one than the newest: only the mailing's counter says it went.
+    complaint_unlink(complaint=mailing.complaints.order_by("received_at").first())
+    mailing.refresh_from_db()
+    assert _chart_complaints(mailing) == [2, 1]
+
+
+def test_a_small_mailing_chart_is_counted_every_time():
+    start = timezone.now().replace(minute=5) - timedelta(hours=2)
+    mailing = MailingFactory(first_seen=start, last_seen=start + timedelta(hours=1))
+    _linked(mailing, start)
+    with CaptureQueriesContext(connection) as queries:
+        assert _chart_complaints(mailing) == [1, 0]
+    assert any("complaints_complaint" in q["sql"] for q in queries)
+
+
+def test_the_bounce_total_counts_the_reasons_not_shown():
+    mailing = MailingFactory()
+    shown = selectors.MAILING_BOUNCE_REASONS_SHOWN
+    for n in range(shown + 1):
+        BounceFactory.create_batch(2 if n == 0 else 1, mailing=mailing, reason=f"r{n}")
+    summary = selectors.mailing_bounce_summary(mailing=mailing)
+    assert len(summary.reasons) == shown
+    assert summary.reasons[0]["total"] == 2
+    assert summary.total == shown + 2
+    assert summary.cut_notices == 0
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/St_Johns"])
+@pytest.mark.parametrize("days", [1, 9])
+def test_complaint_times_fill_the_slots_sql_would(zone, days):
+    """Hourly and daily, across a change of summer time (29 March 2026 in
+    Berlin, 8 March in St John's)."""
+    with timezone.override(zone):
+        start = datetime(2026, 3, 28, 22, 40, tzinfo=UTC) - timedelta(days=days - 1)
+        mailing = MailingFactory(
+            first_seen=start, last_seen=start + timedelta(days=days)
+        )
+        for n in range(30):
+            at = start + timedelta(minutes=47 * n * days)
+            ComplaintFactory(mailing=mailing, received_at=at)
+        times = list(mailing.complaints.values_list("received_at", flat=True))
+        assert selectors.mailing_activity(
+            mailing=mailing, complaint_times=times
+        ) == selectors.mailing_activity(mailing=mailing)
+
+
+def test_a_correction_of_a_big_mailing_is_charted_at_once(monkeypatch):
+    mailing, start = _big_mailing(monkeypatch)
+    assert _chart_complaints(mailing) == [3, 0]
+    # What a move of a dismissed report leaves: no counter changed, but the
+    # correction's timeline entry on the mailing.
+    moved = mailing.complaints.order_by("pk").first()
+    Complaint.objects.filter(pk=moved.pk).update(mailing=MailingFactory())
+    ActionFactory(subscriber=mailing.subscriber, mailing=mailing)
+    assert _chart_complaints(mailing) == [2, 0]

@@ -4,6 +4,9 @@ bounce reasons in words and a paginated bounce table, the activity chart."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from complaints import services
@@ -107,3 +110,31 @@ def test_a_long_mailing_is_charted_per_day(abuse_client):
     bars = abuse_client.get(f"/mailings/{mailing.pk}/").context["chart"]["bars"]
     assert len(bars) == 6
     assert bars[-1]["complaints"] == 1
+
+
+def test_a_mailing_without_bounces_asks_for_them_once(abuse_client):
+    mailing = MailingFactory()
+    with CaptureQueriesContext(connection) as queries:
+        page = abuse_client.get(f"/mailings/{mailing.pk}/")
+    assert page.context["bounces"].paginator.count == 0
+    assert sum("complaints_bounce" in q["sql"] for q in queries) == 1
+
+
+def test_the_strike_shows_who_issued_and_who_revoked_it(abuse_client, abuse_user):
+    issuer = User.objects.create_user(username="ines")
+    strike = StrikeFactory(
+        issued_by=issuer,
+        revoked_at=timezone.now(),
+        revoked_by=abuse_user,
+        revoke_reason="Appeal upheld",
+    )
+    text = abuse_client.get(f"/mailings/{strike.mailing_id}/").content.decode()
+    assert "by ines (" in text
+    assert "by abby: <span" in text
+    assert "Appeal upheld" in text
+
+
+def test_a_mailing_without_a_strike_says_no_strike_was_issued(abuse_client):
+    page = abuse_client.get(f"/mailings/{MailingFactory().pk}/")
+    assert page.context["strike"] is None
+    assert b"Strike issued" not in page.content
