@@ -181,9 +181,14 @@ class Mailing(models.Model):
             # The mailings list sorts on each of these.
             models.Index(fields=["-last_seen"], name="mailing_last_seen_idx"),
             models.Index(fields=["-first_seen"], name="mailing_first_seen_idx"),
-            models.Index(fields=["-complaint_count"], name="mailing_complaints_idx"),
+            # The counts tie (most mailings have none), so the id that breaks
+            # the tie is in the index: the last page is then a walk of it, not
+            # a sort of every mailing with no complaints.
             models.Index(
-                fields=["-hard_bounce_count"], name="mailing_hard_bounces_idx"
+                fields=["-complaint_count", "-id"], name="mailing_complaints_id_idx"
+            ),
+            models.Index(
+                fields=["-hard_bounce_count", "-id"], name="mailing_hard_bounces_id_idx"
             ),
         ]
         constraints = [
