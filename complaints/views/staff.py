@@ -282,6 +282,9 @@ def mailing_detail(request, pk: int):
                 complaint_times=[c.received_at for c in complaints]
                 if len(complaints) < MAILING_COMPLAINTS_SHOWN
                 else None,
+                newest_complaint=(complaints[0].pk, complaints[0].received_at)
+                if complaints
+                else None,
             ),
             width=960,
             height=100,
