@@ -90,6 +90,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif PG_RANDOM_PAGE_COST := env.str("ABUSE_PG_RANDOM_PAGE_COST", default="1.1"):
+    # PostgreSQL's default (4) prices a random page as if it came from a
+    # spinning disk. The desk's hot tables live in memory or on SSDs, and at 4
+    # the planner walks a table's time index to find the newest rows of one
+    # mailing or subscriber (taking them to be spread evenly over time) rather
+    # than use the index made for them: 7 ms instead of 0.4 ms at 1M
+    # complaints. Empty: the server's own setting (e.g. behind a pgbouncer
+    # that refuses startup options; set it with ALTER DATABASE there).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c random_page_cost={float(PG_RANDOM_PAGE_COST)}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: REDIS_URL, else the embedded redis-server that `make run` starts on a
