@@ -97,9 +97,16 @@ elif PG_RANDOM_PAGE_COST := env.str("ABUSE_PG_RANDOM_PAGE_COST", default="1.1"):
     # mailing or subscriber (taking them to be spread evenly over time) rather
     # than use the index made for them: 7 ms instead of 0.4 ms at 1M
     # complaints. Empty: the server's own setting (e.g. behind a pgbouncer
-    # that refuses startup options; set it with ALTER DATABASE there).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c random_page_cost={float(PG_RANDOM_PAGE_COST)}"
+    # that refuses startup options; set it with ALTER DATABASE there). The
+    # connection's options replace libpq's PGOPTIONS, so those are kept first.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
+        filter(
+            None,
+            [
+                env.str("PGOPTIONS", default="").strip(),
+                f"-c random_page_cost={float(PG_RANDOM_PAGE_COST)}",
+            ],
+        )
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -74,3 +74,28 @@ def test_links_in_mail_follow_the_port_when_no_public_url_is_set():
         check=True,
     ).stdout.strip()
     assert out == "http://127.0.0.1:8123"
+
+
+def test_postgresql_connections_take_the_page_cost_and_keep_pgoptions():
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        return
+    probe = (
+        "from django.db import connection as c;k=c.cursor();"
+        "k.execute('SHOW random_page_cost');print(k.fetchone()[0]);"
+        "k.execute('SHOW client_connection_check_interval');print(k.fetchone()[0])"
+    )
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres"
+    result = _manage(
+        "shell",
+        "-c",
+        probe,
+        env={
+            "DJANGO_DEBUG": "1",
+            "DATABASE_URL": url,
+            "ABUSE_PG_RANDOM_PAGE_COST": "1.5",
+            "PGOPTIONS": "-c client_connection_check_interval=100",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["1.5", "100ms"]
