@@ -1,6 +1,6 @@
 """Starts the whole desk on one machine for `make run`: the embedded Redis (when
-REDIS_URL is not set), an RQ worker with its scheduler, the periodic jobs, and the
-web server. Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and the death of the
+REDIS_URL is not set), an RQ worker, the periodic jobs with the retry scheduler, and
+the web server. Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and the death of the
 process that started it (`make` killed) all stop every process it started, and
 only those.
 
@@ -180,7 +180,7 @@ def main() -> int:
         if redis_process is not None:
             processes.append(redis_process)
         for args in (
-            ["rqworker", "ingest", "default", "--with-scheduler"],
+            ["rqworker", "ingest", "default"],
             ["run_periodic"],
             ["runserver", f"127.0.0.1:{port}", "--noreload"],
         ):

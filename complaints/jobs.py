@@ -3,7 +3,8 @@
 Every job is safe to run twice: ``inbound_drain`` claims only pending messages no
 other worker holds, and ``inbound_process`` returns at once for a message that
 is no longer pending. Transient errors (database, network) propagate so RQ
-retries with backoff; interval retries need ``rqworker --with-scheduler``.
+retries with backoff; ``run_periodic`` puts a retried job back on its queue
+when its interval is over (``abusedesk.retry_scheduler``).
 """
 
 import dataclasses

@@ -119,7 +119,7 @@ class Run:
             log = (self.directory / f"worker-{n + 1}.log").open("wb")
             self.procs.append(
                 subprocess.Popen(  # noqa: S603
-                    [*self.manage, "rqworker", *QUEUES, "--with-scheduler"],
+                    [*self.manage, "rqworker", *QUEUES],
                     env=self.env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -127,6 +127,18 @@ class Run:
                 )
             )
             log.close()
+        # The retries' scheduler and the sweep, as production runs them.
+        log = (self.directory / "periodic.log").open("wb")
+        self.procs.append(
+            subprocess.Popen(  # noqa: S603
+                [*self.manage, "run_periodic"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        log.close()
 
     def import_mail(self, order: str, seed: int) -> None:
         maildir = self.directory / "Maildir"

@@ -3,8 +3,8 @@ workers started as the README says production runs them.
 
 It creates a population (subscribers with logins, mailings with known
 Message-IDs), generates a mix of feedback reports, forwarded complaints and
-bounces about those mailings, starts N ``rqworker ingest default
---with-scheduler`` (the forking worker) and ``lmtp_server``, then delivers the
+bounces about those mailings, starts N ``rqworker ingest default``
+(the forking worker), ``run_periodic`` and ``lmtp_server``, then delivers the
 messages over LMTP on several connections at once, as an MTA does, and times
 from the first delivery to the last message processed. It prints the messages
 per second, the delivery rate alone, the workers' peak resident memory (work
@@ -145,6 +145,8 @@ class Command(BaseCommand):
             f"workers: peak RSS {run.peak_rss_kb / 1024:.0f} MB per worker with its "
             f"work horse; CPU {run.worker_cpu:.1f} s ({cpu_ms:.2f} ms/message); "
             f"lmtp_server CPU {run.lmtp_cpu:.1f} s, RSS {run.lmtp_rss_kb / 1024:.0f} MB; "
+            f"run_periodic (sweep, retry scheduler) RSS "
+            f"{run.periodic_rss_kb / 1024:.0f} MB; "
             f"{batches} batch transactions; load {' '.join(load)}; "
             + (
                 f"tables analyzed every {options['analyze_every']:.0f} s"
@@ -175,6 +177,7 @@ class Command(BaseCommand):
             "messages": run.done,
             "workers": options["workers"],
             "worker_rss_mb": f"{run.peak_rss_kb / 1024:.0f}",
+            "periodic_rss_mb": f"{run.periodic_rss_kb / 1024:.0f}",
             "history_complaints": history,
             "vacuumed": vacuumed,
             "lmtp_msgs_per_s": f"{lmtp_rate:.0f}",
@@ -315,11 +318,13 @@ class _Run:
         self.stdout = stdout
         self.workers: list[subprocess.Popen] = []
         self.lmtp: subprocess.Popen | None = None
+        self.periodic: subprocess.Popen | None = None
         self.port = 0
         self.done = 0
         self.elapsed = 0.0
         self.peak_rss_kb = 0
         self.lmtp_rss_kb = 0
+        self.periodic_rss_kb = 0
         self.worker_cpu = 0.0
         self.lmtp_cpu = 0.0
         # What the processes spent starting (Django's set-up, imports) before the
@@ -340,12 +345,19 @@ class _Run:
             # As the README says production runs them: the forking worker.
             self.workers.append(
                 subprocess.Popen(  # noqa: S603 - fixed argv
-                    [*manage, "rqworker", "ingest", "default", "--with-scheduler"],
+                    [*manage, "rqworker", "ingest", "default"],
                     env=env,
                     stdout=subprocess.DEVNULL,
                     start_new_session=True,
                 )
             )
+        # The sweep and the retries' scheduler: not a worker, one per deployment.
+        self.periodic = subprocess.Popen(  # noqa: S603 - fixed argv
+            [*manage, "run_periodic"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.lmtp = subprocess.Popen(  # noqa: S603 - fixed argv
             [
                 *manage,
@@ -427,12 +439,17 @@ class _Run:
             self.peak_rss_kb = max(self.peak_rss_kb, lmtp_load.group_rss_kb(worker.pid))
         if self.lmtp is not None:
             self.lmtp_rss_kb = max(self.lmtp_rss_kb, lmtp_load.rss_kb(self.lmtp.pid))
+        if self.periodic is not None:
+            self.periodic_rss_kb = max(
+                self.periodic_rss_kb, lmtp_load.rss_kb(self.periodic.pid)
+            )
 
     def stop_processes(self) -> None:
-        for process in [*self.workers, self.lmtp]:
+        processes = [*self.workers, self.lmtp, self.periodic]
+        for process in processes:
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in [*self.workers, self.lmtp]:
+        for process in processes:
             if process is None:
                 continue
             try:
