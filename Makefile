@@ -31,7 +31,20 @@ $(SAMPLES)/.fetched: | $(VENV)/bin/python
 	tar -xzf .samples/flufl_bounce-6.0.0.tar.gz -C .samples
 	cp .samples/flufl_bounce-6.0.0/tests/data/*.txt $(SAMPLES)/
 	touch $@
-samples: $(SAMPLES)/.fetched
+# Mail::DeliveryStatus::BounceParser's test corpus (126 real bounces, auto-replies
+# and spam, addresses anonymised), from Debian's source archive, checksum pinned.
+BP_SAMPLES := .samples/bounceparser
+BP_TARBALL := libmail-deliverystatus-bounceparser-perl_1.543+repacked.orig.tar.xz
+BP_SHA256 := 01f89040426ab6de77f9f0bcdce61a938ef6a24179efbfdb4f7a1f68c5263282
+$(BP_SAMPLES)/.fetched: | $(SAMPLES)/.fetched
+	rm -rf $(BP_SAMPLES) && mkdir -p $(BP_SAMPLES)
+	curl -fsS -o .samples/$(BP_TARBALL) \
+		https://deb.debian.org/debian/pool/main/libm/libmail-deliverystatus-bounceparser-perl/$(BP_TARBALL)
+	echo "$(BP_SHA256)  .samples/$(BP_TARBALL)" | sha256sum -c --quiet
+	tar -xJf .samples/$(BP_TARBALL) -C .samples
+	cp .samples/Mail-DeliveryStatus-BounceParser-1.543/t/corpus/*.msg $(BP_SAMPLES)/
+	touch $@
+samples: $(SAMPLES)/.fetched $(BP_SAMPLES)/.fetched
 
 # axe-core for the browser tests' accessibility check, from npm, pinned.
 AXE := .axe/node_modules/axe-core/axe.min.js
@@ -55,7 +68,7 @@ run: $(VENV)/.installed
 ## test: lint, then the whole suite against PostgreSQL and Redis.
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
-test: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(AXE)
+test: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(BP_SAMPLES)/.fetched $(AXE)
 	$(PY) -m abusedesk.checkservices
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -86,7 +99,7 @@ BENCH_VACUUM ?=
 BENCH_ONLY ?=
 BENCH_DATABASE_URL ?= $(BENCH_DB)/abusedesk_bench_$(BENCH_SCALE)
 bench: export DATABASE_URL = $(BENCH_DATABASE_URL)
-bench: $(VENV)/.installed-dev $(SAMPLES)/.fetched bench-tools
+bench: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(BP_SAMPLES)/.fetched bench-tools
 	$(BENCH_ENV) $(PY) -m abusedesk.checkservices --create-database
 	$(BENCH_ENV) $(PY) -m abusedesk.benchrun --scale $(BENCH_SCALE) \
 		$(if $(BENCH_VACUUM),--vacuum) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
@@ -97,7 +110,7 @@ bench-tools:
 		(apt-get install -y wrk || sudo apt-get install -y wrk); } || \
 		{ echo "install wrk (apt-get install wrk)"; exit 1; }
 
-bench-parse: $(VENV)/.installed-dev $(SAMPLES)/.fetched
+bench-parse: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(BP_SAMPLES)/.fetched
 	DJANGO_DEBUG=1 $(PY) manage.py bench_parse
 
 ## drills: the failure drills against a PostgreSQL and a Redis of their own.

@@ -27,7 +27,7 @@ _SUBJECT_RE = re.compile(
     r"|fuera de la oficina|risposta automatica|fuori sede|fuori ufficio"
     r"|automatisch antwoord|afwezig|niet aanwezig|automatiskt svar|frånvaro"
     r"|automatisk svar|fravær|ferie|resposta automática|ausente|urlop"
-    r"|odpowiedź automatyczna|automatická odpověď|自動応答|自動返信|不在"
+    r"|odpowiedź automatyczna|automatyczna odpowiedź|automatická odpověď|自動応答|自動返信|不在"
     r"|自动回复|자동 응답|автоответ|\[auto\]|^auto:",
     re.I,
 )
@@ -36,6 +36,13 @@ _BODY_RE = re.compile(
     r"(i am|i'm|i will be) (currently )?(out of|away|on (vacation|holiday|leave)"
     r"|not in the office|travel)|out of (the )?office|limited access to (my )?e-?mail"
     r"|will (respond|reply|get back to you|return)|automatic reply|back in the office",
+    re.I,
+)
+# A responder's thanks, said only with a bulk precedence (a person's own
+# "thank you for your e-mail" carries none).
+_THANKS_RE = re.compile(
+    r"thank(s| you) for (your|you|the) (e-?mail|message|mail)"
+    r"|(will|shall) (\w+ ){0,3}(respond|reply|answer|get back)",
     re.I,
 )
 
@@ -90,6 +97,10 @@ def is_auto_reply(msg: Message, text: str) -> bool:
     suppress = (parse.header(msg, "X-Auto-Response-Suppress") or "").lower()
     if suppress and _BODY_RE.search(text[:5000]):
         return True
-    return auto_submitted(msg) not in (None, "no") and bool(
-        _BODY_RE.search(text[:5000])
+    if auto_submitted(msg) not in (None, "no") and _BODY_RE.search(text[:5000]):
+        return True
+    precedence = (parse.header(msg, "Precedence") or "").strip().lower()
+    return precedence in ("bulk", "junk") and bool(
+        _THANKS_RE.search(parse.header(msg, "Subject") or "")
+        and _THANKS_RE.search(text[:2000])
     )

@@ -30,6 +30,7 @@ from .notice_words import (
     BOUNCE_SUBJECT_RE,
     FAILURE_TEXT_RE,
 )
+from .phrases import SCANNING_BANNER
 
 __all__ = ["BOUNCE_SENDER_RE", "BOUNCE_SUBJECT_RE", "FAILURE_TEXT_RE"]
 
@@ -107,6 +108,14 @@ _SMTP_PREFIX_RE = re.compile(r"^(smtp|rfc822|sip|mailto)[=:]", re.I)
 _REPLY_LEAD_RE = re.compile(r"^\s*[<>#(]*\s*[245]\d\d[\s-]")
 _MAX_DIAGNOSTIC_LINES = 6
 _GENERATED_RE = re.compile(r"\(?\s*generated from\s*<?$", re.I)
+# Exim's "A message sent by\n\n  <sender>\n\ncould not be delivered": a line
+# ending so, above an address standing alone, names the sender.
+_SENDER_LINE_END_RE = re.compile(r"\b(sent|written|submitted) by\s*:?\s*$", re.I)
+# Banners a scanning service or a company appends to every message it
+# passes ("... has been scanned for all viruses by <product>"): never the
+# reason of a failure, and naming a filter product there says nothing of
+# the failure either.
+_BANNER_RE = re.compile(SCANNING_BANNER, re.I)
 # "a@x <b@y>": the first is a display name shaped like an address.
 _NAME_OF_PAIR_RE = re.compile(r"\s*<[^<>\s]+@")
 # Explanatory text naming where to get help: that address is no recipient.
@@ -269,13 +278,20 @@ def _all_candidates(notice: Notice) -> dict[str, list[str]]:
         for match in parse.ADDRESS_RE.finditer(line):
             # "'a@b'": a quote opening a local part is the text's quoting.
             address = _SMTP_PREFIX_RE.sub("", match.group(1).lower()).lstrip("'")
-            if _GENERATED_RE.search(line[: match.start()]) and last:
+            if _GENERATED_RE.search(line[: match.start()]) and (
+                last or _address_like_above(notice.lines, index)
+            ):
                 # Exim names the alias a failed address came from: it is
-                # the address the sender wrote, not another failure.
-                notice._originals.setdefault(last, address)
+                # the address the sender wrote, not another failure (even
+                # when the failed address above could not be read; with
+                # none above, the alias is all the notice names).
+                if last:
+                    notice._originals.setdefault(last, address)
                 continue
-            if _NAME_OF_PAIR_RE.match(line, match.end()) or not _plausible(
-                address, line, match.start()
+            if (
+                _NAME_OF_PAIR_RE.match(line, match.end())
+                or not _plausible(address, line, match.start())
+                or _sender_named_above(notice.lines, index, line)
             ):
                 continue
             explanation = _explain(notice, index, match, address)
@@ -323,6 +339,25 @@ def _explain(
     return None
 
 
+def _address_like_above(lines: tuple[str, ...], index: int) -> bool:
+    """True when the nearest line above with text holds an "@"."""
+    for above in reversed(lines[max(0, index - 3) : index]):
+        if above.strip():
+            return "@" in above
+    return False
+
+
+def _sender_named_above(lines: tuple[str, ...], index: int, line: str) -> bool:
+    """True when ``line`` holds only an address and the nearest line above
+    with text ends by introducing the sender ("A message sent by")."""
+    if not _ADDRESS_ONLY_RE.match(line):
+        return False
+    for above in reversed(lines[max(0, index - 3) : index]):
+        if above.strip():
+            return bool(_SENDER_LINE_END_RE.search(above))
+    return False
+
+
 def _has_more_than(line: str, address: str) -> bool:
     """True when ``line`` says something besides the address itself."""
     rest = line.replace(address, " ")
@@ -346,7 +381,10 @@ def _global_diagnostic(lines: tuple[str, ...]) -> str | None:
     """The first line that states a reason (for formats listing it once)."""
     # Every header-like line has a colon.
     usable = [
-        line for line in lines if ":" not in line or not _HEADERISH_RE.match(line)
+        line
+        for line in lines
+        if (":" not in line or not _HEADERISH_RE.match(line))
+        and not _BANNER_RE.search(line)
     ]
     for test in (status.find_status, _REPLY_LEAD_RE.match, status.match_reason):
         for line in usable:

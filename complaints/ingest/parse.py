@@ -60,7 +60,7 @@ _CHARSET_ALIASES = {
 ADDRESS_RE = re.compile(
     r"(?<![\w.+=%/-])"
     r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{1,24})"
     r"(?![\w-])"
 )
 _FULL_ADDRESS_RE = re.compile(ADDRESS_RE.pattern + r"\Z")

@@ -61,6 +61,10 @@ UNKNOWN_USER_WORDS = (
     r"double.check(ing)? the recipient",
     r"(address|recipient) (is )?wrong|is wrong",
     r"final delivery userid",
+    r"bad[_ -]?recipient",
+    r"no (e-?mail )?account (by|with|of|under) (that|this) name",
+    r"invalid (\S+ ){0,3}user ?name",
+    r"not an? (active|valid|known) (e-?mail )?(address|user|recipient|mail ?box)",
     r"deleted (account|mail ?box|user)|(account|mail ?box|user) (has been |was )deleted",
 )
 FILTER_PRODUCTS = (
@@ -70,6 +74,14 @@ FILTER_PRODUCTS = (
     r"appriver|mxlogic|postini|vipre|spamexperts|mailchannels|cloudmark|mailroute",
     r"(content|spam|mail|e-?mail) ?(filter|firewall|gateway|security|scann)",
     r"filter(ed|ing)\b",
+)
+# What a scanning service or a company appends to every message it passes
+# ("... has been scanned for all viruses by <product>", a disclaimer): no
+# failure's reason, and a product named there is no gateway's verdict.
+SCANNING_BANNER = (
+    r"(?:has been|was|were) (?:scanned|checked|swept)\b|scanned (?:for|by)\b"
+    r"|virus[ -]?(?:checked|scanned|free)\b|this (?:e-?mail|message) has come from"
+    r"|\bdisclaimer\b|\bconfidential(?:ity)?\b.{0,60}\b(?:intended|addressee|notice)"
 )
 # Replies whose "try again" is advice to the reader, not a deferral.
 TRY_AGAIN_ADVICE = (

@@ -30,7 +30,13 @@ from contextvars import ContextVar
 from typing import NamedTuple
 
 from . import reasons_local
-from .phrases import FILTER_PRODUCTS, SENDER_WORDS, TRY_AGAIN_ADVICE, UNKNOWN_USER_WORDS
+from .phrases import (
+    FILTER_PRODUCTS,
+    SCANNING_BANNER,
+    SENDER_WORDS,
+    TRY_AGAIN_ADVICE,
+    UNKNOWN_USER_WORDS,
+)
 from .prefilter import word_starts
 from .rules import (
     CONNECT,
@@ -109,6 +115,10 @@ HARD_REASONS = frozenset({USER_UNKNOWN, BAD_DOMAIN, BAD_SYNTAX})
 # -- the rules ----------------------------------------------------------
 
 _SUBJECT_POLICY = frozenset({"7"})
+_STORED_TOO_MUCH = (
+    r"too many (messages|mails|e-?mails) (on|in|stored)( the| this| your)?"
+    r" (server|mail ?box|account|folder)"
+)
 _SUBJECT_FILTER = frozenset({"2", "7"})
 
 RULES: tuple[Rule, ...] = (
@@ -122,6 +132,9 @@ RULES: tuple[Rule, ...] = (
         vetoes=(
             r"spamhaus|dnsbl|rbl|blacklist|blocklist|block list|black list",
             r"too many|rate limit|throttl|try again later|timed? ?out",
+            # ESMTP SIZE is declared with MAIL FROM (RFC 1870): the message's.
+            r"too (big|large)|size (limit|exceed)|exceeds? (the )?(maximum |allowed )?"
+            r"(message )?size",
         ),
         stages=frozenset({MAIL, HELO}),
     ),
@@ -147,7 +160,7 @@ RULES: tuple[Rule, ...] = (
             r"protocol (error|violation)|command (unrecognized|not recognized)"
             r"|syntax error,? command|improper (command )?pipelining|bad sequence"
             r"|unexpected (response|reply|eof)|out of sequence|line too long"
-            r"|bare (lf|linefeed|<lf>)",
+            r"|bare (lf|linefeed|<lf>)|malformed (name server|dns) (reply|response)",
             r"lost connection|connection (reset|closed|dropped|refused|timed out)"
             r"|timed? ?out|timeout|no route to host|network is unreachable"
             r"|unable to connect|could not connect|connect to .{1,80} failed"
@@ -177,6 +190,8 @@ RULES: tuple[Rule, ...] = (
             r"|slow down|exceeded (the |a |your )?(sending |message |connection )?rate"
             r"|(recipients|messages) (per|this|an) (hour|day|minute)",
         ),
+        # "Too many messages on the server": the mailbox holds too much.
+        vetoes=(_STORED_TOO_MUCH,),
     ),
     Rule(
         MAILBOX_FULL,
@@ -191,6 +206,7 @@ RULES: tuple[Rule, ...] = (
             r"|(not|no) enough (disk |storage )?space|out of (disk |storage )?space"
             r"|storage (space )?(is )?full|user is over|too much mail"
             r"|mailbox size limit|exceeded storage|\bquota\b",
+            _STORED_TOO_MUCH,
         ),
         vetoes=(r"(sending|daily|hourly|outbound) quota",),
     ),
@@ -200,7 +216,8 @@ RULES: tuple[Rule, ...] = (
         (
             r"message (size |length )?(exceeds|is too (large|big)|too (large|big))"
             r"|too (large|big)|size limit|exceeds? (the )?(maximum|fixed|allowed)"
-            r" (message )?size|maximum (allowed )?(message )?size|length limit",
+            r" (message )?size|maximum (allowed )?(message )?size|length limit"
+            r"|max (allowed )?(message |mail )?size|(message|mail) size exceeded",
         ),
         vetoes=(r"mail ?box size limit",),
     ),
@@ -209,8 +226,10 @@ RULES: tuple[Rule, ...] = (
         "2.1",
         (
             r"(account|mail ?box|user|address|recipient)( has been| is| was|'s"
-            r" account has been)?( temporarily)? (disabled|deactivated|suspended"
-            r"|inactive|locked|frozen|blocked|on hold)",
+            r" account has been)?( temporarily| currently)? (disabled|deactivated"
+            r"|suspended|inactive|locked|frozen|blocked|on hold)",
+            # A tag some providers open the reply with: "550 [SUSPEND] ...".
+            r"\[suspend(ed)?\]",
             r"(disabled|inactive|suspended|deactivated|locked|frozen|dormant)"
             r" (e-?mail )?(account|mail ?box|user)",
             r"has been disabled|is disabled|account (is )?not (active|enabled)",
@@ -229,7 +248,8 @@ RULES: tuple[Rule, ...] = (
             r"(account|mail ?box) (is )?(no longer|not) accepting",
             r"not accepting (any )?(mail|messages)(?! from)",
         ),
-        vetoes=(r"your (account|ip|domain)",),
+        # "... not accepting mail with attachments": refused for its content.
+        vetoes=(r"your (account|ip|domain)", r"accepting (any )?(mail|messages) with"),
     ),
     Rule(
         BAD_DOMAIN,
@@ -258,7 +278,7 @@ RULES: tuple[Rule, ...] = (
             r" (for|found)|couldn'?t find any host|could not find any host"
             r"|domain (name )?lookup failed|bad destination system address"
             r"|(isn't|is not|not) (a )?(valid|known|local|hosted) domain"
-            r"|does not resolve",
+            r"|does not resolve|name or service not known",
         ),
     ),
     Rule(USER_UNKNOWN, "1.1", UNKNOWN_USER_WORDS),
@@ -348,9 +368,17 @@ class Match(NamedTuple):
 _FILTER_PRODUCT_RE = re.compile(rf"\b(?:{'|'.join(FILTER_PRODUCTS)})")
 
 
+# A sentence of a scanning banner ("... scanned for viruses by <product>"),
+# which names a product on every message it passes, failed or not.
+_BANNER_SENTENCE_RE = re.compile(rf"[^.\n]*(?:{SCANNING_BANNER})[^\n]*")
+
+
 def names_filtering_gateway(text: str) -> bool:
-    """True when ``text`` names a content-filtering gateway or product."""
-    return bool(_FILTER_PRODUCT_RE.search(text[:2000].lower()))
+    """True when ``text`` names a content-filtering gateway or product (not
+    in a scanning banner)."""
+    lowered = text[:2000].lower()
+    lowered = _BANNER_SENTENCE_RE.sub(" ", lowered)
+    return bool(_FILTER_PRODUCT_RE.search(lowered))
 
 
 # Compiled here, not by ``re.search`` on each call: a worker's pattern cache

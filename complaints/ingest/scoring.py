@@ -117,11 +117,14 @@ def _recipients(entry: dict) -> dict[str, bool | None]:
     return found
 
 
-def load_labelled(directory: Path, *, messages: str | None = None) -> list[Expected]:
+def load_labelled(
+    directory: Path, *, messages: str | None = None, samples: Path | None = None
+) -> list[Expected]:
     """Corpus entries from ``expected.json`` in ``directory`` (this repo's
-    shape: kind, recipients with status, hard and original)."""
+    shape: kind, recipients with status, hard and original). The files are
+    in ``directory``, its ``messages`` folder, or ``samples`` (fetched ones)."""
     data = json.loads((directory / "expected.json").read_text(encoding="utf-8"))
-    base = directory / messages if messages else directory
+    base = samples or (directory / messages if messages else directory)
     return [
         Expected(
             base / name,

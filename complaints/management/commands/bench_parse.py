@@ -2,7 +2,8 @@
 
 ``manage.py bench_parse [PATH...]`` first scores both parsers on the labelled
 corpus (``tests/fixtures/emails``, the generated ``tests/fixtures/corpus``
-and the flufl.bounce samples of ``make samples``): kind, recipients exactly
+and the flufl.bounce and Mail::DeliveryStatus::BounceParser samples of
+``make samples``): kind, recipients exactly
 right and the hard flag (see ``complaints.ingest.scoring``). It then parses
 every sample (by default the same set), in rounds over the whole set until at
 least ``--min-messages`` messages, on one core, and prints messages per
@@ -59,6 +60,7 @@ DEFAULT_DIRS = (
     "tests/fixtures/emails",
     "tests/fixtures/corpus/messages",
     ".samples/flufl",
+    ".samples/bounceparser",
 )
 SKIP_SUFFIXES = (".json", ".md", ".py")
 
@@ -70,6 +72,9 @@ def _labelled(base: Path) -> list[scoring.Expected]:
         *scoring.load_labelled(fixtures / "corpus", messages="messages"),
         *scoring.load_address_lists(
             fixtures / "flufl" / "expected.json", base / ".samples" / "flufl"
+        ),
+        *scoring.load_labelled(
+            fixtures / "bounceparser", samples=base / ".samples" / "bounceparser"
         ),
     ]
 
@@ -139,7 +144,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="*", metavar="PATH")
-        parser.add_argument("--min-messages", type=int, default=3000)
+        parser.add_argument("--min-messages", type=int, default=10_000)
         parser.add_argument(
             "--no-score", action="store_true", help="measure speed only"
         )

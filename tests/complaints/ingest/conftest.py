@@ -16,6 +16,12 @@ if not any(FLUFL.glob("*.txt")):
     raise RuntimeError(
         f"The flufl.bounce samples are missing from {FLUFL}: run `make samples`."
     )
+# Mail::DeliveryStatus::BounceParser's corpus (tests/fixtures/bounceparser/README.md).
+BOUNCEPARSER = FLUFL.parent / "bounceparser"
+if not any(BOUNCEPARSER.glob("*.msg")):
+    raise RuntimeError(
+        f"The BounceParser samples are missing from {BOUNCEPARSER}: run `make samples`."
+    )
 
 
 def load_expected(directory: Path) -> dict:

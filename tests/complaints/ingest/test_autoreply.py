@@ -21,11 +21,21 @@ def _msg(headers: str, body: str = "Hello.\n"):
         "Subject: Abwesenheitsnotiz: offers",
         "Subject: =?utf-8?q?R=C3=A9ponse_automatique?=",
         "Subject: Auto: offers",
+        "Subject: [Automatyczna =?iso-8859-2?Q?odpowied=BC?=] offers",
     ],
 )
 def test_automatic_reply_signals_are_recognised(headers):
     msg = _msg(headers)
     assert autoreply.is_auto_reply(msg, "I am away.")
+
+
+def test_a_responders_thanks_under_a_bulk_precedence_is_an_auto_reply():
+    msg = _msg("Subject: Thank you for your e-mail\nPrecedence: bulk")
+    text = "Thank you for your e-mail. I will endeavour to reply as soon as I can."
+    assert autoreply.is_auto_reply(msg, text)
+    # A person's own thanks carries no bulk precedence.
+    person = _msg("Subject: Thank you for your e-mail")
+    assert not autoreply.is_auto_reply(person, text)
 
 
 def test_exchange_oof_with_rewritten_subject_is_recognised_by_its_body():

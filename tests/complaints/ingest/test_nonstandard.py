@@ -33,6 +33,36 @@ def test_address_after_from_is_the_sender_not_a_recipient():
     assert _addresses(text) == []
 
 
+def test_address_alone_under_a_message_sent_by_line_is_the_sender():
+    # Exim names the sender on a line of its own under "A message sent by".
+    text = (
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message sent by\n\n  <news@example.com>\n\n"
+        "could not be delivered to one or more of its recipients. The following\n"
+        "address(es) failed:\n\n  user1@example.org\n"
+        "    all hosts have been failing for a long time\n"
+    )
+    assert _addresses(text) == ["user1@example.org"]
+
+
+def test_generated_from_under_an_unreadable_address_is_no_failure_of_its_own():
+    text = (
+        "The following address(es) failed:\n\n  user1@bad_domain\n"
+        "    (ultimately generated from alias@example.org)\n"
+        "    all hosts have been failing for a long time\n"
+    )
+    assert _addresses(text) == []
+
+
+def test_scanning_banner_is_never_the_global_diagnostic():
+    notice = Notice(
+        "Delivery to the following recipients failed.\n\n   user1@example.org\n\n"
+        "**** This email has come from the internet and has been scanned for all"
+        " viruses and potentially offensive content by ExampleLabs ****\n"
+    )
+    assert notice.global_diagnostic is None
+
+
 def test_quoted_original_below_the_cut_is_never_read():
     text = (
         "Delivery to the following recipients failed.\n\n"

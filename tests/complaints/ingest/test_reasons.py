@@ -72,6 +72,8 @@ TABLES = {
             "lost connection with mx.example.org[192.0.2.1] while sending RCPT TO",
             "connect to mx.example.org[192.0.2.1]:25: Connection timed out",
             "TLS handshake failed",
+            "Name service error for name=example.org type=MX: Malformed name server"
+            " reply",
         ],
         [
             ("retry timeout exceeded", "temporary"),
@@ -89,7 +91,13 @@ TABLES = {
             "452 too many recipients",
             "554 daily sending quota exceeded",
         ],
-        [("552 5.2.2 quota exceeded", "mailbox_full")],
+        [
+            ("552 5.2.2 quota exceeded", "mailbox_full"),
+            (
+                "550 <b@example.org> User has too many messages on the server.",
+                "mailbox_full",
+            ),
+        ],
     ),
     "mailbox_full": (
         [
@@ -97,11 +105,16 @@ TABLES = {
             "550 5.1.1 <a@example.org>: user is over quota",
             "Insufficient system storage",
             "The recipient's mailbox is full and can't accept messages now.",
+            "550 Benutzer hat zuviele Mails / User has too many messages on the server",
         ],
         [("554 daily sending quota exceeded", "rate_limited")],
     ),
     "message_too_large": (
-        ["552 5.3.4 Message size exceeds fixed maximum message size"],
+        [
+            "552 5.3.4 Message size exceeds fixed maximum message size",
+            "550 RCPT TO:<b@example.org> max message size exceeded",
+            "534 SIZE=Message too big. (in reply to MAIL FROM command)",
+        ],
         [("552 mailbox size limit exceeded", "mailbox_full")],
     ),
     "suspended": (
@@ -110,6 +123,7 @@ TABLES = {
             "550 account is disabled",
             "550 5.2.1 mailbox temporarily suspended",
             "550 user account is locked",
+            "550 [SUSPEND] Mailbox currently suspended - Please contact correspondent",
             "Das Konto wurde deaktiviert.",
         ],
         [
@@ -121,7 +135,13 @@ TABLES = {
     ),
     "mailbox_disabled": (
         ["Account is not accepting mail", "550 this account has been closed"],
-        [("not accepting mail from offers@example.com", "policy")],
+        [
+            ("not accepting mail from offers@example.com", "policy"),
+            (
+                "They are not accepting mail with attachments or embedded images",
+                "content_rejected",
+            ),
+        ],
     ),
     "bad_domain": (
         [
@@ -133,6 +153,7 @@ TABLES = {
             "Host or domain name not found. Name service error for name=x.invalid"
             " type=A: Host not found",
             "Die Domain existiert nicht.",
+            "[dest.example.org]: Name or service not known",
         ],
         [("Host not found, try again", "network")],
     ),
@@ -141,6 +162,10 @@ TABLES = {
             "550 5.1.1 <a@example.org>: Recipient address rejected: User unknown",
             "550 No such user",
             "Invalid final delivery userid: a@example.org",
+            "550 BAD_RECIPIENT - see http://mail.example.org/undelivered",
+            "550 b@example.org is not an active address at this host (invalid"
+            " Example 550 username)",
+            "550 Recipient Rejected: No account by that name here",
             "550 5.1.1 Recipient address rejected",
             "550 Address rejected",
             "Please check if the address is correct.",
@@ -199,6 +224,12 @@ def test_each_reasons_phrases_name_it(reason, text):
 def test_a_veto_or_the_stage_gives_a_lookalike_its_own_reason(reason, text, other):
     found = reasons.match_reason(text)
     assert (found[0] if found else None) == other
+
+
+def test_a_product_named_in_a_scanning_banner_is_no_gateways_verdict():
+    banner = "This email has been scanned for all viruses by MessageLabs."
+    assert not reasons.names_filtering_gateway(banner)
+    assert reasons.names_filtering_gateway("550 rejected by the MessageLabs gateway")
 
 
 def test_every_rule_names_a_documented_reason():
