@@ -41,13 +41,17 @@ _FORWARD_MARK_RE = re.compile(
     r"|^[ \t>]*begin forwarded message:",
     re.I | re.M,
 )
+# Complaint words, matched in lowercased text. Those that must begin a word
+# (group ``word``) are matched without a leading ``\b`` and checked after it:
+# a ``\b`` opening a branch keeps ``re`` from skipping ahead to the letters a
+# match can begin with, and the search then cost ~0.2 µs a character.
 COMPLAINT_WORDS_RE = re.compile(
-    r"\bspam|\bspamm|unsolicited|\babuse|\bjunk ?mail|phishing|\bscam|fraud"
+    r"(?P<word>spam|abuse|junk ?mail|scam|uce\b|ube\b)"
+    r"|unsolicited|phishing|fraud"
     r"|unsubscribe|stop (sending|emailing|mailing)|remove me|harass|never"
     r" (signed|subscribed|opted)|did not (sign|subscribe|opt)|didn'?t (sign|subscribe"
-    r"|opt)|\bUCE\b|\bUBE\b|illegal|report(ing)? (this|a) (message|email)"
-    r"|complain|blacklist|blocklist|opt[- ]?out|consent|gdpr|can-spam",
-    re.I,
+    r"|opt)|illegal|report(ing)? (this|a) (message|email)"
+    r"|complain|blacklist|blocklist|opt[- ]?out|consent|gdpr|can-spam"
 )
 # Feedback loops that send a bare ``message/rfc822`` without ARF fields.
 _FBL_SENDER_RE = re.compile(
@@ -291,7 +295,24 @@ def looks_like_complaint(text: str) -> bool:
     prose = "\n".join(
         line for line in text[:20000].split("\n") if not _header_line(line)
     )
-    return bool(COMPLAINT_WORDS_RE.search(parse.ADDRESS_RE.sub(" ", prose)))
+    return says_complaint_words(parse.ADDRESS_RE.sub(" ", prose).lower())
+
+
+def says_complaint_words(lowered: str) -> bool:
+    """True when lowercased ``lowered`` holds a complaint word (those of
+    group ``word`` only at the start of a word)."""
+    match = COMPLAINT_WORDS_RE.search(lowered)
+    while match is not None:
+        at = match.start()
+        if match.group("word") is None or at == 0 or not _is_word_char(lowered[at - 1]):
+            return True
+        match = COMPLAINT_WORDS_RE.search(lowered, at + 1)
+    return False
+
+
+def _is_word_char(char: str) -> bool:
+    """What ``\\w`` matches."""
+    return char.isalnum() or char == "_"
 
 
 def is_feedback_loop_sender(address: str | None) -> bool:

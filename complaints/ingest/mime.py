@@ -260,12 +260,22 @@ def _multipart(msg: Message, ctype: str, source: _Source, start: int, end: int) 
         boundary = boundary.rstrip() if boundary is not None else None
     else:
         boundary = msg.get_boundary()
+    if boundary is None:
+        # The feed parser's defect path for a multipart without a boundary:
+        # the whole body is its payload.
+        msg._payload = text[start:end]
+        return
     if not boundary or "\n" in boundary:
         raise _Unsupported
     separator = "--" + boundary
     line, after, closes = _find_delimiter(text, separator, start, end)
     if line >= end or closes:
-        raise _Unsupported  # no first delimiter: the feed parser's defect path
+        # No first delimiter (common in a returned original whose body was
+        # cut off): the feed parser keeps what comes before the closing
+        # delimiter, or the whole body, as the payload, and an empty epilogue.
+        msg._payload = text[start:line]
+        msg.epilogue = ""
+        return
     if line > start:
         msg.preamble = text[start : line - 1]
     default_type = "message/rfc822" if ctype == _DIGEST else "text/plain"

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from email.message import Message
 from email.parser import HeaderParser, Parser
 from email.policy import compat32
+from email.utils import collapse_rfc2231_value
 from itertools import chain
 
 from . import mime
@@ -464,12 +465,17 @@ def _is_saved_message(part: Message) -> bool:
 
 def content_param(part: Message, name: str) -> str | None:
     """``part.get_param(name)`` of the Content-Type field, read directly when
-    the field is plain (``name`` lowercase)."""
+    the field is plain (``name`` lowercase); an RFC 2231 value
+    (``report-type*=utf-8''delivery-status``) is decoded to its text, where
+    the stdlib gives a (charset, language, value) tuple."""
     values = _raw_values(part, "content-type")
     if not values:
         return None
     is_plain, value = mime.plain_param(values[0], name)
-    return value if is_plain else part.get_param(name)  # type: ignore[return-value]
+    if is_plain:
+        return value
+    param = part.get_param(name)
+    return collapse_rfc2231_value(param) if isinstance(param, tuple) else param
 
 
 def content_charset(part: Message) -> str | None:

@@ -368,17 +368,33 @@ class Match(NamedTuple):
 _FILTER_PRODUCT_RE = re.compile(rf"\b(?:{'|'.join(FILTER_PRODUCTS)})")
 
 
-# A sentence of a scanning banner ("... scanned for viruses by <product>"),
-# which names a product on every message it passes, failed or not.
-_BANNER_SENTENCE_RE = re.compile(rf"[^.\n]*(?:{SCANNING_BANNER})[^\n]*")
+# A scanning banner ("... scanned for viruses by <product>") names a product
+# on every message it passes, failed or not.
+_BANNER_RE = re.compile(SCANNING_BANNER)
 
 
 def names_filtering_gateway(text: str) -> bool:
     """True when ``text`` names a content-filtering gateway or product (not
     in a scanning banner)."""
     lowered = text[:2000].lower()
-    lowered = _BANNER_SENTENCE_RE.sub(" ", lowered)
-    return bool(_FILTER_PRODUCT_RE.search(lowered))
+    # Most texts name no product at all: the banners are looked at only then.
+    if not _FILTER_PRODUCT_RE.search(lowered):
+        return False
+    return bool(_FILTER_PRODUCT_RE.search(_without_banners(lowered)))
+
+
+def _without_banners(lowered: str) -> str:
+    """``lowered`` less each banner's sentence: from the line's start or the
+    last full stop before the banner's words to the end of their line."""
+    match = _BANNER_RE.search(lowered)
+    while match is not None:
+        start = 1 + max(
+            lowered.rfind(".", 0, match.start()), lowered.rfind("\n", 0, match.start())
+        )
+        end = lowered.find("\n", match.end())
+        lowered = lowered[:start] + " " + (lowered[end:] if end >= 0 else "")
+        match = _BANNER_RE.search(lowered, start + 1)
+    return lowered
 
 
 # Compiled here, not by ``re.search`` on each call: a worker's pattern cache

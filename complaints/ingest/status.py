@@ -39,6 +39,7 @@ from .reasons import (
     SUSPENDED,
     TEMPORARY,
     USER_UNKNOWN,
+    Match,
     is_try_again_advice,
     match_reason,
     names_filtering_gateway,
@@ -229,7 +230,7 @@ def _detail(status: str | None) -> str | None:
 
 
 def _choose_status(
-    given: str | None, quoted: str | None, rule: tuple[str, str] | None, klass: str
+    given: str | None, quoted: str | None, rule: Match | None, klass: str
 ) -> str:
     """Reconcile the Status field, a quoted code and the wording."""
     for candidate in (given, quoted):
@@ -253,7 +254,7 @@ def _choose_status(
 
 
 def _choose_reason(
-    status: str, rule: tuple[str, str] | None, action: str | None, text: str
+    status: str, rule: Match | None, action: str | None, text: str
 ) -> str:
     klass, detail = status[0], _detail(status) or ""
     if klass == "2":

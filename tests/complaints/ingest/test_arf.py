@@ -1,5 +1,7 @@
 """RFC 5965 feedback reports, forwarded spam and pasted headers."""
 
+import pytest
+
 from complaints.ingest import arf, parse
 from complaints.ingest.original import find_login, first_external_ip, received_ips
 
@@ -67,6 +69,32 @@ def test_prose_with_a_colon_is_not_a_header_block():
 def test_complaint_words_are_recognised():
     assert arf.looks_like_complaint("Please stop sending me SPAM")
     assert not arf.looks_like_complaint("When is my invoice due?")
+
+
+@pytest.mark.parametrize(
+    ("text", "complains"),
+    [
+        ("spam", True),
+        ("This is Spam.", True),
+        ("more spammers", True),
+        ("(abuse)", True),
+        ("junkmail again", True),
+        ("UCE", True),
+        ("a scam", True),
+        # Words that must begin a word do not count inside one.
+        ("antispam gateway", False),
+        ("report_spam", False),
+        ("reduce costs", False),
+        ("a tube of paste", False),
+        ("1spam", False),
+        ("éspam", False),
+        # A word inside another is found after the one that does not count.
+        ("antispam, then spam", True),
+        ("antispam and unsolicited", True),
+    ],
+)
+def test_word_start_complaint_words_count_only_at_a_word_start(text, complains):
+    assert arf.says_complaint_words(text.lower()) is complains
 
 
 def test_postfix_authenticated_sender_is_the_login():

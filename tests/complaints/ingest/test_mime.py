@@ -9,13 +9,14 @@ import pytest
 
 from complaints.ingest import mime, parse
 
-from .conftest import EMAILS, FIXTURES, FLUFL
+from .conftest import BOUNCEPARSER, EMAILS, FIXTURES, FLUFL
 
 STDLIB = Parser(policy=compat32)
 SAMPLES = (
     sorted(EMAILS.glob("*.eml"))
     + sorted((FIXTURES / "corpus" / "messages").glob("*.eml"))
     + sorted(FLUFL.glob("*.txt"))
+    + sorted(BOUNCEPARSER.glob("*.msg"))
 )
 
 
@@ -200,22 +201,59 @@ def test_header_block_without_separator_starts_the_body_at_the_stray_line():
         "Subject: x\r\n\r\nbody\r\n",
         "From someone\nSubject: x\n\nbody\n",
         " folded first\nSubject: x\n\nbody\n",
-        "Content-Type: multipart/mixed\n\nno boundary\n",
-        "Content-Type: multipart/mixed; boundary=b\n\nno delimiter\n",
         "Content-Type: multipart/mixed; boundary=b\n\n--b\n--b\n\nx\n--b--\n",
     ],
     ids=[
         "crlf",
         "unix-from",
         "continuation-first",
-        "no-boundary",
-        "no-delimiter",
         "delimiters-in-a-row",
     ],
 )
 def test_input_the_stdlib_reads_its_own_way_is_declined(text):
     assert mime.parse_text(text) is None
     assert parse.parse_bytes(text.encode()) is not None  # the stdlib takes it
+
+
+CUT_ORIGINAL = """\
+From: MAILER-DAEMON@example.net
+Content-Type: multipart/report; report-type=delivery-status; boundary="r"
+
+--r
+Content-Type: text/plain
+
+failed
+--r
+Content-Type: message/rfc822
+
+From: a@example.org
+Content-Type: multipart/alternative; boundary="cut-off"
+
+--r--
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Content-Type: multipart/mixed\n\nno boundary\n",
+        "Content-Type: multipart/mixed; boundary=b\n\nno delimiter\n",
+        "Content-Type: multipart/mixed; boundary=b\n\nbefore\n--b--\nafter\n",
+        CUT_ORIGINAL,
+        CUT_ORIGINAL.replace('; boundary="cut-off"', ""),
+    ],
+    ids=[
+        "no-boundary",
+        "no-delimiter",
+        "only-the-closing-delimiter",
+        "returned-original-cut-off",
+        "returned-original-without-boundary",
+    ],
+)
+def test_a_multipart_without_its_first_delimiter_is_read_as_the_stdlib_reads_it(
+    text,
+):
+    assert assert_same_or_declined(text)
 
 
 def test_header_block_parse_matches_the_stdlib_header_parser():

@@ -232,6 +232,22 @@ def test_a_product_named_in_a_scanning_banner_is_no_gateways_verdict():
     assert reasons.names_filtering_gateway("550 rejected by the MessageLabs gateway")
 
 
+@pytest.mark.parametrize(
+    ("text", "names_gateway"),
+    [
+        # The banner's sentence goes, what comes before its full stop stays.
+        ("Blocked by Barracuda. This message was scanned by MessageLabs.", True),
+        ("Delivery failed. This message was scanned by MessageLabs.", False),
+        # Only to the end of the banner's line.
+        ("Scanned by MessageLabs\n550 rejected by the spam filter", True),
+        ("Scanned by MessageLabs\nScanned by Proofpoint\n550 user unknown", False),
+        ("No product here at all", False),
+    ],
+)
+def test_only_the_banners_sentence_is_set_aside(text, names_gateway):
+    assert reasons.names_filtering_gateway(text) is names_gateway
+
+
 def test_every_rule_names_a_documented_reason():
     named = {rule.reason for rule in reasons.RULES}
     local = {r for r, _d, _p, _s in reasons_local._LOCAL}
