@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/abusedesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint format install install-dev samples axe bench bench-tools bench-parse bench-ingest bench-pages bench-linking bench-hostile drills fuzz
+.PHONY: parser run test lint format install install-dev samples axe bench bench-tools bench-parse bench-ingest bench-pages bench-linking bench-hostile drills fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ $(VENV)/.installed: requirements.txt | $(VENV)/bin/python
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
+
+# The parser's modules compiled with Cython, rebuilt when their source changed
+# (complaints/ingest/compiled.py decides at import whether the build is used).
+COMPILE_PARSER = $(PY) -m abusedesk.compile_parser --if-stale
+parser: $(VENV)/.installed
+	$(COMPILE_PARSER)
 
 # The real bounces of the flufl.bounce source distribution (Apache-2.0), fetched
 # from PyPI rather than copied into the repository; the parser tests run them.
@@ -60,6 +66,7 @@ install-dev: $(VENV)/.installed-dev
 run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.installed
 	@PORT=$(PORT) $(PY) -m abusedesk.launcher --check-port
+	$(COMPILE_PARSER) --optional
 	mkdir -p var
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --base-url http://127.0.0.1:$(PORT)
@@ -68,8 +75,10 @@ run: $(VENV)/.installed
 ## test: lint, then the whole suite against PostgreSQL and Redis.
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
+test: export ABUSE_REQUIRE_COMPILED_PARSER = 1
 test: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(BP_SAMPLES)/.fetched $(AXE)
 	$(PY) -m abusedesk.checkservices
+	$(COMPILE_PARSER)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -100,6 +109,7 @@ BENCH_ONLY ?=
 BENCH_DATABASE_URL ?= $(BENCH_DB)/abusedesk_bench_$(BENCH_SCALE)
 bench: export DATABASE_URL = $(BENCH_DATABASE_URL)
 bench: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(BP_SAMPLES)/.fetched bench-tools
+	$(COMPILE_PARSER)
 	$(BENCH_ENV) $(PY) -m abusedesk.checkservices --create-database
 	$(BENCH_ENV) $(PY) -m abusedesk.benchrun --scale $(BENCH_SCALE) \
 		$(if $(BENCH_VACUUM),--vacuum) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
@@ -111,6 +121,7 @@ bench-tools:
 		{ echo "install wrk (apt-get install wrk)"; exit 1; }
 
 bench-parse: $(VENV)/.installed-dev $(SAMPLES)/.fetched $(BP_SAMPLES)/.fetched
+	$(COMPILE_PARSER)
 	DJANGO_DEBUG=1 $(PY) manage.py bench_parse
 
 ## drills: the failure drills against a PostgreSQL and a Redis of their own.
@@ -121,16 +132,19 @@ drills: $(VENV)/.installed-dev
 fuzz: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 fuzz: export REDIS_URL ?= $(TEST_REDIS_URL)
 fuzz: $(VENV)/.installed-dev $(SAMPLES)/.fetched
+	$(COMPILE_PARSER)
 	ABUSE_FUZZ_EXAMPLES=$${ABUSE_FUZZ_EXAMPLES:-5000} $(PY) -m pytest -q -m fuzz
 
 # The slowest hostile message (limits in complaints/ingest/limits.py); fails over 1 s.
 bench-hostile: $(VENV)/.installed-dev
+	$(COMPILE_PARSER)
 	DJANGO_DEBUG=1 $(PY) manage.py bench_hostile --max-seconds 1
 
 bench-ingest: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_ingest
 bench-ingest: $(VENV)/.installed-dev
 	$(BENCH_ENV) $(PY) -m abusedesk.checkservices --create-database
 	$(BENCH_ENV) $(PY) manage.py migrate -v0
+	$(COMPILE_PARSER)
 	$(BENCH_ENV) $(PY) manage.py bench_ingest --messages 20000 --keep-history
 
 bench-pages: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_default
@@ -146,4 +160,5 @@ bench-pages: $(VENV)/.installed-dev bench-tools
 BENCH_LINKING_ARGS ?=
 bench-linking: export DATABASE_URL = $(BENCH_DB)/abusedesk_bench_linking
 bench-linking: $(VENV)/.installed-dev
+	$(COMPILE_PARSER)
 	$(BENCH_ENV) $(PY) manage.py bench_linking $(BENCH_LINKING_ARGS)

@@ -51,8 +51,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from flufl.bounce import all_failures, scan_message
 
+from complaints import ingest
 from complaints.bench.turns import take_turns
-from complaints.ingest import classify, scoring
+from complaints.ingest import classify, parse, scoring
 
 from .parse_report import iter_paths
 
@@ -243,6 +244,13 @@ class Command(BaseCommand):
             return
         rounds = -(-options["min_messages"] // len(corpus))
         total = rounds * len(corpus)
+        # Which copy of the parser is timed (complaints/ingest/compiled.py).
+        figures["parser_compiled"] = "yes" if ingest.COMPILED else "no"
+        self.stdout.write(
+            "parser: "
+            + ("compiled (Cython)" if ingest.COMPILED else "pure Python")
+            + f" {Path(parse.__file__).name}"
+        )
         # flufl.bounce logs every detector it runs; logging is not what is measured.
         logging.getLogger("flufl.bounce").disabled = True
         turns = take_turns({"parse": classify, "flufl": _flufl}, corpus, rounds)
