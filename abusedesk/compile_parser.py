@@ -70,17 +70,30 @@ def build(jobs: int) -> tuple[int, float]:
         command.parallel = jobs
         command.ensure_finalized()
         command.run()
-        fresh = package_dir / f"{compiled.COMPILED_DIR_NAME}.new"
-        shutil.rmtree(fresh, ignore_errors=True)
-        fresh.mkdir()
+        # Beside the target, so that putting it in place is a rename; named
+        # apart, so that two builds at once do not write into one directory.
+        fresh = Path(tempfile.mkdtemp(prefix="_compiled.new-", dir=package_dir))
         for library in (work / "lib" / PACKAGE).iterdir():
             shutil.copy2(library, fresh / library.name)
         (fresh / compiled.MANIFEST_NAME).write_text(json.dumps(recorded, indent=1))
-        target = package_dir / compiled.COMPILED_DIR_NAME
-        # A running process keeps the files it loaded; new ones load these.
-        shutil.rmtree(target, ignore_errors=True)
-        fresh.rename(target)
+        _put_in_place(fresh, package_dir / compiled.COMPILED_DIR_NAME)
     return len(names), time.monotonic() - started
+
+
+def _put_in_place(fresh: Path, target: Path) -> None:
+    """Replace ``target`` with ``fresh``. A running process keeps the files it
+    loaded; processes started afterwards load the new ones. When another build
+    put its own in place meanwhile, that one stays and this one is dropped."""
+    old = target.with_name(f"{fresh.name}.old")
+    try:
+        target.rename(old)
+    except FileNotFoundError:
+        pass
+    try:
+        fresh.rename(target)
+    except OSError:  # another build's directory is there now
+        shutil.rmtree(fresh, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
