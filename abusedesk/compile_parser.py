@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         found, reason = compiled.usable_compiled_dir(ROOT / PACKAGE, {})
         if found is not None:
             return 0
-        sys.stdout.write(f"compile_parser: {reason}, building\n")
+        sys.stdout.write(
+            f"compile_parser: {reason}; compiling the parser (about a minute, once)\n"
+        )
     try:
         count, seconds = build(options.jobs)
     except Exception as exc:  # noqa: BLE001 - any build failure is reported the same way

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from email.message import Message
 from functools import cached_property
 
-from . import parse, status
+from . import parse, reasons, status
 from .notice_words import (
     _FATAL_RE,
     _GAVE_UP_RE,
@@ -30,7 +30,6 @@ from .notice_words import (
     BOUNCE_SUBJECT_RE,
     FAILURE_TEXT_RE,
 )
-from .phrases import SCANNING_BANNER
 
 __all__ = ["BOUNCE_SENDER_RE", "BOUNCE_SUBJECT_RE", "FAILURE_TEXT_RE"]
 
@@ -111,11 +110,6 @@ _GENERATED_RE = re.compile(r"\(?\s*generated from\s*<?$", re.I)
 # Exim's "A message sent by\n\n  <sender>\n\ncould not be delivered": a line
 # ending so, above an address standing alone, names the sender.
 _SENDER_LINE_END_RE = re.compile(r"\b(sent|written|submitted) by\s*:?\s*$", re.I)
-# Banners a scanning service or a company appends to every message it
-# passes ("... has been scanned for all viruses by <product>"): never the
-# reason of a failure, and naming a filter product there says nothing of
-# the failure either.
-_BANNER_RE = re.compile(SCANNING_BANNER, re.I)
 # "a@x <b@y>": the first is a display name shaped like an address.
 _NAME_OF_PAIR_RE = re.compile(r"\s*<[^<>\s]+@")
 # Explanatory text naming where to get help: that address is no recipient.
@@ -384,7 +378,7 @@ def _global_diagnostic(lines: tuple[str, ...]) -> str | None:
         line
         for line in lines
         if (":" not in line or not _HEADERISH_RE.match(line))
-        and not _BANNER_RE.search(line)
+        and not reasons.is_scanning_banner(line)
     ]
     for test in (status.find_status, _REPLY_LEAD_RE.match, status.match_reason):
         for line in usable:

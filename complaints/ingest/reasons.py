@@ -369,8 +369,14 @@ _FILTER_PRODUCT_RE = re.compile(rf"\b(?:{'|'.join(FILTER_PRODUCTS)})")
 
 
 # A scanning banner ("... scanned for viruses by <product>") names a product
-# on every message it passes, failed or not.
+# on every message it passes, failed or not. Matched in lowercased text.
 _BANNER_RE = re.compile(SCANNING_BANNER)
+
+
+def is_scanning_banner(line: str) -> bool:
+    """True when ``line`` is (part of) a banner a scanning service or a
+    company appends to every message it passes: never a failure's reason."""
+    return _BANNER_RE.search(line.lower()) is not None
 
 
 def names_filtering_gateway(text: str) -> bool:

@@ -233,6 +233,20 @@ def test_a_product_named_in_a_scanning_banner_is_no_gateways_verdict():
 
 
 @pytest.mark.parametrize(
+    ("line", "is_banner"),
+    [
+        ("This email has been scanned for all viruses by MessageLabs.", True),
+        ("Virus-checked by the company gateway", True),
+        ("CONFIDENTIALITY NOTICE: intended for the addressee only", True),
+        ("550 5.7.1 Message rejected by the content filter", False),
+        ("550 5.1.1 User unknown", False),
+    ],
+)
+def test_scanning_banners_are_told_apart_from_replies(line, is_banner):
+    assert reasons.is_scanning_banner(line) is is_banner
+
+
+@pytest.mark.parametrize(
     ("text", "names_gateway"),
     [
         # The banner's sentence goes, what comes before its full stop stays.
